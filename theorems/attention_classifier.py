@@ -1,0 +1,419 @@
+"""The one-layer attention classifier shared by VDT24, JTA24 and PRIOR (THEOREMS.md, Part A).
+
+Data: n sequences X_i in R^{T x d} (rows x_{i,t}), labels y_i in {-1,+1}, queries z_i (default: the first
+token, self-attention), a decoder u, an initial key-query matrix W0.
+
+    a_{i,t} = x_{i,t}^T W z_i,   s_i = softmax(a_i),   f_i = u^T X_i^T s_i,
+    l(m) = log(1 + e^{-m}),      L(W) = (1/n) sum_i l(y_i f_i),
+    g_{i,t} = y_i u^T x_{i,t},   opt_i = argmax_t g_{i,t},   L* = (1/n) sum_i l(g_{i,opt_i}).
+
+Gradient in the stable form [derived]: with r_i the top-logit token and gbar_i = y_i f_i,
+
+    grad_W L = (1/n) sum_i l'(gbar_i) sum_{t != r_i} s_{i,t} (g_{i,t} - gbar_i) (x_{i,t} - x_{i,r_i}) z_i^T,
+
+which only touches the small weights s_{i,t} = e^{a_t - a_r} / (1 + sum_{tau != r} e^{a_tau - a_r}). All such
+weights are carried as e^{m_i} * shat with m_i = max_{t != r} (a_t - a_r), and the whole gradient as e^M * Ghat
+with M = max_i m_i, so nothing underflows however saturated the softmax is (DESIGN.md, "Numerics").
+
+The gradient is expressed as coefficients G_{i,t} of the rank-one matrices x_{i,t} z_i^T. Two representations of
+W use them: ``dense`` (W itself, d x d) and ``gram`` (W = W0 + sum c_{i,t} x_{i,t} z_i^T, exact for GD-type
+methods, a step costs O((nT)^2) independent of d).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from verify.backends import Array, Backend, isfinite
+from verify.errors import VerifyInputError
+from verify.instance import as_array, register_schema
+
+SCHEMA = "attention-classification/1"
+
+
+# ---------------------------------------------------------------------------------------------- instance
+@dataclass(frozen=True, eq=False)
+class AttentionInstance:
+    """One attention-classification data set plus initialization (schema ``attention-classification/1``).
+
+    ``z`` defaults to each sequence's first token and ``W0`` to zero; both are stored explicitly once set, so
+    a round trip through JSON is exact.
+    """
+
+    X: np.ndarray  # (n, T, d)
+    y: np.ndarray  # (n,)
+    u: np.ndarray  # (d,)
+    z: np.ndarray  # (n, d)
+    W0: np.ndarray  # (d, d)
+    meta: dict = field(default_factory=dict)  # free-form provenance of the data (generator, seed, ...)
+
+    @property
+    def n(self) -> int:
+        return int(self.X.shape[0])
+
+    @property
+    def T(self) -> int:
+        return int(self.X.shape[1])
+
+    @property
+    def d(self) -> int:
+        return int(self.X.shape[2])
+
+    def to_json(self) -> dict:
+        return {
+            "schema": SCHEMA,
+            "X": self.X.tolist(),
+            "y": self.y.tolist(),
+            "u": self.u.tolist(),
+            "z": self.z.tolist(),
+            "W0": self.W0.tolist(),
+            "meta": self.meta,
+        }
+
+    def with_W0(self, W0: np.ndarray) -> AttentionInstance:
+        return make_instance(self.X, self.y, self.u, self.z, W0, self.meta)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, AttentionInstance):
+            return NotImplemented
+        return all(
+            np.array_equal(getattr(self, k), getattr(other, k)) for k in ("X", "y", "u", "z", "W0")
+        ) and self.meta == other.meta
+
+
+def make_instance(
+    X: Any, y: Any, u: Any, z: Any = None, W0: Any = None, meta: dict | None = None
+) -> AttentionInstance:
+    """Validated constructor; raises VerifyInputError with a one-line message on bad shapes or values."""
+    obj = {"X": np.asarray(X, dtype=float).tolist(), "y": np.asarray(y, dtype=float).tolist(),
+           "u": np.asarray(u, dtype=float).tolist()}
+    if z is not None:
+        obj["z"] = np.asarray(z, dtype=float).tolist()
+    if W0 is not None:
+        obj["W0"] = np.asarray(W0, dtype=float).tolist()
+    obj["meta"] = meta or {}
+    return instance_from_json(obj)
+
+
+def instance_from_json(obj: dict) -> AttentionInstance:
+    X = as_array(obj, "X", (None, None, None))
+    assert X is not None
+    n, T, d = X.shape
+    if n < 1 or T < 2 or d < 1:
+        raise VerifyInputError(f"field 'X' must be n x T x d with n >= 1, T >= 2, d >= 1; got {n} x {T} x {d}")
+    y = as_array(obj, "y", (n,))
+    u = as_array(obj, "u", (d,))
+    assert y is not None and u is not None
+    if not np.all(np.isin(y, (-1.0, 1.0))):
+        raise VerifyInputError("field 'y' must hold labels -1 or +1")
+    z = as_array(obj, "z", (n, d), required=False)
+    W0 = as_array(obj, "W0", (d, d), required=False)
+    meta = obj.get("meta") or {}
+    if not isinstance(meta, dict):
+        raise VerifyInputError("field 'meta' must be a JSON object")
+    return AttentionInstance(
+        X=X, y=y, u=u, z=X[:, 0, :].copy() if z is None else z, W0=np.zeros((d, d)) if W0 is None else W0,
+        meta=meta,
+    )
+
+
+register_schema(SCHEMA, instance_from_json)
+
+
+# -------------------------------------------------------------------------------------- scores and L*
+def token_scores(inst: AttentionInstance) -> np.ndarray:
+    """g_{i,t} = y_i u^T x_{i,t}, shape (n, T)."""
+    return inst.y[:, None] * np.einsum("ntd,d->nt", inst.X, inst.u)
+
+
+def optimal_tokens(inst: AttentionInstance) -> np.ndarray:
+    """opt_i = argmax_t g_{i,t}; uniqueness is an assumption checked elsewhere (``unique_optimal_token``)."""
+    return np.argmax(token_scores(inst), axis=1)
+
+
+def score_gaps(inst: AttentionInstance) -> np.ndarray:
+    """g_{i,opt_i} - max_{t != opt_i} g_{i,t} per sequence (0 when the optimal token is not unique)."""
+    g = np.sort(token_scores(inst), axis=1)
+    return g[:, -1] - g[:, -2]
+
+
+def optimal_loss(inst: AttentionInstance) -> float:
+    """L* = (1/n) sum_i l(g_{i,opt_i}): the infimum of L(W) over W (never attained) [derived]."""
+    g = token_scores(inst).max(axis=1)
+    return float(np.mean(np.logaddexp(0.0, -g)))
+
+
+def rank_one_norms(inst: AttentionInstance) -> np.ndarray:
+    """||x_{i,t} z_i^T||_F = ||x_{i,t}|| ||z_i||, shape (n, T)."""
+    return np.linalg.norm(inst.X, axis=2) * np.linalg.norm(inst.z, axis=1)[:, None]
+
+
+# ---------------------------------------------------------------------------------------------- batch
+@dataclass(frozen=True)
+class Batch:
+    """B instances of one shape, stacked for the vectorized kernels (float64 arrays)."""
+
+    X: np.ndarray  # (B, n, T, d)
+    Z: np.ndarray  # (B, n, d)
+    g: np.ndarray  # (B, n, T)
+    opt: np.ndarray  # (B, n) int
+    W0: np.ndarray  # (B, d, d)
+
+    @property
+    def shape(self) -> tuple[int, int, int, int]:
+        B, n, T, d = self.X.shape
+        return B, n, T, d
+
+
+def stack(instances: list[AttentionInstance]) -> Batch:
+    shapes = {(i.n, i.T, i.d) for i in instances}
+    if len(shapes) != 1:
+        raise VerifyInputError(f"a batch needs instances of one shape (n, T, d); got {sorted(shapes)}")
+    return Batch(
+        X=np.stack([i.X for i in instances]),
+        Z=np.stack([i.z for i in instances]),
+        g=np.stack([token_scores(i) for i in instances]),
+        opt=np.stack([optimal_tokens(i) for i in instances]),
+        W0=np.stack([i.W0 for i in instances]),
+    )
+
+
+# --------------------------------------------------------------------------------------- stable kernel
+class KernelOut(NamedTuple):
+    """Everything one evaluation of the loss and its gradient yields, batched over the leading axis B.
+
+    The true gradient coefficients are e^{log_scale} * G_hat (shape (B, n, T)).
+    """
+
+    G_hat: Array
+    log_scale: Array  # (B,)
+    loss: Array  # (B,) L(W)
+    log_loss_gap: Array  # (B,) log(L(W) - L*)
+    log_max_nonopt: Array  # (B,) log max_i (1 - s_{i,opt_i})
+    selected: np.ndarray  # (B, n) int: argmax-attention token of each sequence
+
+
+def _take(a: Array, idx: np.ndarray) -> Array:
+    return np.take_along_axis(a, idx[..., None], axis=-1)[..., 0]
+
+
+def softmax_logistic_kernel(bk: Backend, a: Array, g: Array, opt: np.ndarray) -> KernelOut:
+    """Loss, loss gap, non-optimal attention and the log-scaled gradient coefficients from logits ``a``.
+
+    Inputs have shape (B, n, T); ``g`` are the token scores and ``opt`` (B, n) the optimal tokens. See the module
+    docstring for the math; every quantity that can underflow is carried in log form.
+    """
+    B, n, T = a.shape
+    r = np.argmax(a, axis=-1)  # (B, n)
+    nonref = np.arange(T)[None, None, :] != r[..., None]
+    delta = a - _take(a, r)[..., None]  # a_t - a_r <= 0
+    ninf = bk.asarray(-math.inf)
+    m = np.max(np.where(nonref, delta, ninf), axis=-1)  # (B, n), m_i <= 0
+    w = np.where(nonref, bk.exp(np.where(nonref, delta - m[..., None], 0)), 0)  # e^{delta - m}, in [0, 1]
+    log_S = m + bk.log(np.sum(w, axis=-1))  # log sum_{t != r} e^{a_t - a_r}
+    log_1pS = bk.softplus(log_S)
+    s_hat = w * bk.exp(-log_1pS)[..., None]  # s_t = e^{m} s_hat_t for t != r
+    g_r = _take(g, r)
+    dg = g - g_r[..., None]  # g_t - g_r
+    D_hat = np.sum(s_hat * dg, axis=-1)  # gbar - g_r = e^{m} D_hat
+    e_m = bk.exp(m)
+    gbar = g_r + e_m * D_hat
+    lprime = -bk.exp(-bk.softplus(gbar))  # l'(gbar) = -sigmoid(-gbar)
+    M = np.max(m, axis=-1)  # (B,)
+    coef = lprime * bk.exp(m - M[:, None]) / n
+    G_nonref = coef[..., None] * s_hat * (dg - (e_m * D_hat)[..., None])
+    onehot_r = ~nonref
+    G_hat = np.where(onehot_r, -np.sum(G_nonref, axis=-1)[..., None], G_nonref)
+
+    loss = np.mean(bk.softplus(-gbar), axis=-1)
+
+    # Loss gap per sequence: Delta_i = g_opt - gbar_i >= 0, gap_i = l(g_opt - Delta) - l(g_opt)
+    # = log1p(sigmoid(-g_opt) * expm1(Delta)). When r == opt, Delta = -e^{m} D_hat is a sum of positive terms.
+    at_opt = r == opt
+    g_opt = _take(g, opt)
+    neg_D = np.where(at_opt, -D_hat, 1)
+    direct = np.where(at_opt, 1, (g_opt - g_r) - e_m * D_hat)
+    if not bool(np.all(isfinite(direct))) or bool(np.any(direct <= 0)) or bool(np.any(neg_D <= 0)):
+        raise FloatingPointError("loss-gap term is non-positive: the optimal token is not unique or precision is lost")
+    log_Delta = np.where(at_opt, m + bk.log(neg_D), bk.log(direct))
+    log_sig = -bk.softplus(g_opt)  # log sigmoid(-g_opt)
+    log_gap_i = bk.log_log1p_exp(log_sig + bk.log_expm1_exp(log_Delta))
+    log_loss_gap = bk.logsumexp(log_gap_i, axis=-1) - math.log(n)
+
+    # Attention on non-optimal tokens: 1 - s_opt. When r == opt it is S / (1 + S); otherwise s_opt <= 1/2.
+    s_opt_other = bk.exp(np.where(at_opt, -1, _take(delta, opt) - log_1pS))
+    log_nonopt_i = np.where(at_opt, log_S - log_1pS, bk.log1p(-s_opt_other))
+    log_max_nonopt = np.max(log_nonopt_i, axis=-1)
+    return KernelOut(G_hat, M, loss, log_loss_gap, log_max_nonopt, r)
+
+
+# -------------------------------------------------------------------------------------- representations
+@dataclass(frozen=True)
+class Dense:
+    """W itself, shape (B, d, d). Works for every method (elementwise ones too)."""
+
+    X: Array  # (B, n, T, d) in the backend's number type
+    Z: Array  # (B, n, d)
+    W0: Array  # (B, d, d)
+    name: str = "dense"
+
+    def init(self) -> Array:
+        return self.W0.copy()
+
+    def logits(self, W: Array) -> Array:
+        """a_{i,t} = x_{i,t}^T W z_i."""
+        return np.einsum("bntd,bnd->bnt", self.X, np.einsum("bde,bne->bnd", W, self.Z))
+
+    def gradient(self, G: Array) -> Array:
+        """sum_{i,t} G_{i,t} x_{i,t} z_i^T."""
+        return np.einsum("bnt,bntd,bne->bde", G, self.X, self.Z)
+
+    def sq_norm(self, V: Array) -> Array:
+        return np.sum(V * V, axis=(1, 2))
+
+    def matrix(self, W: Array) -> Array:
+        return W
+
+    def logit_abs_error(self, bk: Backend, W: Array, norms: Array) -> Array:
+        """First-order bound on the rounding error of the logits: d u max_{i,t} ||x|| ||z|| ||W||_F."""
+        d = self.X.shape[-1]
+        return bk.eps * d * np.max(norms, axis=(1, 2)) * bk.sqrt(self.sq_norm(W))
+
+
+@dataclass(frozen=True)
+class Gram:
+    """W = W0 + sum c_{i,t} x_{i,t} z_i^T, carried as c (B, n, T). Exact for GD, NGD and Polyak steps.
+
+    K[(j,s),(i,t)] = <x_{j,s}, x_{i,t}> <z_j, z_i> gives logits a = a0 + K c and ||V||_F^2 = c^T K c.
+    """
+
+    X: Array
+    Z: Array
+    W0: Array
+    K: Array  # (B, nT, nT)
+    a0: Array  # (B, n, T) logits of W0
+    name: str = "gram"
+
+    @staticmethod
+    def build(X: Array, Z: Array, W0: Array) -> Gram:
+        B, n, T, d = X.shape
+        XX = np.einsum("bntd,bmsd->bntms", X, X)
+        ZZ = np.einsum("bnd,bmd->bnm", Z, Z)
+        K = (XX * ZZ[:, :, None, :, None]).reshape(B, n * T, n * T)
+        a0 = np.einsum("bntd,bnd->bnt", X, np.einsum("bde,bne->bnd", W0, Z))
+        return Gram(X, Z, W0, K, a0)
+
+    def init(self) -> Array:
+        return self.a0 * 0  # zeros in the backend's number type
+
+    def logits(self, c: Array) -> Array:
+        B, n, T = c.shape
+        return self.a0 + np.matmul(self.K, c.reshape(B, n * T, 1)).reshape(B, n, T)
+
+    def gradient(self, G: Array) -> Array:
+        return G
+
+    def sq_norm(self, V: Array) -> Array:
+        B, n, T = V.shape
+        v = V.reshape(B, n * T, 1)
+        return np.matmul(v.swapaxes(1, 2), np.matmul(self.K, v))[:, 0, 0]
+
+    def matrix(self, c: Array) -> Array:
+        return self.W0 + np.einsum("bnt,bntd,bne->bde", c, self.X, self.Z)
+
+    def logit_abs_error(self, bk: Backend, c: Array, norms: Array) -> Array:
+        """u nT max_k (|K| |c|)_k + u max |a0|: the rounding error of a0 + K c."""
+        B, n, T = c.shape
+        Kc = np.matmul(abs(self.K), abs(c).reshape(B, n * T, 1))[..., 0]
+        return bk.eps * (n * T * np.max(Kc, axis=-1) + np.max(abs(self.a0), axis=(1, 2)))
+
+
+Representation = Dense | Gram
+REPRESENTATIONS = ("dense", "gram")
+
+
+# ---------------------------------------------------------------------------------------------- problem
+class FirstOrder(NamedTuple):
+    """What a step rule needs: the unit-norm gradient (in the representation), log ||grad L||_F and
+    log(L - L*), plus the kernel's by-products and a first-order estimate of the direction's relative error."""
+
+    unit_grad: Array
+    log_grad_norm: Array  # (B,)
+    log_loss_gap: Array  # (B,)
+    rel_error: np.ndarray  # (B,) float
+    kernel: KernelOut
+
+
+@dataclass(frozen=True)
+class FixedDecoderProblem:
+    """min_W L(W) with the decoder u fixed, on a batch, in one representation and one backend."""
+
+    bk: Backend
+    rep: Dense | Gram
+    g: Array  # (B, n, T) in backend numbers
+    opt: np.ndarray
+    norms: Array  # (B, n, T) ||x_{i,t}|| ||z_i||
+
+    def init(self) -> Array:
+        return self.rep.init()
+
+    def first_order(self, state: Array) -> FirstOrder:
+        bk, rep = self.bk, self.rep
+        k = softmax_logistic_kernel(bk, rep.logits(state), self.g, self.opt)
+        sq = rep.sq_norm(rep.gradient(k.G_hat))
+        nrm = bk.sqrt(sq)
+        safe = np.where(sq > 0, nrm, 1)
+        B = k.G_hat.shape[0]
+        unit = rep.gradient(k.G_hat) / safe.reshape((B,) + (1,) * (np.ndim(state) - 1))
+        log_norm = k.log_scale + bk.log(nrm)
+        # Relative error of the computed direction (first order): each rank-one term carries relative error
+        # ~ 2 * logit error + (nT + 8) u; cancellation among terms amplifies it by
+        # rho = sum |G_it| ||x_it|| ||z_i|| / ||sum G_it x_it z_i^T||.
+        n, T = k.G_hat.shape[1:]
+        rho = np.sum(abs(k.G_hat) * self.norms, axis=(1, 2)) / safe
+        per_term = 2 * rep.logit_abs_error(bk, state, self.norms) + (n * T + 8) * bk.eps
+        rel = np.where(sq > 0, rho * per_term, np.inf)
+        return FirstOrder(unit, log_norm, k.log_loss_gap, bk.to_float(rel), k)
+
+    def observe(self, state: Array, fo: FirstOrder) -> dict[str, np.ndarray]:
+        """Checkpoint metrics in float64: W (B, d, d), ||W||, loss, log(L - L*), log max non-opt attention,
+        log ||grad||, and the selected (argmax-attention) tokens."""
+        bk, k = self.bk, fo.kernel
+        W = bk.to_float(self.rep.matrix(state))
+        return {
+            "W": W,
+            "norm": np.linalg.norm(W, axis=(1, 2)),
+            "loss": bk.to_float(k.loss),
+            "log_loss_gap": bk.to_float(k.log_loss_gap),
+            "log_max_nonopt": bk.to_float(k.log_max_nonopt),
+            "log_grad_norm": bk.to_float(fo.log_grad_norm),
+            "selected": np.asarray(k.selected),
+        }
+
+
+def build_problem(bk: Backend, batch: Batch, representation: str = "gram") -> FixedDecoderProblem:
+    X, Z, W0 = bk.asarray(batch.X), bk.asarray(batch.Z), bk.asarray(batch.W0)
+    if representation == "dense":
+        rep: Dense | Gram = Dense(X, Z, W0)
+    elif representation == "gram":
+        rep = Gram.build(X, Z, W0)
+    else:
+        raise VerifyInputError(f"unknown representation {representation!r}; expected one of {REPRESENTATIONS}")
+    norms = bk.asarray(np.linalg.norm(batch.X, axis=3) * np.linalg.norm(batch.Z, axis=2)[:, :, None])
+    return FixedDecoderProblem(bk, rep, bk.asarray(batch.g), batch.opt, norms)
+
+
+# ---------------------------------------------------------------------------------------------- metrics
+def direction_error(W: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """e = || W/||W|| - V/||V|| ||_F and corr = <W, V>/(||W|| ||V||), batched over the leading axis.
+
+    e is computed from the difference itself, not as sqrt(2(1 - corr)), which cancels when corr ~ 1.
+    """
+    Wn = W / np.linalg.norm(W, axis=(-2, -1), keepdims=True)
+    Vn = target / np.linalg.norm(target, axis=(-2, -1), keepdims=True)
+    return np.linalg.norm(Wn - Vn, axis=(-2, -1)), np.sum(Wn * Vn, axis=(-2, -1))
+

@@ -1,0 +1,144 @@
+"""Instances as plain JSON data: exact round trips, schema dispatch, one-line validation errors.
+
+An instance file is a JSON object with a ``"schema"`` key such as ``"attention-classification/1"``. Models
+register a loader for their schema with :func:`register_schema`; the engine never needs to know the model.
+Floats are written with ``repr`` (shortest round-trip form), so ``load(save(x)) == x`` bit for bit.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from verify.errors import VerifyInputError
+
+_SCHEMAS: dict[str, Callable[[dict], Any]] = {}
+
+
+def register_schema(name: str, loader: Callable[[dict], Any]) -> None:
+    """Register ``loader(obj) -> instance`` for instance files whose ``schema`` is ``name``."""
+    _SCHEMAS[name] = loader
+
+
+def known_schemas() -> list[str]:
+    return sorted(_SCHEMAS)
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    """Parse a JSON file; any problem becomes a one-line VerifyInputError naming the file."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise VerifyInputError(f"{p}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise VerifyInputError(f"{p}: cannot read ({exc.__class__.__name__}: {exc})") from None
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise VerifyInputError(f"{p}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    except ValueError as exc:
+        raise VerifyInputError(f"{p}: {exc}") from None
+
+
+def _reject_constant(name: str) -> float:
+    raise ValueError(f"non-finite number {name} is not allowed in an instance")
+
+
+def load_instance(path: str | os.PathLike) -> Any:
+    """Load an instance file, dispatching on its ``schema`` key."""
+    obj = read_json(path)
+    if not isinstance(obj, dict):
+        raise VerifyInputError(f"{path}: an instance file must hold a JSON object")
+    schema = obj.get("schema")
+    if schema not in _SCHEMAS:
+        known = ", ".join(known_schemas()) or "none registered"
+        raise VerifyInputError(f"{path}: unknown or missing schema {schema!r} (known: {known})")
+    try:
+        return _SCHEMAS[schema](obj)
+    except VerifyInputError as exc:
+        raise VerifyInputError(f"{path}: {exc}") from None
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
+    """Write ``text`` to ``path`` atomically: a temp file in the same folder, fsync, then rename."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return p
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Binary twin of :func:`atomic_write_text` (for PNG plots)."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return p
+
+
+def dumps(obj: Any) -> str:
+    """JSON text with exact floats (Python's repr round-trips) and no NaN/inf (they become strings)."""
+    return json.dumps(_jsonable(obj), indent=1, allow_nan=False)
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return _jsonable(x.tolist())
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (np.bool_,)):
+        return bool(x)
+    if isinstance(x, (float, np.floating)):
+        f = float(x)
+        if math.isfinite(f):
+            return f
+        return "inf" if f > 0 else ("-inf" if f < 0 else "nan")
+    return x
+
+
+def as_array(obj: dict, key: str, shape: tuple[int | None, ...], *, required: bool = True) -> np.ndarray | None:
+    """Read ``obj[key]`` as a finite float64 array of the given shape (None = any size, fixed by the data)."""
+    if key not in obj or obj[key] is None:
+        if required:
+            raise VerifyInputError(f"missing required field {key!r}")
+        return None
+    try:
+        arr = np.array(obj[key], dtype=np.float64)
+    except (TypeError, ValueError):
+        raise VerifyInputError(f"field {key!r} must be a nested list of numbers with a regular shape") from None
+    if arr.ndim != len(shape) or any(s is not None and s != a for s, a in zip(shape, arr.shape, strict=True)):
+        want = " x ".join("?" if s is None else str(s) for s in shape)
+        got = " x ".join(str(a) for a in arr.shape) if arr.ndim else "a scalar"
+        raise VerifyInputError(f"field {key!r} has shape {got}, expected {want}")
+    if not np.all(np.isfinite(arr)):
+        raise VerifyInputError(f"field {key!r} contains NaN or infinite values")
+    return arr

@@ -1,0 +1,198 @@
+"""The data a theorem module is made of: assumptions, claims and the module itself.
+
+- An :class:`Assumption` is a predicate on an instance. It returns a three-valued :class:`AssumptionResult`
+  (holds / fails / undecided) with its *slack*: positive when it holds, negative when it fails, in the
+  predicate's own units.
+- A :class:`Claim` names its kind (``bound``, ``order``, ``limit``, ...), its assumptions, its provenance, its
+  rate as a sympy expression, and an ``evaluate`` function that runs the method and returns :class:`Evidence`.
+- A :class:`TheoremModule` bundles them with the paper's reference and hypothesis strategies that meet every
+  assumption of a claim, or break exactly one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import sympy
+
+from verify.provenance import Provenance
+
+HOLDS, FAILS, UNDECIDED = "holds", "fails", "undecided"  # assumption verdicts
+VIOLATED, INCONCLUSIVE = "violated", "inconclusive"  # claim verdicts (with HOLDS)
+NOT_APPLICABLE = "not-applicable"  # a claim evaluated on an instance whose assumptions do not hold
+CLAIM_KINDS = ("bound", "order", "limit", "comparison", "probability", "identity")
+
+
+@dataclass(frozen=True)
+class AssumptionResult:
+    """Verdict and slack of one assumption on one instance (slack > 0 iff it holds, in stated units)."""
+
+    verdict: str
+    slack: float
+    detail: str = ""
+
+    def to_json(self) -> dict:
+        return {"verdict": self.verdict, "slack": self.slack, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class Assumption:
+    """A checkable hypothesis of a theorem.
+
+    ``predicate(instance, cache)`` evaluates it; ``cache`` is a per-instance dict for shared expensive objects
+    (such as the certified max-margin solution). ``implied_by`` lists assumptions that, when they hold, force
+    this one to hold too, so it cannot be broken alone (the audit reports that instead of pretending).
+    """
+
+    id: str
+    title: str
+    statement: str
+    provenance: Provenance
+    predicate: Callable[[Any, dict], AssumptionResult]
+    implied_by: tuple[str, ...] = ()
+
+    def check(self, instance: Any, cache: dict | None = None) -> AssumptionResult:
+        return self.predicate(instance, {} if cache is None else cache)
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "title": self.title, "statement": self.statement,
+                "provenance": self.provenance.to_json(), "implied_by": list(self.implied_by)}
+
+
+@dataclass
+class Evidence:
+    """What evaluating a claim on one instance produced.
+
+    ``observed`` and ``claimed`` are the metric and the claimed curve at the checkpoints ``t`` (the claimed
+    curve is ``constant * rate(t)``, with the fitted constant for an order claim). ``worst_ratio`` is the
+    largest observed/claimed ratio past ``t0`` and ``t_worst`` where it occurred.
+    """
+
+    verdict: str
+    reason: str
+    metric: str
+    t: list[int] = field(default_factory=list)
+    observed: list[float] = field(default_factory=list)
+    claimed: list[float] = field(default_factory=list)
+    worst_ratio: float | None = None
+    t_worst: int | None = None
+    exponent: float | None = None
+    constant: float | None = None
+    precision_ok: bool = True
+    run: dict = field(default_factory=dict)  # method, backend, precision, steps, representation
+    extra: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return {k: getattr(self, k) for k in (
+            "verdict", "reason", "metric", "t", "observed", "claimed", "worst_ratio", "t_worst", "exponent",
+            "constant", "precision_ok", "run", "extra")}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How hard to look: horizons and example counts come from the hypothesis profile (quick / ci / thorough)."""
+
+    profile: str = "quick"
+    steps: int = 2000
+    max_examples: int = 5
+    confirm_factor: int = 10  # the longer horizon of a confirmation run, as a multiple of ``steps``
+    confirm_dps: int = 30
+    seed: int = 0
+    backend: str = "numpy"
+    dps: int = 50  # digits when backend == "mpmath"
+    representation: str = "gram"
+
+    def but(self, **changes: Any) -> Settings:
+        """A copy with some fields changed (confirmation runs vary backend, precision and horizon)."""
+        from dataclasses import replace
+
+        return replace(self, **changes)
+
+    def to_json(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claim of a theorem, as data.
+
+    ``rate`` is a sympy expression in the symbol ``t``; ``constant`` is None for an order claim (unknown
+    constant) or a sympy expression (in ``t`` and instance constants) for an explicit bound. ``evaluate``
+    runs the claim's method on an instance and returns :class:`Evidence`; it must not re-check assumptions.
+    """
+
+    id: str
+    title: str
+    statement: str
+    kind: str
+    paper: str
+    provenance: Provenance
+    assumptions: tuple[str, ...]
+    method: str
+    metric: str
+    evaluate: Callable[[Claim, Any, Settings, dict], Evidence]
+    rate: sympy.Expr | None = None
+    constant: sympy.Expr | None = None
+    params: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.kind not in CLAIM_KINDS:
+            raise ValueError(f"claim {self.id}: unknown kind {self.kind!r}")
+
+    def run(self, instance: Any, settings: Settings, cache: dict | None = None) -> Evidence:
+        return self.evaluate(self, instance, settings, {} if cache is None else cache)
+
+    def curve(self, t: Any, consts: dict | None = None) -> Any:
+        """constant(consts) * rate(t) as floats (constant 1 for an order claim), for plots and bounds."""
+        import numpy as np
+
+        expr = (self.constant if self.constant is not None else sympy.Integer(1)) * (self.rate or sympy.Integer(1))
+        subs = {sympy.Symbol(k, positive=True): v for k, v in (consts or {}).items()}
+        f = sympy.lambdify(sympy.Symbol("t", positive=True), expr.subs(subs), "numpy")
+        return np.broadcast_to(np.asarray(f(np.asarray(t, dtype=float)), dtype=float), np.shape(t))
+
+    def to_json(self) -> dict:
+        return {
+            "id": self.id, "title": self.title, "statement": self.statement, "kind": self.kind,
+            "paper": self.paper, "provenance": self.provenance.to_json(), "assumptions": list(self.assumptions),
+            "method": self.method, "metric": self.metric,
+            "rate": None if self.rate is None else str(self.rate),
+            "constant": None if self.constant is None else str(self.constant),
+            "params": self.params,
+        }
+
+
+@dataclass(frozen=True)
+class Reference:
+    key: str
+    authors: str
+    title: str
+    arxiv: str = ""
+    venue: str = ""
+    theorem: str = ""  # theorem number when known
+
+
+@dataclass(frozen=True)
+class TheoremModule:
+    """A paper's theorems as data.
+
+    ``meets(claim_id)`` is a hypothesis strategy of instances meeting every assumption of the claim;
+    ``breaks(claim_id, assumption_id)`` one of instances that break exactly that assumption and meet the rest.
+    ``instance_schema`` names the JSON schema of the instances the module's claims take.
+    """
+
+    key: str
+    reference: Reference
+    summary: str
+    assumptions: dict[str, Assumption]
+    claims: dict[str, Claim]
+    meets: Callable[[str], Any]
+    breaks: Callable[[str, str], Any]
+    load_instance: Callable[[dict], Any]
+    instance_schema: str
+    extra_docs: str = ""
+
+    def assumption(self, aid: str) -> Assumption:
+        return self.assumptions[aid]

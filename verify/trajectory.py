@@ -1,0 +1,121 @@
+"""Run a step rule on a problem and record metrics at checkpoints, watching precision at every step.
+
+A *problem* is any object with
+
+- ``bk``: the :class:`~verify.backends.Backend` it computes in;
+- ``init() -> state``;
+- ``first_order(state) -> FirstOrder`` (``unit_grad``, ``log_grad_norm``, ``log_loss_gap``, ``rel_error``);
+- ``observe(state, first_order) -> dict[str, np.ndarray]`` float64 metrics of shape (B, ...) at a checkpoint.
+
+The update is ``state <- state - exp(rule.log_length(...)) * unit_grad``. A checkpoint is flagged
+``precision_ok = False`` when, since the previous checkpoint, any value went non-finite, the estimated relative
+error of a step direction exceeded ``tol``, or the iterate stopped moving although the gradient did not vanish.
+Callers escalate (higher precision) or report "numerically unreliable"; they never treat such a point as data.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from verify.backends import Backend, isfinite
+from verify.methods import StepRule
+
+DEFAULT_TOL = 1e-8
+"""Default bound on the per-step relative error of the direction. For a normalized method the accumulated
+error in W_t / ||W_t|| is an average of the per-step errors, so this is also the accuracy of every direction
+metric; 1e-8 is the agreement demanded between float64 and the mpmath oracle."""
+
+
+class Problem(Protocol):
+    bk: Backend
+
+    def init(self) -> Any: ...
+
+    def first_order(self, state: Any) -> Any: ...
+
+    def observe(self, state: Any, fo: Any) -> dict[str, np.ndarray]: ...
+
+
+@dataclass
+class Trajectory:
+    """Metrics at checkpoints: ``records[name]`` has shape (len(t), B, ...)."""
+
+    t: list[int]
+    records: dict[str, np.ndarray]
+    precision_ok: np.ndarray  # (len(t), B) bool
+    max_rel_error: np.ndarray  # (len(t), B) float
+    backend: str
+    dps: int
+    rule: StepRule
+    notes: list[str] = field(default_factory=list)
+
+    def series(self, name: str, b: int = 0) -> np.ndarray:
+        return self.records[name][:, b]
+
+
+def log_checkpoints(steps: int, per_decade: int = 10, start: int = 1) -> list[int]:
+    """Integers from ``start`` to ``steps``, log-spaced (``per_decade`` per factor of 10), always including both."""
+    if steps < start:
+        return [steps]
+    k = max(1, int(math.ceil(per_decade * math.log10(max(steps, 1) / start))) + 1)
+    pts = np.unique(np.round(start * np.logspace(0, math.log10(steps / start), k)).astype(int))
+    return sorted(set(pts.tolist()) | {start, steps})
+
+
+def run(problem: Problem, rule: StepRule, steps: int, checkpoints: list[int] | None = None,
+        tol: float = DEFAULT_TOL) -> Trajectory:
+    """Run ``steps`` steps of ``rule`` and record ``problem.observe`` at each checkpoint (t counts steps taken)."""
+    cps = sorted(set(checkpoints if checkpoints is not None else log_checkpoints(steps)))
+    cps = [t for t in cps if 0 <= t <= steps]
+    bk = problem.bk
+    recs: dict[str, list[np.ndarray]] = {}
+    ok_rows: list[np.ndarray] = []
+    err_rows: list[np.ndarray] = []
+    notes: list[str] = []
+    with bk.context():
+        state = problem.init()
+        window_err: np.ndarray | None = None
+        window_ok: np.ndarray | None = None
+        last_W: np.ndarray | None = None
+        cp_set = set(cps)
+        for t in range(steps + 1):
+            fo = problem.first_order(state)
+            rel = np.asarray(fo.rel_error, dtype=float)
+            finite = np.asarray(isfinite(fo.log_grad_norm), dtype=bool) | (np.asarray(fo.rel_error) == np.inf)
+            window_err = rel if window_err is None else np.maximum(window_err, rel)
+            good = finite & (rel <= tol)
+            window_ok = good if window_ok is None else (window_ok & good)
+            if t in cp_set:
+                obs = problem.observe(state, fo)
+                W = obs.get("W")
+                if W is not None and last_W is not None:
+                    moved = np.any(W != last_W, axis=tuple(range(1, W.ndim)))
+                    stuck = ~moved & (rel < np.inf)
+                    if np.any(stuck):
+                        notes.append(f"t={t}: iterate did not move since the previous checkpoint (step below rounding)")
+                    window_ok = window_ok & ~stuck
+                last_W = W
+                for k, v in obs.items():
+                    recs.setdefault(k, []).append(np.asarray(v))
+                ok_rows.append(window_ok.copy())
+                err_rows.append(window_err.copy())
+                window_err, window_ok = None, None
+            if t == steps:
+                break
+            length = bk.exp(rule.log_length(fo.log_grad_norm, fo.log_loss_gap, t))
+            shape = (-1,) + (1,) * (np.ndim(state) - 1)
+            state = state - np.reshape(length, shape) * fo.unit_grad
+    return Trajectory(
+        t=cps,
+        records={k: np.stack(v) for k, v in recs.items()},
+        precision_ok=np.stack(ok_rows),
+        max_rel_error=np.stack(err_rows),
+        backend=bk.name,
+        dps=bk.dps,
+        rule=rule,
+        notes=notes,
+    )
