@@ -100,7 +100,7 @@ def evaluate_direction_limit(claim: Claim, inst: ac.AttentionInstance, settings:
     res = check_limit(t, err, ok, lower_bound=lower)
     return Evidence(
         verdict=res.verdict, reason=res.reason, metric=claim.metric, t=tr.t, observed=err.tolist(),
-        claimed=[0.0] * len(tr.t), worst_ratio=res.worst_ratio, t_worst=res.t_worst, exponent=res.exponent,
+        claimed=[], worst_ratio=res.worst_ratio, t_worst=res.t_worst, exponent=res.exponent,
         constant=res.constant, precision_ok=bool(ok.all()),
         run=_run_info(tr, settings, claim.method, {"eta": eta}), extra=extra,
     )

@@ -135,7 +135,7 @@ def check_limit(t: np.ndarray, values: np.ndarray, ok: np.ndarray, *, lower_boun
         return CheckResult(INCONCLUSIVE, "horizon too short for a limit check")
     tt, vv = t[tail], values[tail]
     p, C = fit_power(tt, vv)
-    worst, tw = float(np.max(vv)), int(tt[int(np.argmax(vv))])
+    worst, tw = None, None  # a limit claim has no claimed curve, hence no observed-to-claimed ratio
     if not ok[tail].all():
         return CheckResult(INCONCLUSIVE, "precision lost in the tail: numerically unreliable", worst, tw, p, C)
     if lower_bound is not None:

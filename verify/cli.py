@@ -1,0 +1,279 @@
+"""The ``verify`` command line: list, svm, trace, check, audit, replay, show.
+
+Exit codes: 0 = no confirmed counterexample (or success), 1 = a confirmed counterexample (check, audit) or a
+reproduced violation (replay), 2 = a usage or input error, printed as one line with no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+from verify.errors import VerifyInputError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise VerifyInputError(f"{self.prog}: {message}")
+
+
+def _ints(text: str, what: str) -> list[int]:
+    try:
+        vals = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise VerifyInputError(f"{what} must be comma-separated integers, got {text!r}") from None
+    if not vals:
+        raise VerifyInputError(f"{what} is empty")
+    return vals
+
+
+def _emit(obj: Any, as_json: bool, text: str) -> None:
+    if as_json:
+        from verify.instance import dumps
+
+        print(dumps(obj))
+    else:
+        print(text)
+
+
+# ---------------------------------------------------------------------------------------------- commands
+def cmd_list(args: argparse.Namespace) -> int:
+    from verify.registry import modules
+
+    rows = []
+    for m in modules().values():
+        for c in m.claims.values():
+            rows.append({"id": c.id, "title": c.title, "paper": c.paper, "kind": c.kind,
+                         "provenance": c.provenance.label(), "assumptions": list(c.assumptions), "module": m.key})
+    text = "\n".join(f"{r['id']:<24} {r['kind']:<11} {r['paper']:<7} {r['provenance']:<40} {r['title']}\n"
+                     f"{'':<24} assumptions: {', '.join(r['assumptions'])}" for r in rows)
+    _emit(rows, args.json, text)
+    return 0
+
+
+def _load_attention(path: str) -> Any:
+    from theorems.attention_classifier import AttentionInstance
+    from verify.instance import load_instance
+
+    inst = load_instance(path)
+    if not isinstance(inst, AttentionInstance):
+        raise VerifyInputError(f"{path}: this command needs an attention-classification instance")
+    return inst
+
+
+def cmd_svm(args: argparse.Namespace) -> int:
+    from theorems import attention_classifier as ac
+    from verify.svm import classify_alpha, solve_att_svm
+
+    inst = _load_attention(args.instance)
+    gaps = ac.score_gaps(inst)
+    if args.alpha is None and gaps.min() <= 0:
+        raise VerifyInputError(f"{args.instance}: the optimal token is not unique in sequence {int(gaps.argmin())} "
+                               "(tied scores); pass --alpha to choose the tokens")
+    alpha = _ints(args.alpha, "--alpha") if args.alpha else [int(a) for a in ac.optimal_tokens(inst)]
+    if len(alpha) != inst.n:
+        raise VerifyInputError(f"--alpha needs {inst.n} entries (one per sequence), got {len(alpha)}")
+    sol = solve_att_svm(inst.X, inst.z, alpha)
+    out = sol.to_json()
+    out["locally_optimal"] = classify_alpha(ac.token_scores(inst), alpha, sol.support)
+    keys = ("norm", "margin", "support", "status", "max_constraint_violation", "locally_optimal")
+    text = "\n".join(f"{k}: {out[k]}" for k in keys) + f"\ncertified: {sol.certified}"
+    _emit({k: out[k] for k in (*keys, "certified", "alpha", "duality_gap")}, args.json, text)
+    return 0
+
+
+def cmd_trace(args: argparse.Namespace) -> int:
+    from theorems.attention_trace import trace_attention
+
+    if args.steps < 0:
+        raise VerifyInputError(f"--steps must be >= 0, got {args.steps}")
+    inst = _load_attention(args.instance)
+    cps = _ints(args.checkpoints, "--checkpoints") if args.checkpoints else None
+    rows = trace_attention(inst, method=args.method, eta=args.eta, steps=args.steps, checkpoints=cps,
+                           backend=args.backend, dps=args.dps, representation=args.representation)
+    head = f"{'t':>8} {'dir_err':>12} {'corr':>14} {'max_nonopt':>12} {'loss_gap':>12} {'norm':>10} ok"
+    lines = [head] + [f"{r['t']:>8} {r['dir_err']:>12.6g} {r['corr']:>14.10f} "
+                      f"{_sci(r['log10_max_nonopt_attention']):>12} {_sci(r['log10_loss_gap']):>12} "
+                      f"{r['norm']:>10.4g} {r['precision_ok']}" for r in rows]
+    _emit(rows, args.json, "\n".join(lines))
+    return 0
+
+
+def _sci(log10_value: float) -> str:
+    """10**log10_value in scientific notation, also far below float64's range (1e-400 prints as 1.0e-400)."""
+    if not math.isfinite(log10_value):
+        return "0" if log10_value < 0 else "inf"
+    e = math.floor(log10_value)
+    return f"{10 ** (log10_value - e):.3f}e{e:+d}"
+
+
+def _claims_for(args: argparse.Namespace) -> list:
+    from verify.registry import all_claims, find_claim
+
+    if args.all:
+        return list(all_claims().values())
+    if not args.claims:
+        raise VerifyInputError("name at least one claim id, or pass --all")
+    return [find_claim(c) for c in args.claims]
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from verify.engine import check
+    from verify.instance import read_json
+    from verify.profiles import get_profile
+
+    profile = get_profile(args.profile)
+    pairs = _claims_for(args)
+    reports = Path(args.reports)
+    summaries = []
+    for module, claim in pairs:
+        inst = None
+        if args.instance:
+            obj = read_json(args.instance)
+            if not isinstance(obj, dict) or obj.get("schema") != module.instance_schema:
+                raise VerifyInputError(f"{args.instance}: claim {claim.id} needs schema {module.instance_schema!r}")
+            inst = module.load_instance(obj)
+        s = check(module, claim, profile, instance=inst, reports=reports, seed=args.seed)
+        summaries.append(s)
+        if not args.json:
+            ex = f"; fitted exponents {_fmt_list(s.exponents)}" if s.exponents else ""
+            wr = f"; worst ratio {s.worst_ratio:.4g}" if s.worst_ratio is not None else ""
+            print(f"{claim.id:<24} {s.verdict:<13} instances {s.tried} {s.counts}{wr}{ex}")
+            for note in s.notes:
+                print(f"{'':<24} note: {note}")
+            for p in s.reports:
+                print(f"{'':<24} counterexample report: {p}")
+    if args.json:
+        print(json.dumps([s.to_json() for s in summaries], indent=1, default=str))
+    return 1 if any(s.reports for s in summaries) else 0
+
+
+def _fmt_list(xs: list[float]) -> str:
+    if len(xs) <= 6:
+        return "[" + ", ".join(f"{x:.3g}" for x in xs) + "]"
+    return f"min {min(xs):.3g}, median {sorted(xs)[len(xs) // 2]:.3g}, max {max(xs):.3g} over {len(xs)}"
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from verify.engine import audit
+    from verify.profiles import get_profile
+    from verify.registry import find_claim
+
+    module, claim = find_claim(args.claim)
+    rows = audit(module, claim, get_profile(args.profile), reports=Path(args.reports), seed=args.seed,
+                 max_examples=args.examples)
+    if args.json:
+        print(json.dumps([r.to_json() for r in rows], indent=1))
+    else:
+        print(f"audit of {claim.id}: each assumption broken alone ({claim.provenance.label()})")
+        print(f"{'assumption':<18} {'tried':>5}  {'verdicts':<40} load-bearing")
+        for r in rows:
+            lb = "-" if r.load_bearing is None else ("YES" if r.load_bearing else "no evidence")
+            print(f"{r.assumption:<18} {r.tried:>5}  {str(r.counts) if r.breakable else r.note:<40} {lb}")
+            for p in r.reports:
+                print(f"{'':<18} report: {p}")
+    return 1 if any(r.load_bearing for r in rows) else 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from verify.registry import find_claim
+    from verify.report import load_report
+    from verify.theory import Settings
+
+    rep = load_report(args.report)
+    module, claim = find_claim(rep["claim"]["id"])
+    inst = module.load_instance(rep["instance"])
+    fields = {k: v for k, v in rep.get("settings", {}).items() if k in Settings.__dataclass_fields__}
+    ev = claim.run(inst, Settings(**fields), {})
+    old = [float(v) for v in rep["evidence"]["observed"]]
+    same_t = ev.t == rep["evidence"]["t"]
+    diff = max((abs(a - b) for a, b in zip(ev.observed, old, strict=False)), default=math.inf) if same_t else math.inf
+    print(f"replayed {claim.id}: verdict {ev.verdict} (report: {rep['evidence']['verdict']}); "
+          f"largest difference in {ev.metric} {diff:.3g}")
+    reproduced = ev.verdict == rep["evidence"]["verdict"] == "violated" and diff == 0.0
+    print("violation reproduced exactly" if reproduced else "violation NOT reproduced")
+    return 1 if reproduced else 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from verify.report import summarize
+
+    print(summarize(args.path))
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="verify", description="Check optimization theorems about attention numerically.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    s = sub.add_parser("list", help="every registered claim")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_list)
+
+    s = sub.add_parser("svm", help="the certified Att-SVM of an instance")
+    s.add_argument("--instance", required=True)
+    s.add_argument("--alpha", help="token choice i0,i1,... (default: the optimal tokens)")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_svm)
+
+    s = sub.add_parser("trace", help="metrics along a trajectory")
+    s.add_argument("--instance", required=True)
+    s.add_argument("--method", choices=("gd", "ngd", "polyak"), default="ngd")
+    s.add_argument("--eta", type=float, default=0.1)
+    s.add_argument("--steps", type=int, default=1000)
+    s.add_argument("--checkpoints")
+    s.add_argument("--backend", choices=("numpy", "mpmath"), default="numpy")
+    s.add_argument("--dps", type=int, default=50)
+    s.add_argument("--representation", choices=("gram", "dense"), default="gram")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_trace)
+
+    for name, fn, helptext in (("check", cmd_check, "search for confirmed counterexamples"),):
+        s = sub.add_parser(name, help=helptext)
+        s.add_argument("claims", nargs="*")
+        s.add_argument("--all", action="store_true")
+        s.add_argument("--profile", default="quick")
+        s.add_argument("--instance")
+        s.add_argument("--reports", default="reports")
+        s.add_argument("--seed", type=int, default=0)
+        s.add_argument("--json", action="store_true")
+        s.set_defaults(fn=fn)
+
+    s = sub.add_parser("audit", help="break each assumption alone; which are load-bearing?")
+    s.add_argument("claim")
+    s.add_argument("--profile", default="quick")
+    s.add_argument("--reports", default="reports")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--examples", type=int, help="instances per assumption (default: from the profile)")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_audit)
+
+    s = sub.add_parser("replay", help="re-run a counterexample report")
+    s.add_argument("report")
+    s.set_defaults(fn=cmd_replay)
+
+    s = sub.add_parser("show", help="summarize a report or a folder of reports")
+    s.add_argument("path")
+    s.set_defaults(fn=cmd_show)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return int(args.fn(args))
+    except VerifyInputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
