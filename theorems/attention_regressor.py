@@ -15,7 +15,8 @@ R = (F - Y) / n:
     dL/dA = R^T P X,        dL/dZ_ij = P_ij <R_i, v_j - F_i>,        dL/dB = Q^T (dL/dZ) X.
 
 Whitened coordinates with a symmetric square root W of a covariance (the sample covariance S by default):
-At = A W, C = W B W, T = M W, so that A Sigma B^T W = At C^T when W^2 = Sigma, and L_inf = (1/2)||At C^T - T||^2.
+At = A W, C = W B W, T = M W, so that A Sigma B^T W = At C^T when W^2 = Sigma,
+and L_inf = (1/2)||At C^T - T||^2.
 
 Softmax is evaluated stably (logits minus their row maximum, normalizer via log-sum-exp), so huge logits give
 one-hot weights rather than NaN.
@@ -44,7 +45,8 @@ MIXTURE_MEAN = 0.9
 class RegressionInstance:
     """A regression data set, given either by generator parameters or by explicit arrays.
 
-    Generator form (``X is None``): ``d, d_y, n, sigma_spectrum, m_singular_values, noise, distribution, seed``;
+    Generator form (``X is None``): ``d, d_y, n, sigma_spectrum, m_singular_values, noise,
+    distribution, seed``;
     Sigma = Q diag(spectrum) Q^T and M = U diag(svals) V^T with Haar rotations drawn from ``seed`` [recon].
     Explicit form: ``X`` (n x d), ``Y`` (n x d_y), optionally ``Sigma`` (d x d) and ``M`` (d_y x d).
     ``init_kind`` / ``init_scale`` describe the initialization the assumptions talk about; ``t_df`` is the
@@ -74,10 +76,20 @@ class RegressionInstance:
         return self.X is not None
 
     def to_json(self) -> dict:
-        out: dict[str, Any] = {"schema": SCHEMA, "d": self.d, "d_y": self.d_y, "n": self.n,
-                               "noise": self.noise, "distribution": self.distribution, "seed": self.seed,
-                               "init_kind": self.init_kind, "init_scale": self.init_scale, "t_df": self.t_df,
-                               "n_test": self.n_test, "meta": self.meta}
+        out: dict[str, Any] = {
+            "schema": SCHEMA,
+            "d": self.d,
+            "d_y": self.d_y,
+            "n": self.n,
+            "noise": self.noise,
+            "distribution": self.distribution,
+            "seed": self.seed,
+            "init_kind": self.init_kind,
+            "init_scale": self.init_scale,
+            "t_df": self.t_df,
+            "n_test": self.n_test,
+            "meta": self.meta,
+        }
         if self.sigma_spectrum is not None:
             out["sigma_spectrum"] = list(self.sigma_spectrum)
         if self.m_singular_values is not None:
@@ -120,7 +132,9 @@ def _positive_list(obj: dict, key: str, length: int) -> tuple[float, ...]:
     v = obj.get(key)
     if not isinstance(v, list) or len(v) != length:
         raise VerifyInputError(f"field {key!r} must be a list of {length} numbers")
-    if not all(isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) and x > 0 for x in v):
+    if not all(
+        isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) and x > 0 for x in v
+    ):
         raise VerifyInputError(f"field {key!r} must hold finite positive numbers; got {v!r}")
     return tuple(float(x) for x in v)
 
@@ -135,9 +149,15 @@ def instance_from_json(obj: dict) -> RegressionInstance:
     init_kind = obj.get("init_kind", "spectral")
     if init_kind not in INIT_KINDS:
         raise VerifyInputError(f"field 'init_kind' must be one of {INIT_KINDS}; got {init_kind!r}")
-    common = dict(noise=_float(obj, "noise", 0.0, 0.0), distribution=dist, seed=_int(obj, "seed", 0, 0),
-                  init_kind=init_kind, init_scale=_float(obj, "init_scale", 1.0, 0.0, strict=True),
-                  t_df=_float(obj, "t_df", 5.0, 2.0, strict=True), n_test=_int(obj, "n_test", 1, 256))
+    common = dict(
+        noise=_float(obj, "noise", 0.0, 0.0),
+        distribution=dist,
+        seed=_int(obj, "seed", 0, 0),
+        init_kind=init_kind,
+        init_scale=_float(obj, "init_scale", 1.0, 0.0, strict=True),
+        t_df=_float(obj, "t_df", 5.0, 2.0, strict=True),
+        n_test=_int(obj, "n_test", 1, 256),
+    )
     meta = obj.get("meta") or {}
     if not isinstance(meta, dict):
         raise VerifyInputError("field 'meta' must be a JSON object")
@@ -166,12 +186,17 @@ def instance_from_json(obj: dict) -> RegressionInstance:
     d, d_y, n = _int(obj, "d", 1), _int(obj, "d_y", 1), _int(obj, "n", 2)
     spec = _positive_list(obj, "sigma_spectrum", d)
     sv = _positive_list(obj, "m_singular_values", min(d, d_y))
-    return RegressionInstance(d=d, d_y=d_y, n=n, sigma_spectrum=spec, m_singular_values=sv, meta=meta, **common)
+    return RegressionInstance(
+        d=d, d_y=d_y, n=n, sigma_spectrum=spec, m_singular_values=sv, meta=meta, **common
+    )
 
 
 def make_instance(**fields: Any) -> RegressionInstance:
     """Validated constructor from keyword fields (arrays may be numpy arrays)."""
-    obj = {k: (np.asarray(v, dtype=float).tolist() if isinstance(v, np.ndarray) else v) for k, v in fields.items()}
+    obj = {
+        k: (np.asarray(v, dtype=float).tolist() if isinstance(v, np.ndarray) else v)
+        for k, v in fields.items()
+    }
     for k in ("sigma_spectrum", "m_singular_values"):
         if k in obj and obj[k] is not None:
             obj[k] = [float(x) for x in obj[k]]
@@ -195,7 +220,9 @@ def sym_sqrt(S: np.ndarray, power: float = 0.5) -> np.ndarray:
     return (V * w**power) @ V.T
 
 
-def standard_tokens(rng: np.random.Generator, n: int, d: int, distribution: str, t_df: float = 5.0) -> np.ndarray:
+def standard_tokens(
+    rng: np.random.Generator, n: int, d: int, distribution: str, t_df: float = 5.0
+) -> np.ndarray:
     """n x d i.i.d. coordinates with mean 0 and variance 1 from the named distribution."""
     if distribution == "gaussian":
         return rng.standard_normal((n, d))
@@ -207,12 +234,15 @@ def standard_tokens(rng: np.random.Generator, n: int, d: int, distribution: str,
         return rng.standard_t(t_df, size=(n, d)) / math.sqrt(t_df / (t_df - 2.0))
     if distribution == "mixture":
         s = math.sqrt(1.0 - MIXTURE_MEAN**2)
-        return rng.choice(np.array([-MIXTURE_MEAN, MIXTURE_MEAN]), size=(n, d)) + s * rng.standard_normal((n, d))
+        return rng.choice(np.array([-MIXTURE_MEAN, MIXTURE_MEAN]), size=(n, d)) + s * rng.standard_normal(
+            (n, d)
+        )
     raise VerifyInputError(f"unknown token distribution {distribution!r}; expected one of {DISTRIBUTIONS}")
 
 
-def sample_tokens(rng: np.random.Generator, n: int, Sigma: np.ndarray, distribution: str,
-                  t_df: float = 5.0) -> np.ndarray:
+def sample_tokens(
+    rng: np.random.Generator, n: int, Sigma: np.ndarray, distribution: str, t_df: float = 5.0
+) -> np.ndarray:
     """Tokens with covariance Sigma: standardized coordinates times Sigma^{1/2} (rows)."""
     return standard_tokens(rng, n, Sigma.shape[0], distribution, t_df) @ sym_sqrt(Sigma)
 
@@ -257,7 +287,8 @@ def realize(inst: RegressionInstance) -> Data:
 
 # ---------------------------------------------------------------------------------------------- layer
 def softmax_weights(Q: np.ndarray, B: np.ndarray, X: np.ndarray, exclude_self: bool = False) -> np.ndarray:
-    """P_qj = softmax_j(x_j^T B^T q), stable: logits minus the row maximum; rows sum to 1 exactly up to rounding.
+    """P_qj = softmax_j(x_j^T B^T q), stable: logits minus the row maximum.
+
 
     ``exclude_self`` (only when Q is X) drops j = q.
     """
@@ -271,19 +302,24 @@ def softmax_weights(Q: np.ndarray, B: np.ndarray, X: np.ndarray, exclude_self: b
     return W / W.sum(axis=1, keepdims=True)
 
 
-def attention(Q: np.ndarray, A: np.ndarray, B: np.ndarray, X: np.ndarray, exclude_self: bool = False) -> np.ndarray:
+def attention(
+    Q: np.ndarray, A: np.ndarray, B: np.ndarray, X: np.ndarray, exclude_self: bool = False
+) -> np.ndarray:
     """f(q; X) for every row q of Q, shape (m, d_y)."""
     return softmax_weights(Q, B, X, exclude_self) @ (X @ A.T)
 
 
-def train_loss(A: np.ndarray, B: np.ndarray, X: np.ndarray, Y: np.ndarray, exclude_self: bool = False) -> float:
+def train_loss(
+    A: np.ndarray, B: np.ndarray, X: np.ndarray, Y: np.ndarray, exclude_self: bool = False
+) -> float:
     """L_n(A, B) = (1/2n) sum_i ||f(x_i; X) - y_i||^2."""
     R = attention(X, A, B, X, exclude_self) - Y
     return float(0.5 * np.mean(np.sum(R * R, axis=1)))
 
 
-def train_loss_grad(A: np.ndarray, B: np.ndarray, X: np.ndarray, Y: np.ndarray,
-                    exclude_self: bool = False) -> tuple[float, np.ndarray, np.ndarray]:
+def train_loss_grad(
+    A: np.ndarray, B: np.ndarray, X: np.ndarray, Y: np.ndarray, exclude_self: bool = False
+) -> tuple[float, np.ndarray, np.ndarray]:
     """(L_n, dL_n/dA, dL_n/dB), exact (module docstring)."""
     n = X.shape[0]
     P = softmax_weights(X, B, X, exclude_self)
@@ -365,7 +401,9 @@ def random_init(data: Data, d_y: int, scale: float, seed: int) -> tuple[np.ndarr
     """A_0, B_0 with i.i.d. N(0, scale^2 / d) entries; a large ``scale`` saturates the softmax."""
     rng = np.random.default_rng(seed)
     d = data.X.shape[1]
-    return scale * rng.standard_normal((d_y, d)) / math.sqrt(d), scale * rng.standard_normal((d, d)) / math.sqrt(d)
+    return scale * rng.standard_normal((d_y, d)) / math.sqrt(d), scale * rng.standard_normal(
+        (d, d)
+    ) / math.sqrt(d)
 
 
 def kappa(S: np.ndarray) -> float:

@@ -23,7 +23,7 @@ def trace_attention(inst: ac.AttentionInstance, *, method: str, eta: float, step
         from verify.errors import VerifyInputError
 
         raise VerifyInputError("the optimal token is not unique (tied token scores): W_mm and L* are undefined")
-    W_mm = solve_att_svm(inst.X, inst.z, ac.optimal_tokens(inst)).W
+    W_mm = solve_att_svm(inst.X, inst.z, [int(a) for a in ac.optimal_tokens(inst)]).W
     bk = get_backend(backend, dps)
     problem = ac.build_problem(bk, ac.stack([inst]), representation)
     tr = run(problem, rule, steps, checkpoints if checkpoints is not None else log_checkpoints(steps))

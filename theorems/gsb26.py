@@ -1,8 +1,8 @@
-"""GSB26: Goel, Soltanolkotabi, Bartlett, "Training Dynamics of Softmax Self-Attention: Fast Global Convergence via
-Preconditioning", arXiv 2603.01514 (THEOREMS.md, Part B; seed 004).
+"""GSB26: Goel, Soltanolkotabi, Bartlett, "Training Dynamics of Softmax Self-Attention: Fast Global
+Convergence via Preconditioning", arXiv 2603.01514 (THEOREMS.md, Part B; seed 004).
 
-Only the abstract is public. The setting (:mod:`theorems.attention_regressor`) and the whole algorithm below are
-[recon]; every choice is an option of :func:`trace_regression` and is written into each record and report.
+Only the abstract is public. The setting (:mod:`theorems.attention_regressor`) and the whole algorithm below
+are [recon]; every choice is an option of :func:`trace_regression` and is written into each record and report.
 
 Algorithm [recon], in whitened coordinates At = A W, C = W B W (W = S^{1/2}, S the sample covariance; with
 ``gradient="population"`` W = Sigma^{1/2}):
@@ -10,7 +10,8 @@ Algorithm [recon], in whitened coordinates At = A W, C = W B W (W = S^{1/2}, S t
 - gradient: ``finite`` (default) uses the exact gradient of L_n mapped by the chain rule,
   gAt = dL_n/dA W^{-1}, gC = W^{-1} dL_n/dB W^{-1}; in the n -> inf limit these are E C and E^T At with
   E = At C^T - T. ``population`` uses E C and E^T At with T = M Sigma^{1/2} exactly.
-- regularizer (option): (lambda/4) ||At^T At - C^T C||_F^2, gradient (lambda At D, -lambda C D), D = At^T At - C^T C.
+- regularizer (option): (lambda/4) ||At^T At - C^T C||_F^2, gradient (lambda At D, -lambda C D),
+  D = At^T At - C^T C.
 - ``precond`` step (ScaledGD-type): At <- At - eta gAt (C^T C + delta_C I)^{-1}, C <- C - eta gC (At^T At +
   delta_A I)^{-1}, both from the same iterate, with delta_X = damping * ||X||_op^2 + damping_abs (the damping
   makes the inverse exist when d_y < d pads C with zero columns).
@@ -27,9 +28,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-import mpmath
 import numpy as np
 import sympy
 from hypothesis import strategies as st
@@ -42,7 +42,6 @@ from verify.stat_checks import check_comparison, check_identity, check_probabili
 from verify.theory import (
     FAILS,
     HOLDS,
-    INCONCLUSIVE,
     Assumption,
     AssumptionResult,
     Claim,
@@ -55,13 +54,26 @@ from verify.theory import (
 RECORD_KEYS = ("t", "train_loss", "test_error", "pop_loss", "factor_error", "balance", "norm_A", "norm_B")
 
 DEFAULT_OPTIONS: dict[str, Any] = {
-    "method": "precond", "steps": 200, "eta": 0.5, "regularizer": True, "lam": 1.0, "renorm": True,
-    "renorm_rule": "cap", "beta": 0.5, "init": None, "init_scale": None, "init_seed": None, "checkpoints": None,
-    "gradient": "finite", "damping": 0.1, "damping_abs": 1e-12, "exclude_self": False,
+    "method": "precond",
+    "steps": 200,
+    "eta": 0.5,
+    "regularizer": True,
+    "lam": 1.0,
+    "renorm": True,
+    "renorm_rule": "cap",
+    "beta": 0.5,
+    "init": None,
+    "init_scale": None,
+    "init_seed": None,
+    "checkpoints": None,
+    "gradient": "finite",
+    "damping": 0.1,
+    "damping_abs": 1e-12,
+    "exclude_self": False,
     "reg_preconditioned": False,
 }
-"""Defaults of :func:`trace_regression` [recon]. ``init``/``init_scale`` None: the instance's own; ``init_seed``
-None: instance seed + 1."""
+"""Defaults of :func:`trace_regression` [recon]. ``init``/``init_scale`` None: the instance's own;
+``init_seed`` None: instance seed + 1."""
 
 
 def resolve_options(options: dict | None) -> dict:
@@ -74,9 +86,13 @@ def resolve_options(options: dict | None) -> dict:
     if opts["method"] not in ("gd", "precond"):
         raise VerifyInputError(f"option 'method' must be 'gd' or 'precond'; got {opts['method']!r}")
     if opts["gradient"] not in ("finite", "population"):
-        raise VerifyInputError(f"option 'gradient' must be 'finite' or 'population'; got {opts['gradient']!r}")
+        raise VerifyInputError(
+            f"option 'gradient' must be 'finite' or 'population'; got {opts['gradient']!r}"
+        )
     if opts["renorm_rule"] not in ("cap", "balance"):
-        raise VerifyInputError(f"option 'renorm_rule' must be 'cap' or 'balance'; got {opts['renorm_rule']!r}")
+        raise VerifyInputError(
+            f"option 'renorm_rule' must be 'cap' or 'balance'; got {opts['renorm_rule']!r}"
+        )
     if opts["init"] is not None and opts["init"] not in ar.INIT_KINDS:
         raise VerifyInputError(f"option 'init' must be one of {ar.INIT_KINDS}; got {opts['init']!r}")
     if not isinstance(opts["steps"], int) or opts["steps"] < 1:
@@ -146,7 +162,7 @@ def _record(run: _Run, t: int, At: np.ndarray, C: np.ndarray) -> dict:
         "train_loss": ar.train_loss(A, B, data.X, data.Y, o["exclude_self"]),
         "test_error": ar.test_error(A, B, data),
         "pop_loss": 0.5 * float(np.sum(E * E)),
-        "factor_error": float(np.linalg.norm(E) / max(np.linalg.norm(T_pop), 1e-300)),
+        "factor_error": float(np.linalg.norm(E)) / max(float(np.linalg.norm(T_pop)), 1e-300),
         "balance": float(np.linalg.norm(D)),
         "norm_A": float(np.linalg.norm(A)),
         "norm_B": float(np.linalg.norm(B)),
@@ -193,8 +209,15 @@ def trace_regression(instance: ar.RegressionInstance, options: dict) -> list[dic
     if o["method"] == "gd":
         S = run.wh.W @ run.wh.W
         s_op = float(np.linalg.norm(S, 2))
-        L_est = s_op * max(1.0, s_op) * (float(np.linalg.norm(At, 2)) ** 2 + float(np.linalg.norm(C, 2)) ** 2
-                                         + 2 * float(np.linalg.norm(run.T, 2)))
+        L_est = (
+            s_op
+            * max(1.0, s_op)
+            * (
+                float(np.linalg.norm(At, 2)) ** 2
+                + float(np.linalg.norm(C, 2)) ** 2
+                + 2 * float(np.linalg.norm(run.T, 2))
+            )
+        )
         eta_gd = o["eta"] / L_est
     out: list[dict] = []
     for t in range(steps + 1):
@@ -223,6 +246,700 @@ def trace_regression(instance: ar.RegressionInstance, options: dict) -> list[dic
         if o["renorm"]:
             At, C = _renorm(At, C, o)
         if not (np.all(np.isfinite(At)) and np.all(np.isfinite(C))):
-            out.append({**{k: math.nan for k in RECORD_KEYS}, "t": t + 1, "logit_scale": math.nan, "ok": False})
+            out.append(
+                {**{k: math.nan for k in RECORD_KEYS}, "t": t + 1, "logit_scale": math.nan, "ok": False}
+            )
             break
     return out
+
+
+# ---------------------------------------------------------------------------------------------- parameters
+PARAMS: dict[str, Any] = {
+    "kappa_max": 100.0,  # well-conditioned Sigma: kappa(Sigma) <= kappa_max [recon]
+    "n_over_d_min": 20.0,  # n large relative to d: n / d >= this [recon]
+    "b0_max": 2.0,  # bounded B at init: ||Sigma^{1/2} B_0 Sigma^{1/2}||_op <= b0_max (logit scale) [recon]
+    "mardia_z_max": 3.0,  # explicit arrays: |Mardia kurtosis z| <= this counts as Gaussian [recon]
+}
+"""Assumption constants; all [recon] (the paper's inequalities are not public)."""
+
+
+def _data(inst: ar.RegressionInstance, cache: dict) -> ar.Data:
+    if "data" not in cache:
+        cache["data"] = ar.realize(inst)
+    return cache["data"]
+
+
+def mardia_kurtosis_z(X: np.ndarray) -> float:
+    """z-score of Mardia's multivariate kurtosis b2 = mean((x^T S^{-1} x)^2) against N(d(d+2), 8d(d+2)/n)."""
+    n, d = X.shape
+    S = X.T @ X / n
+    q = np.einsum("ij,jk,ik->i", X, np.linalg.inv(S), X)
+    return float((np.mean(q * q) - d * (d + 2)) / math.sqrt(8 * d * (d + 2) / n))
+
+
+def _gaussian(inst: ar.RegressionInstance, cache: dict) -> AssumptionResult:
+    if not inst.explicit:
+        ok = inst.distribution == "gaussian"
+        return AssumptionResult(
+            HOLDS if ok else FAILS, 1.0 if ok else -1.0, f"declared token distribution {inst.distribution!r}"
+        )
+    z = mardia_kurtosis_z(_data(inst, cache).X)
+    slack = PARAMS["mardia_z_max"] - abs(z)
+    return AssumptionResult(HOLDS if slack > 0 else FAILS, slack, f"Mardia kurtosis z = {z:.3g}")
+
+
+def _conditioned(inst: ar.RegressionInstance, cache: dict) -> AssumptionResult:
+    k = ar.kappa(_data(inst, cache).Sigma)
+    slack = math.log10(PARAMS["kappa_max"]) - math.log10(k)
+    return AssumptionResult(
+        HOLDS if slack > 0 else FAILS, slack, f"kappa(Sigma) = {k:.4g} (slack in decades)"
+    )
+
+
+def _n_large(inst: ar.RegressionInstance, cache: dict) -> AssumptionResult:
+    slack = inst.n / inst.d / PARAMS["n_over_d_min"] - 1.0
+    return AssumptionResult(
+        HOLDS if slack >= 0 and inst.n / inst.d >= PARAMS["n_over_d_min"] else FAILS,
+        slack if slack != 0 else 1e-12,
+        f"n/d = {inst.n / inst.d:.4g}",
+    )
+
+
+def init_logit_scale(inst: ar.RegressionInstance, cache: dict) -> float:
+    """||Sigma^{1/2} B_0 Sigma^{1/2}||_op of the instance's own initialization (before renormalization)."""
+    data = _data(inst, cache)
+    opts = resolve_options({"init": inst.init_kind, "init_scale": inst.init_scale})
+    run = make_run(inst, opts)
+    At, C = initial_point(inst, run)
+    _, B0 = run.wh.from_white(At, C)
+    pw = ar.sym_sqrt(data.Sigma)
+    return float(np.linalg.norm(pw @ B0 @ pw, 2))
+
+
+def _bounded_b(inst: ar.RegressionInstance, cache: dict) -> AssumptionResult:
+    b = init_logit_scale(inst, cache)
+    slack = PARAMS["b0_max"] - b
+    return AssumptionResult(
+        HOLDS if slack > 0 else FAILS, slack, f"init logit scale ||Sigma^1/2 B0 Sigma^1/2|| = {b:.4g}"
+    )
+
+
+ASSUMPTIONS: dict[str, Assumption] = {
+    "gaussian_tokens": Assumption(
+        "gaussian_tokens",
+        "Gaussian tokens",
+        "x_i ~ N(0, Sigma). Generator instances: the declared distribution; "
+        "explicit arrays: |Mardia kurtosis z| <= mardia_z_max.",
+        prov("seed", "abs", note="recon test"),
+        _gaussian,
+    ),
+    "well_conditioned": Assumption(
+        "well_conditioned",
+        "Well-conditioned Sigma",
+        "kappa(Sigma) <= kappa_max (slack in decades)",
+        prov("abs", "recon", note="'bounded covariance' in the public summary; bound is a parameter"),
+        _conditioned,
+    ),
+    "n_large": Assumption(
+        "n_large",
+        "n large relative to d",
+        "n / d >= n_over_d_min",
+        prov("abs", "recon", note="infinite-data limit"),
+        _n_large,
+    ),
+    "bounded_b_init": Assumption(
+        "bounded_b_init",
+        "Bounded B at init",
+        "||Sigma^{1/2} B_0 Sigma^{1/2}||_op <= b0_max",
+        prov("seed", "recon", note="the 1/n constant grows like exp(||B^T x||_Sigma^2)"),
+        _bounded_b,
+    ),
+}
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+def _quick(settings: Settings) -> bool:
+    return settings.profile == "quick"
+
+
+def fit_geometric(t: np.ndarray, e: np.ndarray, floor_frac: float = 0.25) -> tuple[float, float, float, int]:
+    """Fit e(t) ~ C rho^t + floor. floor = min over the last ``floor_frac`` of the run; rho from a log-linear
+    fit of e - floor on the checkpoints before e first falls within 2 x floor (at least 3
+    needed, else rho = nan).
+    Returns (rho, C, floor, number of transient points)."""
+    t, e = np.asarray(t, float), np.asarray(e, float)
+    tail = t >= t[-1] * (1 - floor_frac)
+    floor = float(np.min(e[tail]))
+    ex = e - floor
+    reached = np.nonzero(e <= 2 * floor)[0]
+    stop = int(reached[0]) if reached.size else len(e)
+    sel = np.arange(len(e)) < stop
+    sel &= ex > 0
+    if sel.sum() < 3:
+        return math.nan, math.nan, floor, int(sel.sum())
+    slope, logc = np.polyfit(t[sel], np.log(ex[sel]), 1)
+    return float(math.exp(slope)), float(math.exp(logc)), floor, int(sel.sum())
+
+
+def _with(inst: ar.RegressionInstance, **kw: Any) -> ar.RegressionInstance:
+    obj = inst.to_json()
+    obj.update(kw)
+    return ar.instance_from_json(obj)
+
+
+# ------------------------------------------------------------------------------------------ gsb.population
+_SYMBOLIC: dict[str, bool] = {}
+
+
+def tilting_identity_symbolic() -> dict[str, bool]:
+    """Sympy: int e^{a x} x phi(x) / int e^{a x} phi(x) = Sigma a, in 1-d (symbolic sigma, a) and 2-d (a
+concrete     rational Sigma with correlation, symbolic a). Cached."""
+    if not _SYMBOLIC:
+        x, a = sympy.symbols("x a", real=True)
+        s = sympy.symbols("sigma", positive=True)
+        phi = sympy.exp(-(x**2) / (2 * s**2))
+        num = sympy.integrate(sympy.exp(a * x) * x * phi, (x, -sympy.oo, sympy.oo))
+        den = sympy.integrate(sympy.exp(a * x) * phi, (x, -sympy.oo, sympy.oo))
+        _SYMBOLIC["1d"] = sympy.simplify(num / den - s**2 * a) == 0
+        x1, x2, a1, a2 = sympy.symbols("x1 x2 a1 a2", real=True)
+        Sig = sympy.Matrix([[2, sympy.Rational(1, 2)], [sympy.Rational(1, 2), 1]])
+        v = sympy.Matrix([x1, x2])
+        w = sympy.exp(a1 * x1 + a2 * x2 - (v.T * Sig.inv() * v)[0] / 2)
+
+        def integ(f: sympy.Expr) -> sympy.Expr:
+            return sympy.integrate(sympy.integrate(f, (x1, -sympy.oo, sympy.oo)), (x2, -sympy.oo, sympy.oo))
+
+        den2 = integ(w)
+        got = sympy.Matrix([sympy.simplify(integ(x1 * w) / den2), sympy.simplify(integ(x2 * w) / den2)])
+        _SYMBOLIC["2d"] = all(sympy.simplify(g) == 0 for g in got - Sig * sympy.Matrix([a1, a2]))
+    return dict(_SYMBOLIC)
+
+
+def tilting_monte_carlo(
+    Sigma: np.ndarray, a: np.ndarray, N: int, seed: int, distribution: str = "gaussian"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Self-normalized estimate of E[e^{a^T x} x]/E[e^{a^T x}] and its delta-method standard error."""
+    rng = np.random.default_rng(seed)
+    X = ar.sample_tokens(rng, N, Sigma, distribution)
+    z = X @ a
+    w = np.exp(z - z.max())
+    w = w / w.sum()
+    mu = w @ X
+    se = np.sqrt(np.sum((w[:, None] * (X - mu)) ** 2, axis=0))
+    return mu, se
+
+
+def gap_curve(
+    Sigma: np.ndarray,
+    distribution: str,
+    n_grid: list[int],
+    reps: int,
+    m: int,
+    beta: float,
+    seed: int,
+    t_df: float = 5.0,
+) -> dict[str, Any]:
+    """Finite-n gap of the layer with A = I, B = (beta / sqrt d) Sigma^{-1}: f(q; X) - Sigma B^T q, averaged
+    over ``reps`` key sets and ``m`` fixed queries. Returns per-n mean squared gap ``sq``, mean norm ``abs``,
+    and the per-replicate ``sq`` values (for a bootstrap of the fitted slope)."""
+    d = Sigma.shape[0]
+    B = beta / math.sqrt(d) * np.linalg.inv(Sigma)
+    A = np.eye(d)
+    Q = ar.sample_tokens(np.random.default_rng(seed), m, Sigma, "gaussian")
+    lim = Q @ ar.population_map(A, B, Sigma).T
+    sq, ab, reps_sq = [], [], []
+    for n in n_grid:
+        row_sq, row_ab = [], []
+        for r in range(reps):
+            X = ar.sample_tokens(np.random.default_rng([seed, n, r]), n, Sigma, distribution, t_df)
+            D = ar.attention(Q, A, B, X) - lim
+            nr = np.sum(D * D, axis=1)
+            row_sq.append(float(np.mean(nr)))
+            row_ab.append(float(np.mean(np.sqrt(nr))))
+        sq.append(float(np.mean(row_sq)))
+        ab.append(float(np.mean(row_ab)))
+        reps_sq.append(row_sq)
+    return {"sq": sq, "abs": ab, "reps_sq": reps_sq}
+
+
+def bootstrap_slope(n_grid: list[int], reps: list[list[float]], B: int = 200, seed: int = 0) -> float:
+    """Standard error of the fitted log-log slope, resampling replicates within each n."""
+    rng = np.random.default_rng(seed)
+    x = np.log(np.asarray(n_grid, float))
+    R = np.asarray(reps)
+    out = []
+    for _ in range(B):
+        idx = rng.integers(0, R.shape[1], size=R.shape)
+        y = np.log(np.take_along_axis(R, idx, axis=1).mean(axis=1))
+        out.append(np.polyfit(x, y, 1)[0])
+    return float(np.std(out))
+
+
+def evaluate_population(
+    inst: ar.RegressionInstance, settings: Settings, cache: dict, **over: Any
+) -> Evidence:
+    p = {**CLAIM_PARAMS["gsb.population"], **({"reps": 8, "n_max": 4096} if _quick(settings) else {}), **over}
+    data = _data(inst, cache)
+    d = inst.d
+    sym = tilting_identity_symbolic() if p["symbolic"] else {}
+    B = p["beta"] / math.sqrt(d) * np.linalg.inv(data.Sigma)
+    q = ar.sample_tokens(np.random.default_rng(inst.seed), 1, data.Sigma, "gaussian")[0]
+    a = B.T @ q
+    mu, se = tilting_monte_carlo(data.Sigma, a, p["mc_samples"], inst.seed, inst.distribution)
+    ident = check_identity(mu, data.Sigma @ a, atol=float(p["mc_z"] * se.max()))
+    n_grid = [int(p["n_min"] * 2**k) for k in range(int(math.log2(p["n_max"] / p["n_min"])) + 1)]
+    g = gap_curve(
+        data.Sigma, inst.distribution, n_grid, p["reps"], p["queries"], p["beta"], inst.seed, inst.t_df
+    )
+    t = np.asarray(n_grid, float)
+    vals = np.asarray(g[p["gap_metric"]])
+    rate = 1.0 / t
+    slope_se = bootstrap_slope(n_grid, g["reps_sq"], seed=inst.seed)
+    tol = max(0.05, 3 * slope_se)
+    res = check_order(t, vals, rate, np.ones(len(t), bool), t0=n_grid[0], decades=1, slope_tol=tol)
+    p_sq, _ = fit_power(t, np.asarray(g["sq"]))
+    p_abs, _ = fit_power(t, np.asarray(g["abs"]))
+    verdict, reason = res.verdict, res.reason
+    if sym and not all(sym.values()):
+        verdict, reason = "violated", f"symbolic tilting identity failed: {sym}"
+    elif ident.verdict == "violated" and verdict == HOLDS:
+        verdict, reason = "violated", "Monte Carlo tilting: " + ident.reason
+    C = res.constant if res.constant is not None else math.nan
+    return Evidence(
+        verdict=verdict,
+        reason=reason,
+        metric=f"gap_{p['gap_metric']}",
+        t=n_grid,
+        observed=vals.tolist(),
+        claimed=(float(vals[-1] * t[-1]) / t).tolist(),
+        worst_ratio=res.worst_ratio,
+        t_worst=res.t_worst,
+        exponent=res.exponent,
+        constant=C,
+        run={"x_axis": "n", "params": p, "backend": "numpy float64"},
+        extra={
+            "symbolic": sym,
+            "monte_carlo": {
+                "verdict": ident.verdict,
+                "reason": ident.reason,
+                "estimate": mu.tolist(),
+                "sigma_a": (data.Sigma @ a).tolist(),
+            },
+            "slope_sq": p_sq,
+            "slope_abs": p_abs,
+            "slope_se_sq": slope_se,
+            "slope_tol": tol,
+            "decade_slopes": list(res.decade_slopes),
+        },
+    )
+
+
+# ---------------------------------------------------------------------------------------------- gsb.geometric
+def evaluate_geometric(inst: ar.RegressionInstance, settings: Settings, cache: dict, **over: Any) -> Evidence:
+    p = {
+        **CLAIM_PARAMS["gsb.geometric"],
+        **({"n_grid": [60, 120, 240, 480, 960], "steps": 60} if _quick(settings) else {}),
+        **over,
+    }
+    rows, floors, rhos = [], [], []
+    for n in p["n_grid"]:
+        sub = _with(inst, n=int(n)) if not inst.explicit else inst
+        rec = trace_regression(sub, {**p["options"], "steps": p["steps"]})
+        t = np.array([r["t"] for r in rec], float)
+        e = np.array([r[p["error"]] for r in rec], float)
+        rho, C, floor, k = fit_geometric(t, e)
+        rows.append(
+            {
+                "n": int(n),
+                "rho": rho,
+                "C": C,
+                "floor": floor,
+                "transient_points": k,
+                "e0": float(e[0]),
+                "final": float(e[-1]),
+                "ok": all(r["ok"] for r in rec),
+            }
+        )
+        floors.append(floor)
+        rhos.append(rho)
+    nn = np.asarray(p["n_grid"], float)
+    fl = np.asarray(floors)
+    ok = np.array([r["ok"] for r in rows])
+    res = check_order(nn, fl, 1.0 / nn, ok, t0=int(nn[0]), decades=1, slope_tol=p["slope_tol"])
+    finite_rho = [r for r in rhos if math.isfinite(r)]
+    geo_ok = all(r < p["rho_max"] for r in finite_rho)
+    verdict = res.verdict if geo_ok else "violated"
+    reason = (
+        (f"rho fitted {[f'{r:.3g}' for r in rhos]}; floor vs n: " + res.reason)
+        if geo_ok
+        else f"no contraction: fitted rho {max(finite_rho):.3g} >= {p['rho_max']}"
+    )
+    return Evidence(
+        verdict=verdict,
+        reason=reason,
+        metric=f"floor_{p['error']}",
+        t=[int(x) for x in nn],
+        observed=fl.tolist(),
+        claimed=(float(fl[-1] * nn[-1]) / nn).tolist(),
+        worst_ratio=res.worst_ratio,
+        t_worst=res.t_worst,
+        exponent=res.exponent,
+        constant=res.constant,
+        precision_ok=bool(ok.all()),
+        run={"x_axis": "n", "params": p},
+        extra={"rows": rows},
+    )
+
+
+# --------------------------------------------------------------------------------------- gsb.spectral-init
+def spectral_distance(inst: ar.RegressionInstance, cache: dict | None = None) -> float:
+    """||E_0||_op / sigma_min(T) with E_0 = (A_0 Sigma B_0^T - M) Sigma^{1/2} at the spectral init (population
+    whitening), T = M Sigma^{1/2}: the relative distance to the manifold of global minima of L_inf."""
+    data = _data(inst, {} if cache is None else cache)
+    wh = ar.Whitening.of(data.S)
+    A0, B0 = wh.from_white(*ar.spectral_init(data, wh))
+    pw = ar.sym_sqrt(data.Sigma)
+    E = (A0 @ data.Sigma @ B0.T - data.M) @ pw
+    s = np.linalg.svd(data.M @ pw, compute_uv=False)
+    return float(np.linalg.norm(E, 2) / s[-1])
+
+
+def evaluate_spectral(inst: ar.RegressionInstance, settings: Settings, cache: dict, **over: Any) -> Evidence:
+    p = {**CLAIM_PARAMS["gsb.spectral-init"], **({"trials": 40} if _quick(settings) else {}), **over}
+    dist = [
+        spectral_distance(_with(inst, seed=inst.seed + k) if not inst.explicit else inst)
+        for k in range(p["trials"])
+    ]
+    succ = int(sum(x <= p["radius"] for x in dist))
+    res = check_probability(succ, len(dist), delta=p["delta"], confidence=p["confidence"])
+    return Evidence(
+        verdict=res.verdict,
+        reason=res.reason,
+        metric="relative distance to minima",
+        t=list(range(len(dist))),
+        observed=dist,
+        claimed=[p["radius"]] * len(dist),
+        worst_ratio=max(dist) / p["radius"],
+        t_worst=int(np.argmax(dist)),
+        run={"params": p},
+        extra={"interval": res.interval, "estimate": res.estimate, **res.detail},
+    )
+
+
+# ---------------------------------------------------------------------------------------------- comparisons
+FULL = {"method": "precond", "regularizer": True, "renorm": True, "init": "spectral"}
+ABLATIONS: dict[str, dict] = {
+    "plain_gd": {"method": "gd", "regularizer": False, "renorm": False, "init": "random"},
+    "no_regularizer": {**FULL, "regularizer": False},
+    "no_renorm": {**FULL, "renorm": False},
+    "random_init": {**FULL, "init": "random"},
+}
+
+
+def evaluate_no_spurious(
+    inst: ar.RegressionInstance, settings: Settings, cache: dict, **over: Any
+) -> Evidence:
+    p = {**CLAIM_PARAMS["gsb.no-spurious"], **({"seeds": 3, "steps": 60} if _quick(settings) else {}), **over}
+    cps = log_checkpoints(p["steps"], 20)
+    steps: dict[str, list[float]] = {k: [] for k in ["full", *ABLATIONS]}
+    finals: dict[str, list[float]] = {k: [] for k in steps}
+    for k in range(p["seeds"]):
+        sub = _with(inst, seed=inst.seed + k) if not inst.explicit else inst
+        for name, o in [("full", FULL), *ABLATIONS.items()]:
+            rec = trace_regression(
+                sub,
+                {
+                    **o,
+                    "steps": p["steps"],
+                    "eta": p["eta"],
+                    "checkpoints": cps,
+                    "init_scale": p["init_scale"],
+                },
+            )
+            steps[name].append(
+                steps_to_reach([r["t"] for r in rec], [r[p["metric"]] for r in rec], p["target"])
+            )
+            finals[name].append(rec[-1][p["metric"]])
+    per = {}
+    for name in ABLATIONS:
+        r = check_comparison(
+            steps["full"], steps[name], fraction=p["fraction"], strict=False, labels=("full", name)
+        )
+        per[name] = {"verdict": r.verdict, "reason": r.reason}
+    bad = [k for k, v in per.items() if v["verdict"] != HOLDS]
+    verdict = HOLDS if not bad else "violated"
+    reason = "full method no slower than every ablation" if not bad else f"an ablation is faster: {bad}"
+    return Evidence(
+        verdict=verdict,
+        reason=reason,
+        metric=f"steps to {p['metric']} <= {p['target']}",
+        observed=steps["full"],
+        run={"params": p},
+        extra={"steps": steps, "final": finals, "per_ablation": per},
+    )
+
+
+def kappa_spectrum(d: int, k: float) -> list[float]:
+    """A geometric spectrum from 1 down to 1/k (k = 1 gives the identity)."""
+    return [float(k ** (-i / max(d - 1, 1))) for i in range(d)]
+
+
+def evaluate_kappa_free(
+    inst: ar.RegressionInstance, settings: Settings, cache: dict, **over: Any
+) -> Evidence:
+    p = {
+        **CLAIM_PARAMS["gsb.kappa-free"],
+        **({"kappas": [1.0, 10.0, 100.0], "steps": 200} if _quick(settings) else {}),
+        **over,
+    }
+    if inst.explicit:
+        raise VerifyInputError("gsb.kappa-free varies the spectra, so it needs a generator instance")
+    table = []
+    for which in p["vary"]:
+        for kap in p["kappas"]:
+            kw = (
+                {"sigma_spectrum": kappa_spectrum(inst.d, kap)}
+                if which == "sigma"
+                else {"m_singular_values": kappa_spectrum(min(inst.d, inst.d_y), kap)}
+            )
+            sub = _with(inst, **kw)
+            row: dict[str, Any] = {"vary": which, "kappa": kap}
+            for name, o in (("precond", p["precond"]), ("gd", p["gd"])):
+                rec = trace_regression(
+                    sub, {**o, "steps": p["steps"], "checkpoints": list(range(p["steps"] + 1))}
+                )
+                t = np.array([r["t"] for r in rec], float)
+                e = np.array([r[p["metric"]] for r in rec], float)
+                rho, _, floor, _ = fit_geometric(t, e)
+                row[name] = {
+                    "rho": rho,
+                    "floor": floor,
+                    "steps": steps_to_reach(t.tolist(), e.tolist(), p["target"]),
+                }
+            table.append(row)
+    cmp = check_comparison(
+        [r["precond"]["steps"] for r in table],
+        [r["gd"]["steps"] for r in table],
+        fraction=p["fraction"],
+        labels=("precond", "gd"),
+    )
+    growth = []
+    for which in p["vary"]:
+        rs = [r for r in table if r["vary"] == which]
+        base = max(rs[0]["precond"]["steps"], 1.0)
+        growth.append(max(r["precond"]["steps"] for r in rs) / base)
+    kfree = all(g <= p["growth_max"] for g in growth)
+    verdict = HOLDS if cmp.verdict == HOLDS and kfree else "violated"
+    reason = (
+        f"{cmp.reason}; precond steps growth over kappa {[f'{g:.3g}' for g in growth]} "
+        f"(allowed {p['growth_max']})"
+    )
+    return Evidence(
+        verdict=verdict,
+        reason=reason,
+        metric=f"steps to {p['metric']} <= {p['target']}",
+        t=[int(r["kappa"]) for r in table],
+        observed=[r["precond"]["steps"] for r in table],
+        claimed=[r["gd"]["steps"] for r in table],
+        worst_ratio=cmp.worst_ratio,
+        run={"params": p},
+        extra={"table": table, "growth": growth},
+    )
+
+
+CLAIM_PARAMS: dict[str, dict[str, Any]] = {
+    "gsb.population": {
+        "beta": 0.5,
+        "n_min": 128,
+        "n_max": 8192,
+        "reps": 16,
+        "queries": 64,
+        "gap_metric": "sq",
+        "mc_samples": 20000,
+        "mc_z": 4.0,
+        "symbolic": True,
+    },
+    "gsb.geometric": {
+        "n_grid": [100, 200, 400, 800, 1600],
+        "steps": 100,
+        "error": "pop_loss",
+        "rho_max": 0.99,
+        "slope_tol": 0.1,
+        "options": {**FULL, "init": "random", "init_scale": 0.3},
+    },
+    "gsb.spectral-init": {"trials": 100, "radius": 0.5, "delta": 0.1, "confidence": 0.95},
+    "gsb.no-spurious": {
+        "seeds": 5,
+        "steps": 200,
+        "eta": 0.5,
+        "metric": "factor_error",
+        "target": 0.2,
+        "fraction": 0.8,
+        "init_scale": 0.3,
+    },
+    "gsb.kappa-free": {
+        "kappas": [1.0, 10.0, 100.0, 1000.0],
+        "vary": ["sigma", "m"],
+        "steps": 400,
+        "metric": "factor_error",
+        "target": 0.3,
+        "fraction": 1.0,
+        "growth_max": 2.0,
+        "precond": {**FULL, "init": "random", "init_scale": 0.3, "eta": 0.5},
+        "gd": {
+            "method": "gd",
+            "regularizer": False,
+            "renorm": False,
+            "init": "random",
+            "init_scale": 0.3,
+            "eta": 0.5,
+        },
+    },
+}
+"""Claim parameters; every value is [recon] and is written into the evidence (``run.params``)."""
+
+ALL = ("gaussian_tokens", "well_conditioned", "n_large", "bounded_b_init")
+P = prov("seed", "abs")
+CLAIMS: dict[str, Claim] = {
+    "gsb.population": Claim(
+        "gsb.population",
+        "Infinite-data limit is matrix factorization",
+        "f(x;X) -> A Sigma B^T x, L_n -> L_inf = 1/2||(A Sigma B^T - M) Sigma^{1/2}||_F^2; "
+        "finite-n gap O(1/n)",
+        "identity",
+        "GSB26",
+        prov("seed", "abs", "derived", note="tilting identity derived"),
+        ("gaussian_tokens", "well_conditioned"),
+        "layer evaluation over a geometric grid of n",
+        "mean squared gap E||f(q;X) - A Sigma B^T q||^2",
+        cast(Any, evaluate_population),
+        rate=1 / sympy.Symbol("t"),
+        params=CLAIM_PARAMS["gsb.population"],
+    ),
+    "gsb.geometric": Claim(
+        "gsb.geometric",
+        "Geometric convergence to the global optimum",
+        "error(t) <= C rho^t + O(1/n) for the structure-aware method",
+        "order",
+        "GSB26",
+        P,
+        ALL,
+        "precond + regularizer + renorm",
+        "pop_loss floor vs n; rho from the transient",
+        cast(Any, evaluate_geometric),
+        rate=1 / sympy.Symbol("t"),
+        params=CLAIM_PARAMS["gsb.geometric"],
+    ),
+    "gsb.spectral-init": Claim(
+        "gsb.spectral-init",
+        "Spectral init is near the minima",
+        "P(dist(spectral init, minima) <= radius) >= 1 - delta",
+        "probability",
+        "GSB26",
+        P,
+        ALL,
+        "spectral init",
+        "||E_0||_op / sigma_min(T)",
+        cast(Any, evaluate_spectral),
+        params=CLAIM_PARAMS["gsb.spectral-init"],
+    ),
+    "gsb.no-spurious": Claim(
+        "gsb.no-spurious",
+        "No spurious stationary points",
+        "the full method reaches the target no later than plain GD and each ablation",
+        "comparison",
+        "GSB26",
+        prov("seed"),
+        ALL,
+        "full vs ablations",
+        "steps to factor_error <= target",
+        cast(Any, evaluate_no_spurious),
+        params=CLAIM_PARAMS["gsb.no-spurious"],
+    ),
+    "gsb.kappa-free": Claim(
+        "gsb.kappa-free",
+        "Condition-number-free rate",
+        "the precond rate does not degrade with kappa(Sigma), kappa(M); plain GD's does",
+        "comparison",
+        "GSB26",
+        prov("recon", note="from preconditioning prior work"),
+        ("gaussian_tokens", "n_large"),
+        "precond vs gd over kappa in {1,10,100,1000}",
+        "steps to factor_error <= target",
+        cast(Any, evaluate_kappa_free),
+        params=CLAIM_PARAMS["gsb.kappa-free"],
+    ),
+}
+
+
+# ---------------------------------------------------------------------------------------------- strategies
+def _instance_strategy(break_id: str | None) -> Any:
+    @st.composite
+    def build(draw: Any) -> ar.RegressionInstance:
+        d = draw(st.integers(2, 3))
+        d_y = draw(st.integers(1, d))
+        if break_id == "well_conditioned":
+            k = draw(st.sampled_from([300.0, 1000.0, 10000.0]))
+            spec = kappa_spectrum(d, k)
+        else:
+            spec = [draw(st.sampled_from([1.0, 0.8, 0.6, 0.4])) for _ in range(d)]
+        sv = [draw(st.sampled_from([1.0, 0.8, 0.6])) for _ in range(min(d, d_y))]
+        lo = int(PARAMS["n_over_d_min"] * d)
+        n = draw(st.integers(max(2, d), lo - 1)) if break_id == "n_large" else draw(st.integers(lo, 2 * lo))
+        dist = (
+            draw(st.sampled_from(["rademacher", "student-t", "uniform", "mixture"]))
+            if break_id == "gaussian_tokens"
+            else "gaussian"
+        )
+        init = (
+            {"init_kind": "random", "init_scale": draw(st.sampled_from([30.0, 60.0]))}
+            if break_id == "bounded_b_init"
+            else {}
+        )
+        return ar.make_instance(
+            d=d,
+            d_y=d_y,
+            n=n,
+            sigma_spectrum=spec,
+            m_singular_values=sv,
+            noise=draw(st.sampled_from([0.0, 0.05])),
+            distribution=dist,
+            seed=draw(st.integers(0, 2**16)),
+            **init,
+        )
+
+    return build()
+
+
+def meets(claim_id: str) -> Any:
+    if claim_id not in CLAIMS:
+        raise VerifyInputError(f"unknown claim {claim_id!r}")
+    return _instance_strategy(None)
+
+
+def breaks(claim_id: str, assumption_id: str) -> Any:
+    if claim_id not in CLAIMS:
+        raise VerifyInputError(f"unknown claim {claim_id!r}")
+    if assumption_id not in CLAIMS[claim_id].assumptions:
+        raise VerifyInputError(f"claim {claim_id!r} does not assume {assumption_id!r}")
+    return _instance_strategy(assumption_id)
+
+
+MODULE = TheoremModule(
+    key="gsb26",
+    reference=Reference(
+        "GSB26",
+        "Goel, Soltanolkotabi, Bartlett",
+        "Training Dynamics of Softmax Self-Attention: Fast Global Convergence via Preconditioning",
+        arxiv="2603.01514",
+    ),
+    summary="Softmax attention regression: infinite-data matrix-factorization limit and a preconditioned, "
+    "regularized, renormalized, spectrally initialized GD. Setting and algorithm are [recon].",
+    assumptions=ASSUMPTIONS,
+    claims=CLAIMS,
+    meets=meets,
+    breaks=breaks,
+    load_instance=ar.instance_from_json,
+    instance_schema=ar.SCHEMA,
+    extra_docs="docs/findings/gsb26.md",
+)

@@ -28,8 +28,8 @@ from theorems.attention_assumptions import (
     unique_opt,
 )
 from theorems.attention_claims import evaluate_direction_limit, evaluate_direction_order
-from verify.provenance import prov
 from theorems.attention_strategies import instance_strategy
+from verify.provenance import prov
 from verify.theory import Claim, Reference, TheoremModule
 
 T_SYM = sympy.Symbol("t", positive=True)

@@ -10,6 +10,7 @@ instance -> assumptions -> claim evidence -> confirmation -> report (DESIGN.md).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import importlib.metadata as _md
 import platform
@@ -124,7 +125,7 @@ def confirm(claim: Claim, instance: Any, settings: Settings, evidence: Evidence,
 
 
 def versions() -> dict:
-    out = {"python": sys.version.split()[0], "platform": platform.platform()}
+    out: dict[str, str | None] = {"python": sys.version.split()[0], "platform": platform.platform()}
     for pkg in ("attention-verify", "numpy", "mpmath", "sympy", "cvxpy", "clarabel", "hypothesis"):
         try:
             out[pkg] = _md.version(pkg)
@@ -216,10 +217,8 @@ def explore(strategy: Any, fn: Callable[[Any], Assessment], profile: Profile, ma
         if stop_on_violation and a.verdict == VIOLATED:
             raise _Violation
 
-    try:
+    with contextlib.suppress(_Violation, Flaky):
         prop()
-    except (_Violation, Flaky):
-        pass
     return results
 
 

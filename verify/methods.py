@@ -27,7 +27,7 @@ class StepRule:
 
     def log_length(self, log_grad_norm: Any, log_loss_gap: Any, t: int) -> Any:
         """log ||W_{t+1} - W_t||_F, elementwise over a batch (numpy or mpmath arrays)."""
-        eta = self.params.get("eta")
+        eta = float(self.params.get("eta", 0.0))
         if self.name == "gd":
             return math.log(eta) + log_grad_norm
         if self.name == "ngd":

@@ -1,11 +1,12 @@
 """Checkers for the claim kinds ``probability``, ``comparison`` and ``identity`` (THEOREMS.md, "Claim kinds").
 
-Pure functions of counts and numbers; no paper knowledge. Each returns a :class:`StatResult`, which carries the
-fields of :class:`verify.checks.CheckResult` (verdict, reason, worst_ratio, ...) plus the interval or the
+Pure functions of counts and numbers; no paper knowledge. Each returns a :class:`StatResult`, which carries
+the fields of :class:`verify.checks.CheckResult` (verdict, reason, worst_ratio, ...) plus the interval or the
 per-instance data the verdict rests on.
 
-- probability: an event holds with probability >= 1 - delta. With a two-sided Clopper-Pearson interval [lo, hi]
-  at the given confidence: holds if lo >= 1 - delta, violated if hi < 1 - delta, inconclusive otherwise.
+- probability: an event holds with probability >= 1 - delta. With a two-sided Clopper-Pearson interval
+  [lo, hi] at the given confidence: holds if lo >= 1 - delta, violated if hi < 1 - delta,
+  inconclusive otherwise.
 - comparison: method A reaches a target level in fewer steps than B on each instance; the claim may ask only
   for a fraction of the instances. A run that never reaches the target counts as +inf steps.
 - identity: lhs == rhs elementwise within |lhs - rhs| <= atol + rtol |rhs|.
@@ -40,7 +41,7 @@ class StatResult:
 def _beta_ppf(q: float, a: float, b: float) -> float:
     """Quantile of Beta(a, b): scipy when installed, else bisection on mpmath's regularized betainc."""
     try:
-        from scipy.stats import beta as _beta  # type: ignore[import-untyped]
+        from scipy.stats import beta as _beta
 
         return float(_beta.ppf(q, a, b))
     except ImportError:  # pragma: no cover - scipy is optional
@@ -80,8 +81,14 @@ def wilson(successes: int, trials: int, confidence: float = 0.95) -> tuple[float
     return max(0.0, mid - half), min(1.0, mid + half)
 
 
-def check_probability(successes: int, trials: int, *, claimed_p: float | None = None, delta: float | None = None,
-                      confidence: float = 0.95) -> StatResult:
+def check_probability(
+    successes: int,
+    trials: int,
+    *,
+    claimed_p: float | None = None,
+    delta: float | None = None,
+    confidence: float = 0.95,
+) -> StatResult:
     """P(event) >= claimed_p (or >= 1 - delta), judged with a Clopper-Pearson interval."""
     if (claimed_p is None) == (delta is None):
         raise ValueError("give exactly one of claimed_p and delta")
@@ -91,17 +98,37 @@ def check_probability(successes: int, trials: int, *, claimed_p: float | None = 
     lo, hi = clopper_pearson(successes, trials, confidence)
     est = successes / trials
     ratio = (1 - est) / (1 - p0) if p0 < 1 else (math.inf if est < 1 else 0.0)
-    detail = {"successes": successes, "trials": trials, "claimed_p": p0, "confidence": confidence,
-              "wilson": wilson(successes, trials, confidence)}
+    detail = {
+        "successes": successes,
+        "trials": trials,
+        "claimed_p": p0,
+        "confidence": confidence,
+        "wilson": wilson(successes, trials, confidence),
+    }
     tag = f"{successes}/{trials} = {est:.3g}, {confidence:.0%} Clopper-Pearson [{lo:.3g}, {hi:.3g}]"
     if lo >= p0:
-        return StatResult(HOLDS, f"P(event) >= {p0:.3g}: {tag}", ratio, None, interval=(lo, hi), estimate=est,
-                          detail=detail)
+        return StatResult(
+            HOLDS, f"P(event) >= {p0:.3g}: {tag}", ratio, None, interval=(lo, hi), estimate=est, detail=detail
+        )
     if hi < p0:
-        return StatResult(VIOLATED, f"P(event) < {p0:.3g}: {tag}", ratio, None, interval=(lo, hi), estimate=est,
-                          detail=detail)
-    return StatResult(INCONCLUSIVE, f"interval straddles {p0:.3g}: {tag}; more trials needed", ratio, None,
-                      interval=(lo, hi), estimate=est, detail=detail)
+        return StatResult(
+            VIOLATED,
+            f"P(event) < {p0:.3g}: {tag}",
+            ratio,
+            None,
+            interval=(lo, hi),
+            estimate=est,
+            detail=detail,
+        )
+    return StatResult(
+        INCONCLUSIVE,
+        f"interval straddles {p0:.3g}: {tag}; more trials needed",
+        ratio,
+        None,
+        interval=(lo, hi),
+        estimate=est,
+        detail=detail,
+    )
 
 
 # ---------------------------------------------------------------------------------------------- comparison
@@ -113,8 +140,14 @@ def steps_to_reach(t: Sequence[float], values: Sequence[float], target: float) -
     return math.inf
 
 
-def check_comparison(steps_a: Sequence[float], steps_b: Sequence[float], *, fraction: float = 1.0,
-                     strict: bool = True, labels: tuple[str, str] = ("A", "B")) -> StatResult:
+def check_comparison(
+    steps_a: Sequence[float],
+    steps_b: Sequence[float],
+    *,
+    fraction: float = 1.0,
+    strict: bool = True,
+    labels: tuple[str, str] = ("A", "B"),
+) -> StatResult:
     """Method A reaches the target in fewer steps than B on at least ``fraction`` of the paired instances.
 
     ``steps_*[k]`` is the step count of each method on instance k (inf: never reached). A pair where neither
@@ -126,14 +159,20 @@ def check_comparison(steps_a: Sequence[float], steps_b: Sequence[float], *, frac
     wins = (a < b) if strict else (a <= b)
     wins &= np.isfinite(a)
     with np.errstate(invalid="ignore", divide="ignore"):
-        ratios = np.where(np.isfinite(a) & np.isfinite(b), a / np.maximum(b, 1.0), np.where(np.isfinite(a), 0.0,
-                                                                                            np.inf))
+        ratios = np.where(
+            np.isfinite(a) & np.isfinite(b), a / np.maximum(b, 1.0), np.where(np.isfinite(a), 0.0, np.inf)
+        )
     k = int(np.argmax(ratios))
     won = int(wins.sum())
     need = math.ceil(fraction * a.size - 1e-12)
     la, lb = labels
-    detail = {"steps_a": a.tolist(), "steps_b": b.tolist(), "wins": won, "pairs": int(a.size),
-              "fraction": fraction}
+    detail = {
+        "steps_a": a.tolist(),
+        "steps_b": b.tolist(),
+        "wins": won,
+        "pairs": int(a.size),
+        "fraction": fraction,
+    }
     msg = f"{la} beat {lb} on {won}/{a.size} instances (needed {need}); worst steps ratio {ratios[k]:.3g}"
     verdict = HOLDS if won >= need else VIOLATED
     return StatResult(verdict, msg, float(ratios[k]), k, estimate=won / a.size, detail=detail)
@@ -155,7 +194,18 @@ def check_identity(lhs: object, rhs: object, *, rtol: float = 0.0, atol: float =
     worst = float(ratio.flat[k]) if ratio.size else 0.0
     detail = {"max_abs_error": float(err.max()) if err.size else 0.0}
     if worst <= 1:
-        return StatResult(HOLDS, f"identity holds within tolerance (worst error/tolerance {worst:.3g})", worst, k,
-                          detail=detail)
-    return StatResult(VIOLATED, f"identity fails: error {float(err.flat[k]):.3g} exceeds tolerance "
-                      f"{float(tol.flat[k]):.3g} (ratio {worst:.3g})", worst, k, detail=detail)
+        return StatResult(
+            HOLDS,
+            f"identity holds within tolerance (worst error/tolerance {worst:.3g})",
+            worst,
+            k,
+            detail=detail,
+        )
+    return StatResult(
+        VIOLATED,
+        f"identity fails: error {float(err.flat[k]):.3g} exceeds tolerance "
+        f"{float(tol.flat[k]):.3g} (ratio {worst:.3g})",
+        worst,
+        k,
+        detail=detail,
+    )

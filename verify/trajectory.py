@@ -31,7 +31,8 @@ metric; 1e-8 is the agreement demanded between float64 and the mpmath oracle."""
 
 
 class Problem(Protocol):
-    bk: Backend
+    @property
+    def bk(self) -> Backend: ...
 
     def init(self) -> Any: ...
 
@@ -93,7 +94,7 @@ def run(problem: Problem, rule: StepRule, steps: int, checkpoints: list[int] | N
                 obs = problem.observe(state, fo)
                 W = obs.get("W")
                 if W is not None and last_W is not None:
-                    moved = np.any(W != last_W, axis=tuple(range(1, W.ndim)))
+                    moved = np.any(last_W != W, axis=tuple(range(1, W.ndim)))
                     stuck = ~moved & (rel < np.inf)
                     if np.any(stuck):
                         notes.append(f"t={t}: iterate did not move since the previous checkpoint (step below rounding)")
