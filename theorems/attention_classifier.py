@@ -159,7 +159,9 @@ class Batch:
 
     X: np.ndarray  # (B, n, T, d)
     Z: np.ndarray  # (B, n, d)
-    g: np.ndarray  # (B, n, T)
+    y: np.ndarray  # (B, n)
+    u: np.ndarray  # (B, d)
+    g: np.ndarray  # (B, n, T) float64 scores (the backend recomputes them in its own precision)
     opt: np.ndarray  # (B, n) int
     W0: np.ndarray  # (B, d, d)
 
@@ -176,6 +178,8 @@ def stack(instances: list[AttentionInstance]) -> Batch:
     return Batch(
         X=np.stack([i.X for i in instances]),
         Z=np.stack([i.z for i in instances]),
+        y=np.stack([i.y for i in instances]),
+        u=np.stack([i.u for i in instances]),
         g=np.stack([token_scores(i) for i in instances]),
         opt=np.stack([optimal_tokens(i) for i in instances]),
         W0=np.stack([i.W0 for i in instances]),
@@ -404,7 +408,9 @@ def build_problem(bk: Backend, batch: Batch, representation: str = "gram") -> Fi
     else:
         raise VerifyInputError(f"unknown representation {representation!r}; expected one of {REPRESENTATIONS}")
     norms = bk.asarray(np.linalg.norm(batch.X, axis=3) * np.linalg.norm(batch.Z, axis=2)[:, :, None])
-    return FixedDecoderProblem(bk, rep, bk.asarray(batch.g), batch.opt, norms)
+    # g = y u^T x in the backend's own precision: float64 scores would cap the mpmath oracle at 1e-16.
+    g = bk.asarray(batch.y)[:, :, None] * np.einsum("bntd,bd->bnt", X, bk.asarray(batch.u))
+    return FixedDecoderProblem(bk, rep, g, batch.opt, norms)
 
 
 # ---------------------------------------------------------------------------------------------- metrics

@@ -1,0 +1,184 @@
+"""The engine loop (assess -> finalize -> report -> replay) and the claim checkers of verify/checks.py."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from theorems import attention_classifier as ac
+from theorems import vdt24
+from theorems.attention_strategies import generate
+from verify import engine
+from verify.checks import HOLDS, INCONCLUSIVE, VIOLATED, check_bound, check_limit, check_order
+from verify.cli import main
+from verify.profiles import PROFILES, claim_settings
+from verify.svm import solve_att_svm
+from verify.theory import NOT_APPLICABLE
+from verify.trajectory import log_checkpoints
+
+CLAIM = vdt24.CLAIMS["vdt24.global"]
+
+# The quick profile, with the confirmation runs shortened so the test stays at ~10 s: with the profile as is,
+# finalize spends ~100 s in the 500-step mpmath run on this nT = 64 instance. Neither change touches what a
+# replay re-runs (the evidence run: settings.steps = 2000 NGD steps, float64, gram).
+QUICK = dataclasses.replace(PROFILES["quick"], confirm_mp_steps=50)
+SETTINGS = claim_settings(QUICK, seed=0).but(confirm_factor=2)
+
+
+@pytest.fixture(scope="module")
+def low_d() -> ac.AttentionInstance:
+    return generate(8, 8, 16, seed=4, tokens="gaussian-low-d")
+
+
+@pytest.fixture(scope="module")
+def assessment(low_d: ac.AttentionInstance) -> engine.Assessment:
+    return engine.assess(vdt24.MODULE, CLAIM, low_d, SETTINGS, require_assumptions=False)
+
+
+def test_low_d_instance_converges_to_a_locally_optimal_alpha(low_d: ac.AttentionInstance,
+                                                            assessment: engine.Assessment) -> None:
+    ev = assessment.evidence
+    assert ev is not None and assessment.verdict == VIOLATED
+    alpha = tuple(ev.extra["selected_final"])
+    opt = tuple(int(a) for a in ac.optimal_tokens(low_d))
+    assert alpha != opt and ev.extra["alpha_class"] == "locally-optimal" and ev.extra["alpha_svm_certified"]
+    # Independently: NGD's direction approaches W_mm(alpha), which is far from W_mm.
+    W_mm = solve_att_svm(low_d.X, low_d.z, opt).W
+    W_alpha = solve_att_svm(low_d.X, low_d.z, alpha).W
+    dist, _ = ac.direction_error(W_alpha[None], W_mm[None])
+    assert dist[0] > 0.5  # measured 0.654
+    err_alpha = np.asarray(ev.extra["dir_err_alpha"])
+    assert err_alpha[-1] < 0.01 and np.all(np.diff(err_alpha[-5:]) < 0)  # measured 0.0028, still falling
+    assert ev.observed[-1] == pytest.approx(dist[0], abs=0.01)  # e(t) -> ||W_mm(alpha)/. - W_mm/.|| != 0
+
+
+@pytest.fixture(scope="module")
+def report_path(low_d: ac.AttentionInstance, assessment: engine.Assessment,
+                tmp_path_factory: pytest.TempPathFactory) -> Path:
+    a = dataclasses.replace(assessment, confirmation=[])
+    reports = tmp_path_factory.mktemp("reports")
+    path = engine.finalize(vdt24.MODULE, CLAIM, a, SETTINGS, QUICK, reports, seed=0)
+    assert path is not None and Path(path).is_file()
+    assert a.status == "confirmed counterexample", a.confirmation
+    return Path(path)
+
+
+def test_replay_reproduces_the_report_exactly(report_path: Path, capsys: pytest.CaptureFixture) -> None:
+    rep = json.loads(report_path.read_text())
+    assert rep["verdict"] == VIOLATED and rep["claim"]["id"] == CLAIM.id
+    assert rep["replay"].endswith(report_path.name)
+    assert main(["replay", str(report_path)]) == 1
+    out, err = capsys.readouterr()
+    assert "reproduced exactly" in out and "NOT" not in out, out + err
+
+
+@pytest.mark.parametrize("how", ["new token", "one ulp"])
+def test_replay_of_a_tampered_instance_is_not_exact(report_path: Path, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture, how: str) -> None:
+    rep = json.loads(report_path.read_text())
+    X = rep["instance"]["X"]
+    if how == "new token":  # replace one token of sequence 2
+        X[2][3] = list(np.random.default_rng(0).normal(size=len(X[2][3])))
+    else:  # the smallest possible change of one coordinate
+        X[2][3][0] = float(np.nextafter(X[2][3][0], np.inf))
+    tampered = tmp_path / "tampered.json"
+    tampered.write_text(json.dumps(rep))
+    rc = main(["replay", str(tampered)])
+    out, err = capsys.readouterr()
+    assert rc == 0, out + err
+    assert "reproduced exactly" not in out and "NOT reproduced" in out
+
+
+def test_assess_refuses_an_instance_breaking_an_assumption(low_d: ac.AttentionInstance) -> None:
+    a = engine.assess(vdt24.MODULE, CLAIM, low_d, SETTINGS, require_assumptions=True)
+    assert a.verdict == NOT_APPLICABLE and a.evidence is None
+    assert "near_orthogonal" in a.status
+    failing = {r["id"] for r in a.assumptions if r["role"] == "claim" and r["verdict"] != HOLDS}
+    assert failing == {"near_orthogonal"}
+
+    eye = np.eye(6)  # orthonormal tokens with a tied optimal token in sequence 0: unique_opt/score_gap fail
+    tied = ac.make_instance(np.stack([eye[[0, 1, 2]], eye[[3, 4, 5]]]), [1.0, 1.0], [1, 1, 0, 1, 0.5, 0])
+    b = engine.assess(vdt24.MODULE, CLAIM, tied, SETTINGS, require_assumptions=True)
+    assert b.verdict == NOT_APPLICABLE and b.evidence is None and "score_gap" in b.status
+
+
+def test_assess_holds_on_a_near_orthogonal_instance() -> None:
+    inst = generate(2, 3, 6, seed=1, tokens="orthonormal")
+    a = engine.assess(vdt24.MODULE, CLAIM, inst, SETTINGS, require_assumptions=True)
+    assert a.applicable and a.verdict == HOLDS, a.status
+
+
+# ------------------------------------------------------------------------------------------------ checkers
+T = np.asarray(log_checkpoints(10**6, per_decade=10, start=10), dtype=float)
+OK = np.ones(T.shape, dtype=bool)
+
+
+def test_check_order_flags_a_log_factor() -> None:
+    # e(t) = t^-1/2 log t against the claimed t^-1/2: the ratio log t grows by log10(ln 10t / ln t) ~ 0.08-0.1
+    # per decade over t in [1e4, 1e6], above SLOPE_TOL = 0.05, and is not decelerating enough to excuse it.
+    r = check_order(T, T**-0.5 * np.log(T), T**-0.5, OK)
+    assert r.verdict == VIOLATED, r.reason
+    assert len(r.decade_slopes) == 2 and all(0.05 < s < 0.15 for s in r.decade_slopes)
+
+
+@pytest.mark.parametrize("values,rate", [
+    (T**-1.0, T**-0.5),  # faster than claimed
+    (7 * T**-1.0, T**-1.0),  # exactly the claimed order, any constant
+    # the claimed order with checkpoint-to-checkpoint noise (+-20%, alternating): the per-decade least-squares
+    # slope of the ratio is ~0, well under SLOPE_TOL
+    (T**-0.5 * (1 + 0.2 * (-1.0) ** np.arange(T.size)), T**-0.5),
+])
+def test_check_order_passes_true_orders(values: np.ndarray, rate: np.ndarray) -> None:
+    r = check_order(T, values, rate, OK)
+    assert r.verdict == HOLDS, r.reason
+
+
+def test_check_order_fitted_exponent() -> None:
+    r = check_order(T, 3 * T**-1.0, T**-1.0, OK)
+    assert r.exponent == pytest.approx(-1.0, abs=1e-9) and r.constant == pytest.approx(3.0, rel=1e-9)
+
+
+def test_check_order_is_inconclusive_without_precision() -> None:
+    bad = OK.copy()
+    bad[-1] = False
+    r = check_order(T, T**-0.5 * np.log(T), T**-0.5, bad)
+    assert r.verdict == INCONCLUSIVE and "precision" in r.reason
+    r = check_order(T, T**-1.0, T**-0.5, np.zeros_like(OK))
+    assert r.verdict == INCONCLUSIVE
+
+
+def test_check_limit() -> None:
+    # a witness: the metric stays above a certified positive, flat lower bound
+    lb = np.full(T.shape, 0.4)
+    r = check_limit(T, 0.6 + T**-0.5, OK, lower_bound=lb)
+    assert r.verdict == VIOLATED, r.reason
+    # a decaying metric holds (with or without a witness that itself decays)
+    assert check_limit(T, T**-0.5, OK).verdict == HOLDS
+    assert check_limit(T, 2 * T**-0.5, OK, lower_bound=T**-0.5).verdict == HOLDS
+    # no witness and no decay: nothing can be concluded
+    assert check_limit(T, 0.6 + 0 * T, OK).verdict == INCONCLUSIVE
+    # a witness that is not positive everywhere in the tail is no witness
+    lb2 = lb.copy()
+    lb2[-1] = -0.1
+    assert check_limit(T, 0.6 + 0 * T, OK, lower_bound=lb2).verdict == INCONCLUSIVE
+    # lost precision: never a verdict
+    assert check_limit(T, 0.6 + 0 * T, np.zeros_like(OK), lower_bound=lb).verdict == INCONCLUSIVE
+
+
+def test_check_bound() -> None:
+    bound = 2 * T**-0.5
+    assert check_bound(T, T**-0.5, bound, OK).verdict == HOLDS
+    above = T**-0.5 * np.where(T > 1e5, 2.5, 1.0)
+    r = check_bound(T, above, bound, OK)
+    assert r.verdict == VIOLATED and r.worst_ratio == pytest.approx(1.25)
+    assert r.t_worst is not None and r.t_worst > 1e5
+    bad = OK & (T <= 1e5)  # precision lost exactly where the bound is exceeded
+    assert check_bound(T, above, bound, bad).verdict == INCONCLUSIVE
+    # only checkpoints from t0 on count
+    early = T**-0.5 * np.where(T < 100, 3.0, 1.0)
+    assert check_bound(T, early, bound, OK).verdict == VIOLATED
+    assert check_bound(T, early, bound, OK, t0=100).verdict == HOLDS
