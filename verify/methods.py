@@ -1,4 +1,10 @@
-"""Step rules: generic, pure, and attention-agnostic.
+"""Methods: generic, pure, attention-agnostic transforms in the style of optax.
+
+A *method* has ``init(params) -> method_state`` and
+``update(params, method_state, first_order, t) -> (new_params, new_method_state)``; parameters may be an array
+or a tuple of arrays (joint training), and ``first_order`` is whatever the problem's ``first_order`` returns
+(at least ``unit_grad``, ``log_grad_norm`` and ``log_loss_gap``). Stateful or elementwise methods (Adam, mirror
+descent) implement the protocol directly; the GD family below is a :class:`StepRule`.
 
 Every GD-type method moves against the gradient; it differs only in the step *length*
 ||W_{t+1} - W_t||_F. A step rule maps (log ||grad L||, log(L - L*), t) to log of that length, so the whole
@@ -13,7 +19,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
+
+import numpy as np
 
 from verify.errors import VerifyInputError
 
@@ -36,8 +44,48 @@ class StepRule:
             return log_loss_gap - math.log(self.params["c"]) - log_grad_norm
         raise VerifyInputError(f"unknown step rule {self.name!r}")
 
+    def init(self, params: Any) -> None:
+        return None
+
+    def update(self, params: Any, state: None, fo: Any, t: int) -> tuple[Any, None]:
+        """params - exp(log_length) * unit_grad (blockwise for tuple parameters)."""
+        return tree_axpy(params, fo.unit_grad, self.log_length(fo.log_grad_norm, fo.log_loss_gap, t)), None
+
     def to_json(self) -> dict:
         return {"name": self.name, **self.params}
+
+
+class Method(Protocol):
+    """The optax-style protocol the trajectory runner drives."""
+
+    @property
+    def name(self) -> str: ...
+
+    def init(self, params: Any) -> Any: ...
+
+    def update(self, params: Any, state: Any, fo: Any, t: int) -> tuple[Any, Any]: ...
+
+    def to_json(self) -> dict: ...
+
+
+def _exp(x: Any) -> Any:
+    """exp for float64 arrays and for (object arrays of) mpmath numbers."""
+    arr = np.asarray(x)
+    if arr.dtype == object:
+        import mpmath
+
+        out = np.frompyfunc(mpmath.exp, 1, 1)(arr)
+        return out
+    return np.exp(arr)
+
+
+def tree_axpy(params: Any, direction: Any, log_length: Any) -> Any:
+    """params - exp(log_length) * direction, batched over the leading axis; tuples are handled per block."""
+    if isinstance(params, tuple):
+        return tuple(tree_axpy(p, d, log_length) for p, d in zip(params, direction, strict=True))
+    length = _exp(log_length)
+    shape = (-1,) + (1,) * (np.ndim(params) - 1)
+    return params - np.reshape(length, shape) * direction
 
 
 METHODS = ("gd", "ngd", "polyak")

@@ -7,7 +7,8 @@ A *problem* is any object with
 - ``first_order(state) -> FirstOrder`` (``unit_grad``, ``log_grad_norm``, ``log_loss_gap``, ``rel_error``);
 - ``observe(state, first_order) -> dict[str, np.ndarray]`` float64 metrics of shape (B, ...) at a checkpoint.
 
-The update is ``state <- state - exp(rule.log_length(...)) * unit_grad``. A checkpoint is flagged
+The update is the method's (``verify.methods.Method``: ``init`` / ``update``, optax style); for the GD family
+it is ``state <- state - exp(rule.log_length(...)) * unit_grad``. A checkpoint is flagged
 ``precision_ok = False`` when, since the previous checkpoint, any value went non-finite, the estimated relative
 error of a step direction exceeded ``tol``, or the iterate stopped moving although the gradient did not vanish.
 Callers escalate (higher precision) or report "numerically unreliable"; they never treat such a point as data.
@@ -22,7 +23,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from verify.backends import Backend, isfinite
-from verify.methods import StepRule
+from verify.methods import Method
 
 DEFAULT_TOL = 1e-8
 """Default bound on the per-step relative error of the direction. For a normalized method the accumulated
@@ -51,7 +52,7 @@ class Trajectory:
     max_rel_error: np.ndarray  # (len(t), B) float
     backend: str
     dps: int
-    rule: StepRule
+    rule: Method
     notes: list[str] = field(default_factory=list)
 
     def series(self, name: str, b: int = 0) -> np.ndarray:
@@ -67,7 +68,7 @@ def log_checkpoints(steps: int, per_decade: int = 10, start: int = 1) -> list[in
     return sorted(set(pts.tolist()) | {start, steps})
 
 
-def run(problem: Problem, rule: StepRule, steps: int, checkpoints: list[int] | None = None,
+def run(problem: Problem, rule: Method, steps: int, checkpoints: list[int] | None = None,
         tol: float = DEFAULT_TOL) -> Trajectory:
     """Run ``steps`` steps of ``rule`` and record ``problem.observe`` at each checkpoint (t counts steps taken)."""
     cps = sorted(set(checkpoints if checkpoints is not None else log_checkpoints(steps)))
@@ -79,6 +80,7 @@ def run(problem: Problem, rule: StepRule, steps: int, checkpoints: list[int] | N
     notes: list[str] = []
     with bk.context():
         state = problem.init()
+        mstate = rule.init(state)
         window_err: np.ndarray | None = None
         window_ok: np.ndarray | None = None
         last_W: np.ndarray | None = None
@@ -107,9 +109,7 @@ def run(problem: Problem, rule: StepRule, steps: int, checkpoints: list[int] | N
                 window_err, window_ok = None, None
             if t == steps:
                 break
-            length = bk.exp(rule.log_length(fo.log_grad_norm, fo.log_loss_gap, t))
-            shape = (-1,) + (1,) * (np.ndim(state) - 1)
-            state = state - np.reshape(length, shape) * fo.unit_grad
+            state, mstate = rule.update(state, mstate, fo, t)
     return Trajectory(
         t=cps,
         records={k: np.stack(v) for k, v in recs.items()},
