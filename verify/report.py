@@ -583,3 +583,37 @@ def summarize(path: str | os.PathLike) -> str:
     if not p.exists():
         raise VerifyInputError(f"{p}: no such file or directory")
     return "\n".join(_summary_lines(load_report(p), p))
+
+
+# ----------------------------------------------------------------------------------------------------------
+# run summaries (one per `verify check`; the HTML index shows a row per claim of each run)
+
+RUN_SCHEMA = "verify-run/1"
+RUNS_DIR = "runs"  # a subfolder, so that `verify show DIR` (which reads DIR/*.json as reports) never sees them
+
+
+def write_run_summary(directory: str | os.PathLike, summaries: list[dict], meta: dict) -> Path:
+    """Write ``DIR/runs/<created>--<8 hex>.json`` (schema ``verify-run/1``) atomically and return its path.
+
+    ``summaries`` are :meth:`verify.engine.ClaimSummary.to_json` dicts, each with the claim's ``title``, ``kind``
+    and ``provenance`` label added; ``meta`` holds ``created``, ``command``, ``profile``, ``seed`` and ``instance``.
+    """
+    run = {"schema": RUN_SCHEMA, **meta, "claims": summaries}
+    text = dumps(run) + "\n"
+    import time  # two runs in one second with the same content still get two files
+
+    digest = hashlib.sha256(f"{text}{time.time_ns()}{os.getpid()}".encode()).hexdigest()[:8]
+    stamp = _safe(str(meta.get("created", "")).replace(":", ""), "run")
+    return atomic_write_text(Path(directory) / RUNS_DIR / f"{stamp}--{digest}.json", text)
+
+
+def load_runs(directory: str | os.PathLike) -> list[tuple[dict, Path]]:
+    """Every run summary under ``DIR/runs`` (newest first); a malformed one is a one-line VerifyInputError."""
+    out = []
+    for f in sorted((Path(directory) / RUNS_DIR).glob("*.json")):
+        obj = read_json(f)
+        if not isinstance(obj, dict) or obj.get("schema") != RUN_SCHEMA or not isinstance(obj.get("claims"), list):
+            raise VerifyInputError(f"{f}: not a {RUN_SCHEMA} run summary")
+        out.append((obj, f))
+    out.sort(key=lambda e: (str(e[0].get("created", "")), e[1].name), reverse=True)
+    return out

@@ -175,6 +175,22 @@ class Reference:
 
 
 @dataclass(frozen=True)
+class GradientSpec:
+    """A model's loss and its closed-form gradient, for the conformance suite's finite-difference check.
+
+    ``point(instance, rng)`` gives a parameter array theta at which to compare (the initialization, or a random
+    point near it); ``loss(instance, theta)`` is L(theta) as a float; ``grad(instance, theta)`` is the closed-form
+    gradient dL/dtheta with theta's shape. The check compares <grad, V> with a Richardson-extrapolated central
+    difference of L along random directions V.
+    """
+
+    point: Callable[[Any, Any], Any]
+    loss: Callable[[Any, Any], float]
+    grad: Callable[[Any, Any], Any]
+    name: str = "loss"
+
+
+@dataclass(frozen=True)
 class TheoremModule:
     """A paper's theorems as data.
 
@@ -193,6 +209,7 @@ class TheoremModule:
     load_instance: Callable[[dict], Any]
     instance_schema: str
     extra_docs: str = ""
+    gradient: GradientSpec | None = None  # optional: lets the conformance suite check the model's gradient
 
     def assumption(self, aid: str) -> Assumption:
         return self.assumptions[aid]

@@ -1,0 +1,94 @@
+"""An example theorem plugin for attention-verify, installed as its own package.
+
+It registers ``MODULE`` under the ``verify.theorems`` entry-point group (see pyproject.toml), so
+``verify list`` and ``verify check`` find it with no edit to the toolkit.
+
+It carries two claims about the fixed-decoder attention classifier (THEOREMS.md, Part A):
+
+- ``example.ngd-direction`` (limit): NGD converges in direction to W_mm on near-orthogonal tokens.
+- ``example.gd-fast`` (order) -- DELIBERATELY FALSE: "GD's direction error decays like t^{-1}". Plain GD's
+  iterate norm grows only like log t, and its direction error decays about like 1/log t (VDT24 [seed, abs]),
+  so e(t) * t keeps growing. It is here so that CI shows the toolkit refutes a false claim with a confirmed,
+  replayable counterexample report (tests/test_plugins.py in the toolkit).
+"""
+
+from __future__ import annotations
+
+import sympy
+
+from theorems import attention_classifier as ac
+from theorems.attention_claims import evaluate_direction_limit, evaluate_direction_order
+from theorems.template import ASSUMPTIONS, ATTENTION_GRADIENT, BREAKERS, CORE, near_orthogonal_instances
+from verify.provenance import prov
+from verify.theory import Claim, Reference, TheoremModule
+
+T = sympy.Symbol("t", positive=True)
+
+REFERENCE = Reference(
+    key="EXAMPLE",
+    authors="attention-verify authors",
+    title="An example plugin: one honest claim and one deliberately false one",
+    theorem="none (a demonstration)",
+)
+
+CLAIMS = {
+    "example.ngd-direction": Claim(
+        id="example.ngd-direction",
+        title="NGD converges in direction to W_mm",
+        statement="Under near-orthogonal tokens and a token-score gap, W_t/||W_t|| -> W_mm/||W_mm|| for NGD "
+        "with a fixed decoder.",
+        kind="limit",
+        paper="EXAMPLE",
+        provenance=prov("seed", "abs", note="the VDT24 statement, restated as a plugin example"),
+        assumptions=CORE,
+        method="ngd",
+        metric="dir_err",
+        evaluate=evaluate_direction_limit,
+        params={"eta": 0.1},
+    ),
+    "example.gd-fast": Claim(
+        id="example.gd-fast",
+        title="DELIBERATELY FALSE: GD's direction error decays like t^(-1)",
+        statement="DELIBERATELY FALSE (a demonstration that the toolkit refutes false claims): "
+        "e(t) = || W_t/||W_t|| - W_mm/||W_mm|| ||_F = O(t^{-1}) for plain GD with a fixed decoder. "
+        "The truth is about 1/log t.",
+        kind="order",
+        paper="EXAMPLE",
+        provenance=prov("recon", note="deliberately false; VDT24 [seed, abs] says GD decays only like 1/log t"),
+        assumptions=CORE,
+        method="gd",
+        metric="dir_err",
+        evaluate=evaluate_direction_order,
+        rate=T ** -1,
+        params={"eta": 0.1, "decades": 2},
+    ),
+}
+
+
+def meets(claim_id: str):  # type: ignore[no-untyped-def]
+    if claim_id not in CLAIMS:
+        raise KeyError(claim_id)
+    return near_orthogonal_instances()
+
+
+def breaks(claim_id: str, assumption_id: str):  # type: ignore[no-untyped-def]
+    if claim_id not in CLAIMS:
+        raise KeyError(claim_id)
+    make = BREAKERS.get(assumption_id)
+    return None if make is None else make()
+
+
+MODULE = TheoremModule(
+    key="example",
+    reference=REFERENCE,
+    summary="A demonstration plugin on the fixed-decoder attention classifier. example.gd-fast is "
+    "DELIBERATELY FALSE and must be refuted by `verify check example.gd-fast`.",
+    assumptions=dict(ASSUMPTIONS),
+    claims=CLAIMS,
+    meets=meets,
+    breaks=breaks,
+    load_instance=ac.instance_from_json,
+    instance_schema=ac.SCHEMA,
+    extra_docs="Built from theorems/template.py, following docs/extending.md.",
+    gradient=ATTENTION_GRADIENT,
+)
