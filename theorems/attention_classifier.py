@@ -28,9 +28,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from verify.backends import Array, Backend, isfinite
+from verify.backends import Array, Backend, isfinite, namespace
 from verify.errors import VerifyInputError
 from verify.instance import as_array, register_schema
+from verify.sweep import register_batch_runner
 
 SCHEMA = "attention-classification/1"
 
@@ -122,6 +123,7 @@ def instance_from_json(obj: dict) -> AttentionInstance:
 
 
 register_schema(SCHEMA, instance_from_json)
+register_batch_runner(SCHEMA, "theorems.attention_batch:prefill")  # verify sweep: one trajectory per shape group
 
 
 # -------------------------------------------------------------------------------------- scores and L*
@@ -201,57 +203,64 @@ class KernelOut(NamedTuple):
     selected: np.ndarray  # (B, n) int: argmax-attention token of each sequence
 
 
-def _take(a: Array, idx: np.ndarray) -> Array:
-    return np.take_along_axis(a, idx[..., None], axis=-1)[..., 0]
+def _take(a: Array, idx: Array) -> Array:
+    """a[..., idx] along the last axis (one entry per row): plain fancy indexing for numpy/mpmath arrays (the
+    same values as take_along_axis, without its per-call index construction), take_along_dim for torch."""
+    if isinstance(a, np.ndarray):
+        flat = a.reshape(-1, a.shape[-1])
+        return flat[np.arange(flat.shape[0]), np.asarray(idx).reshape(-1)].reshape(np.shape(idx))
+    return namespace(a).take_along_axis(a, idx[..., None], axis=-1)[..., 0]
 
 
 def softmax_logistic_kernel(bk: Backend, a: Array, g: Array, opt: np.ndarray) -> KernelOut:
     """Loss, loss gap, non-optimal attention and the log-scaled gradient coefficients from logits ``a``.
 
     Inputs have shape (B, n, T); ``g`` are the token scores and ``opt`` (B, n) the optimal tokens. See the module
-    docstring for the math; every quantity that can underflow is carried in log form.
+    docstring for the math; every quantity that can underflow is carried in log form. The same code runs on every
+    backend: array functions come from ``bk.xp`` (numpy itself for float64 and mpmath, torch for torch).
     """
+    xp = bk.xp
     B, n, T = a.shape
-    r = np.argmax(a, axis=-1)  # (B, n)
-    nonref = np.arange(T)[None, None, :] != r[..., None]
+    r = xp.argmax(a, axis=-1)  # (B, n)
+    nonref = xp.arange(T)[None, None, :] != r[..., None]
     delta = a - _take(a, r)[..., None]  # a_t - a_r <= 0
     ninf = bk.asarray(-math.inf)
-    m = np.max(np.where(nonref, delta, ninf), axis=-1)  # (B, n), m_i <= 0
-    w = np.where(nonref, bk.exp(np.where(nonref, delta - m[..., None], 0)), 0)  # e^{delta - m}, in [0, 1]
-    log_S = m + bk.log(np.sum(w, axis=-1))  # log sum_{t != r} e^{a_t - a_r}
+    m = xp.max(xp.where(nonref, delta, ninf), axis=-1)  # (B, n), m_i <= 0
+    w = xp.where(nonref, bk.exp(xp.where(nonref, delta - m[..., None], 0)), 0)  # e^{delta - m}, in [0, 1]
+    log_S = m + bk.log(xp.sum(w, axis=-1))  # log sum_{t != r} e^{a_t - a_r}
     log_1pS = bk.softplus(log_S)
     s_hat = w * bk.exp(-log_1pS)[..., None]  # s_t = e^{m} s_hat_t for t != r
     g_r = _take(g, r)
     dg = g - g_r[..., None]  # g_t - g_r
-    D_hat = np.sum(s_hat * dg, axis=-1)  # gbar - g_r = e^{m} D_hat
+    D_hat = xp.sum(s_hat * dg, axis=-1)  # gbar - g_r = e^{m} D_hat
     e_m = bk.exp(m)
     gbar = g_r + e_m * D_hat
     lprime = -bk.exp(-bk.softplus(gbar))  # l'(gbar) = -sigmoid(-gbar)
-    M = np.max(m, axis=-1)  # (B,)
+    M = xp.max(m, axis=-1)  # (B,)
     coef = lprime * bk.exp(m - M[:, None]) / n
     G_nonref = coef[..., None] * s_hat * (dg - (e_m * D_hat)[..., None])
     onehot_r = ~nonref
-    G_hat = np.where(onehot_r, -np.sum(G_nonref, axis=-1)[..., None], G_nonref)
+    G_hat = xp.where(onehot_r, -xp.sum(G_nonref, axis=-1)[..., None], G_nonref)
 
-    loss = np.mean(bk.softplus(-gbar), axis=-1)
+    loss = xp.mean(bk.softplus(-gbar), axis=-1)
 
     # Loss gap per sequence: Delta_i = g_opt - gbar_i >= 0, gap_i = l(g_opt - Delta) - l(g_opt)
     # = log1p(sigmoid(-g_opt) * expm1(Delta)). When r == opt, Delta = -e^{m} D_hat is a sum of positive terms.
     at_opt = r == opt
     g_opt = _take(g, opt)
-    neg_D = np.where(at_opt, -D_hat, 1)
-    direct = np.where(at_opt, 1, (g_opt - g_r) - e_m * D_hat)
-    if not bool(np.all(isfinite(direct))) or bool(np.any(direct <= 0)) or bool(np.any(neg_D <= 0)):
+    neg_D = xp.where(at_opt, -D_hat, 1)
+    direct = xp.where(at_opt, 1, (g_opt - g_r) - e_m * D_hat)
+    if not bool(xp.all(isfinite(direct))) or bool(xp.any(direct <= 0)) or bool(xp.any(neg_D <= 0)):
         raise FloatingPointError("loss-gap term is non-positive: the optimal token is not unique or precision is lost")
-    log_Delta = np.where(at_opt, m + bk.log(neg_D), bk.log(direct))
+    log_Delta = xp.where(at_opt, m + bk.log(neg_D), bk.log(direct))
     log_sig = -bk.softplus(g_opt)  # log sigmoid(-g_opt)
     log_gap_i = bk.log_log1p_exp(log_sig + bk.log_expm1_exp(log_Delta))
     log_loss_gap = bk.logsumexp(log_gap_i, axis=-1) - math.log(n)
 
     # Attention on non-optimal tokens: 1 - s_opt. When r == opt it is S / (1 + S); otherwise s_opt <= 1/2.
-    s_opt_other = bk.exp(np.where(at_opt, -1, _take(delta, opt) - log_1pS))
-    log_nonopt_i = np.where(at_opt, log_S - log_1pS, bk.log1p(-s_opt_other))
-    log_max_nonopt = np.max(log_nonopt_i, axis=-1)
+    s_opt_other = bk.exp(xp.where(at_opt, -1, _take(delta, opt) - log_1pS))
+    log_nonopt_i = xp.where(at_opt, log_S - log_1pS, bk.log1p(-s_opt_other))
+    log_max_nonopt = xp.max(log_nonopt_i, axis=-1)
     return KernelOut(G_hat, M, loss, log_loss_gap, log_max_nonopt, r)
 
 
@@ -266,18 +275,19 @@ class Dense:
     name: str = "dense"
 
     def init(self) -> Array:
-        return self.W0.copy()
+        return namespace(self.W0).copy(self.W0)
 
     def logits(self, W: Array) -> Array:
         """a_{i,t} = x_{i,t}^T W z_i."""
-        return np.einsum("bntd,bnd->bnt", self.X, np.einsum("bde,bne->bnd", W, self.Z))
+        xp = namespace(W)
+        return xp.einsum("bntd,bnd->bnt", self.X, xp.einsum("bde,bne->bnd", W, self.Z))
 
     def gradient(self, G: Array) -> Array:
         """sum_{i,t} G_{i,t} x_{i,t} z_i^T."""
-        return np.einsum("bnt,bntd,bne->bde", G, self.X, self.Z)
+        return namespace(G).einsum("bnt,bntd,bne->bde", G, self.X, self.Z)
 
     def sq_norm(self, V: Array) -> Array:
-        return np.sum(V * V, axis=(1, 2))
+        return namespace(V).sum(V * V, axis=(1, 2))
 
     def matrix(self, W: Array) -> Array:
         return W
@@ -285,7 +295,7 @@ class Dense:
     def logit_abs_error(self, bk: Backend, W: Array, norms: Array) -> Array:
         """First-order bound on the rounding error of the logits: d u max_{i,t} ||x|| ||z|| ||W||_F."""
         d = self.X.shape[-1]
-        return bk.eps * d * np.max(norms, axis=(1, 2)) * bk.sqrt(self.sq_norm(W))
+        return bk.eps * d * bk.xp.max(norms, axis=(1, 2)) * bk.sqrt(self.sq_norm(W))
 
 
 @dataclass(frozen=True)
@@ -293,6 +303,7 @@ class Gram:
     """W = W0 + sum c_{i,t} x_{i,t} z_i^T, carried as c (B, n, T). Exact for GD, NGD and Polyak steps.
 
     K[(j,s),(i,t)] = <x_{j,s}, x_{i,t}> <z_j, z_i> gives logits a = a0 + K c and ||V||_F^2 = c^T K c.
+    ``absK`` = |K| elementwise, computed once by :meth:`build` (it only enters the rounding-error bound).
     """
 
     X: Array
@@ -301,22 +312,24 @@ class Gram:
     K: Array  # (B, nT, nT)
     a0: Array  # (B, n, T) logits of W0
     name: str = "gram"
+    absK: Any = field(default=None, repr=False, compare=False)
 
     @staticmethod
     def build(X: Array, Z: Array, W0: Array) -> Gram:
+        xp = namespace(X)
         B, n, T, d = X.shape
-        XX = np.einsum("bntd,bmsd->bntms", X, X)
-        ZZ = np.einsum("bnd,bmd->bnm", Z, Z)
+        XX = xp.einsum("bntd,bmsd->bntms", X, X)
+        ZZ = xp.einsum("bnd,bmd->bnm", Z, Z)
         K = (XX * ZZ[:, :, None, :, None]).reshape(B, n * T, n * T)
-        a0 = np.einsum("bntd,bnd->bnt", X, np.einsum("bde,bne->bnd", W0, Z))
-        return Gram(X, Z, W0, K, a0)
+        a0 = xp.einsum("bntd,bnd->bnt", X, xp.einsum("bde,bne->bnd", W0, Z))
+        return Gram(X, Z, W0, K, a0, absK=abs(K))
 
     def init(self) -> Array:
         return self.a0 * 0  # zeros in the backend's number type
 
     def logits(self, c: Array) -> Array:
         B, n, T = c.shape
-        return self.a0 + np.matmul(self.K, c.reshape(B, n * T, 1)).reshape(B, n, T)
+        return self.a0 + namespace(c).matmul(self.K, c.reshape(B, n * T, 1)).reshape(B, n, T)
 
     def gradient(self, G: Array) -> Array:
         return G
@@ -324,16 +337,19 @@ class Gram:
     def sq_norm(self, V: Array) -> Array:
         B, n, T = V.shape
         v = V.reshape(B, n * T, 1)
-        return np.matmul(v.swapaxes(1, 2), np.matmul(self.K, v))[:, 0, 0]
+        xp = namespace(V)
+        return xp.matmul(v.swapaxes(1, 2), xp.matmul(self.K, v))[:, 0, 0]
 
     def matrix(self, c: Array) -> Array:
-        return self.W0 + np.einsum("bnt,bntd,bne->bde", c, self.X, self.Z)
+        return self.W0 + namespace(c).einsum("bnt,bntd,bne->bde", c, self.X, self.Z)
 
     def logit_abs_error(self, bk: Backend, c: Array, norms: Array) -> Array:
         """u nT max_k (|K| |c|)_k + u max |a0|: the rounding error of a0 + K c."""
         B, n, T = c.shape
-        Kc = np.matmul(abs(self.K), abs(c).reshape(B, n * T, 1))[..., 0]
-        return bk.eps * (n * T * np.max(Kc, axis=-1) + np.max(abs(self.a0), axis=(1, 2)))
+        xp = bk.xp
+        absK = self.absK if self.absK is not None else abs(self.K)
+        Kc = xp.matmul(absK, abs(c).reshape(B, n * T, 1))[..., 0]
+        return bk.eps * (n * T * xp.max(Kc, axis=-1) + xp.max(abs(self.a0), axis=(1, 2)))
 
 
 Representation = Dense | Gram
@@ -366,21 +382,21 @@ class FixedDecoderProblem:
         return self.rep.init()
 
     def first_order(self, state: Array) -> FirstOrder:
-        bk, rep = self.bk, self.rep
+        bk, rep, xp = self.bk, self.rep, self.bk.xp
         k = softmax_logistic_kernel(bk, rep.logits(state), self.g, self.opt)
         sq = rep.sq_norm(rep.gradient(k.G_hat))
         nrm = bk.sqrt(sq)
-        safe = np.where(sq > 0, nrm, 1)
+        safe = xp.where(sq > 0, nrm, 1)
         B = k.G_hat.shape[0]
-        unit = rep.gradient(k.G_hat) / safe.reshape((B,) + (1,) * (np.ndim(state) - 1))
+        unit = rep.gradient(k.G_hat) / safe.reshape((B,) + (1,) * (state.ndim - 1))
         log_norm = k.log_scale + bk.log(nrm)
         # Relative error of the computed direction (first order): each rank-one term carries relative error
         # ~ 2 * logit error + (nT + 8) u; cancellation among terms amplifies it by
         # rho = sum |G_it| ||x_it|| ||z_i|| / ||sum G_it x_it z_i^T||.
         n, T = k.G_hat.shape[1:]
-        rho = np.sum(abs(k.G_hat) * self.norms, axis=(1, 2)) / safe
+        rho = xp.sum(abs(k.G_hat) * self.norms, axis=(1, 2)) / safe
         per_term = 2 * rep.logit_abs_error(bk, state, self.norms) + (n * T + 8) * bk.eps
-        rel = np.where(sq > 0, rho * per_term, np.inf)
+        rel = xp.where(sq > 0, rho * per_term, math.inf)
         return FirstOrder(unit, log_norm, k.log_loss_gap, bk.to_float(rel), k)
 
     def observe(self, state: Array, fo: FirstOrder) -> dict[str, np.ndarray]:
@@ -395,7 +411,7 @@ class FixedDecoderProblem:
             "log_loss_gap": bk.to_float(k.log_loss_gap),
             "log_max_nonopt": bk.to_float(k.log_max_nonopt),
             "log_grad_norm": bk.to_float(fo.log_grad_norm),
-            "selected": np.asarray(k.selected),
+            "selected": bk.to_numpy(k.selected),
         }
 
 
@@ -409,8 +425,8 @@ def build_problem(bk: Backend, batch: Batch, representation: str = "gram") -> Fi
         raise VerifyInputError(f"unknown representation {representation!r}; expected one of {REPRESENTATIONS}")
     norms = bk.asarray(np.linalg.norm(batch.X, axis=3) * np.linalg.norm(batch.Z, axis=2)[:, :, None])
     # g = y u^T x in the backend's own precision: float64 scores would cap the mpmath oracle at 1e-16.
-    g = bk.asarray(batch.y)[:, :, None] * np.einsum("bntd,bd->bnt", X, bk.asarray(batch.u))
-    return FixedDecoderProblem(bk, rep, g, batch.opt, norms)
+    g = bk.asarray(batch.y)[:, :, None] * bk.xp.einsum("bntd,bd->bnt", X, bk.asarray(batch.u))
+    return FixedDecoderProblem(bk, rep, g, bk.asindex(batch.opt), norms)
 
 
 # ---------------------------------------------------------------------------------------------- metrics

@@ -1,0 +1,42 @@
+"""Batch runner of the attention classifier for ``verify sweep`` (see :mod:`verify.sweep`).
+
+One vectorized trajectory for B instances of one shape (the kernels are batched over the leading axis), then
+sliced into B single-instance trajectories left in each instance's claim cache, where
+``theorems.attention_claims.simulate`` finds them. Only what ``simulate`` would run is precomputed: the claim's
+GD-type step rule (gd / ngd / polyak, for which the Gram representation is exact) with the parameters
+``method_params`` gives it, under the settings' backend, precision, horizon and representation. Anything else
+(Adam, joint or mirror-descent methods) returns empty caches, and the claim then runs per instance as usual.
+"""
+
+from __future__ import annotations
+
+from theorems import attention_classifier as ac
+from verify.backends import get_backend
+from verify.methods import make_rule
+from verify.sweep import trajectory_cache_key
+from verify.theory import Claim, Settings
+from verify.trajectory import Trajectory, run
+
+GD_TYPE = ("gd", "ngd", "polyak")  # step rules whose iterates stay in W0 + span{x z^T}: Gram is exact
+
+
+def slice_trajectory(tr: Trajectory, b: int) -> Trajectory:
+    """Instance ``b`` of a batched trajectory, as a batch of one (notes are the batch's: they name no instance)."""
+    return Trajectory(t=list(tr.t), records={k: v[:, b:b + 1] for k, v in tr.records.items()},
+                      precision_ok=tr.precision_ok[:, b:b + 1], max_rel_error=tr.max_rel_error[:, b:b + 1],
+                      backend=tr.backend, dps=tr.dps, rule=tr.rule, notes=list(tr.notes))
+
+
+def prefill(claim: Claim, instances: list[ac.AttentionInstance], settings: Settings) -> list[dict]:
+    """Per instance, ``{trajectory_cache_key(...): Trajectory}`` from one batched run (or ``{}`` when the claim's
+    method is not a GD-type step rule)."""
+    from theorems.attention_claims import method_params
+
+    if claim.method not in GD_TYPE:
+        return [{} for _ in instances]
+    params = method_params(claim.method, claim.params)
+    rule = make_rule(claim.method, **params)
+    bk = get_backend(settings.backend, settings.dps)
+    tr = run(ac.build_problem(bk, ac.stack(instances), settings.representation), rule, settings.steps)
+    key = trajectory_cache_key(claim.method, params, settings)
+    return [{key: slice_trajectory(tr, b)} for b in range(len(instances))]

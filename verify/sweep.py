@@ -1,0 +1,327 @@
+"""``verify sweep``: a claim on many seeded instances at once, as batches, with resumption.
+
+The large case of the toolkit. The hypothesis suites stay small; a sweep draws N instances from a claim's
+``meets`` strategy, runs them as batches (instances of one shape share one vectorized trajectory), confirms every
+suspect on the high-precision path (:func:`verify.engine.finalize`) and writes one JSON file per instance.
+
+Pipeline::
+
+    draw_instances(strategy, N, seed)          # deterministic: hypothesis @seed(S), generate phase only
+      -> plan(...)                             # skip instances already done; group by shape; chunk to WorkUnits
+      -> executor(run_unit, units)             # the only place work is executed (see below)
+      -> one result file per instance          # results/instances/<key>.json, written atomically as results arrive
+      -> results/summary.json                  # counts over all N instances (also the ones done earlier)
+
+**Executor interface.** An executor is any callable
+
+    executor(fn: Callable[[WorkUnit], list[dict]], units: Sequence[WorkUnit]) -> Iterable[list[dict]]
+
+that applies ``fn`` (always :func:`run_unit`, a top-level function) to every unit and yields the results, in
+any order, as they complete. :func:`serial_executor` is the default (``map`` in this process). A distributed
+executor (e.g. Dask: ``client.map(fn, units)`` then ``as_completed``) plugs in unchanged: a :class:`WorkUnit`
+is a frozen dataclass of plain data (claim id, instance JSON, settings, profile name, reports folder) and
+pickles; ``run_unit`` looks the claim up in the registry on the worker and returns JSON-able dicts, one per
+instance of the unit, each carrying its ``key``. Writing the result files happens in the calling process, so
+workers need no shared file system except for confirmed-counterexample reports (``reports`` folder).
+
+**Batch runners.** The engine knows no paper: a model registers, per instance schema, a *batch runner*
+``prefill(claim, instances, settings) -> list[dict]`` (see :func:`register_batch_runner`) that runs one
+vectorized trajectory for the whole unit and returns, per instance, entries for the claim's per-instance cache
+(keyed by :func:`trajectory_cache_key`). The claim's ordinary ``evaluate`` then finds its trajectory in the cache
+instead of re-running it. Without a runner, or when the batched run raises, each instance is simply evaluated
+on its own: the batch is a speed-up, never a change of result.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from verify.errors import VerifyInputError
+from verify.instance import atomic_write_text, dumps
+from verify.theory import HOLDS, INCONCLUSIVE, NOT_APPLICABLE, VIOLATED, Settings
+
+RESULT_SCHEMA = "verify-sweep-result/1"
+SUMMARY_SCHEMA = "verify-sweep-summary/1"
+
+BatchRunner = Callable[[Any, list, Settings], list[dict]]
+_BATCH_RUNNERS: dict[str, str | BatchRunner] = {}
+
+
+def register_batch_runner(schema: str, runner: str | BatchRunner) -> None:
+    """Register the batch runner of an instance schema; ``runner`` may be ``"pkg.module:function"`` (imported
+    lazily, on first use)."""
+    _BATCH_RUNNERS[schema] = runner
+
+
+def batch_runner(schema: str) -> BatchRunner | None:
+    r = _BATCH_RUNNERS.get(schema)
+    if isinstance(r, str):
+        mod, _, attr = r.partition(":")
+        r = getattr(importlib.import_module(mod), attr)
+        _BATCH_RUNNERS[schema] = r
+    return r
+
+
+def trajectory_cache_key(method: str, params: dict, settings: Settings) -> tuple:
+    """The per-instance cache key under which a batch runner leaves a precomputed trajectory of ``method`` with
+    ``params`` under ``settings`` (only the fields that change a trajectory)."""
+    return ("trajectory", method, tuple(sorted(params.items())), settings.backend, settings.dps, settings.steps,
+            settings.representation)
+
+
+# ---------------------------------------------------------------------------------------------- drawing
+def draw_instances(strategy: Any, count: int, seed: int) -> list[Any]:
+    """``count`` distinct instances from a hypothesis strategy, deterministically for a given ``seed``.
+
+    A hypothesis ``@given`` loop with ``@seed(seed)``, no example database and only the generate phase, so the
+    same seed gives the same list on every machine with the same hypothesis version. Duplicates (by JSON) are
+    dropped; if the strategy cannot produce ``count`` distinct instances that is an input error.
+    """
+    from hypothesis import HealthCheck, Phase, given, settings
+    from hypothesis import seed as hseed
+    from hypothesis.errors import Flaky
+
+    out: list[Any] = []
+    seen: set[str] = set()
+
+    class _Enough(Exception):
+        pass
+
+    @hseed(seed)
+    @settings(max_examples=max(10, 4 * count), database=None, derandomize=False, deadline=None,
+              phases=[Phase.generate], suppress_health_check=list(HealthCheck), print_blob=False)
+    @given(strategy)
+    def collect(inst: Any) -> None:
+        if len(out) >= count:
+            raise _Enough
+        h = instance_hash(inst)
+        if h not in seen:
+            seen.add(h)
+            out.append(inst)
+        if len(out) >= count:
+            raise _Enough
+
+    with contextlib.suppress(_Enough, Flaky):
+        collect()
+    if len(out) < count:
+        raise VerifyInputError(f"the strategy produced only {len(out)} distinct instances, {count} requested")
+    return out[:count]
+
+
+def instance_hash(inst: Any) -> str:
+    """First 16 hex digits of the SHA-256 of the instance's canonical JSON (exact floats)."""
+    return hashlib.sha256(json.dumps(inst.to_json(), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def result_key(inst: Any, claim_id: str, settings: Settings, profile: str) -> str:
+    """The name of an instance's result file: its hash plus a hash of what was run on it (claim, settings,
+    profile), so a re-run with other settings (say another backend) does not mistake old results for its own."""
+    run = json.dumps({"claim": claim_id, "settings": settings.to_json(), "profile": profile}, sort_keys=True)
+    return f"{instance_hash(inst)}-{hashlib.sha256(run.encode()).hexdigest()[:8]}"
+
+
+def shape_key(inst: Any) -> tuple:
+    """Instances with equal shape keys can share a batch: the shapes of every array field of the instance."""
+    import numpy as np
+
+    return tuple((k, np.shape(v)) for k, v in sorted(inst.to_json().items()) if isinstance(v, list))
+
+
+# ---------------------------------------------------------------------------------------------- work units
+@dataclass(frozen=True)
+class WorkUnit:
+    """Instances of one shape, run as one batch. Plain data; pickles for a distributed executor."""
+
+    claim_id: str
+    keys: tuple[str, ...]
+    indices: tuple[int, ...]
+    instances: tuple[dict, ...]  # instance JSON
+    settings: Settings
+    profile: str
+    reports: str | None = None
+
+
+Executor = Callable[[Callable[[WorkUnit], list[dict]], Sequence[WorkUnit]], Iterable[list[dict]]]
+
+
+def serial_executor(fn: Callable[[WorkUnit], list[dict]], units: Sequence[WorkUnit]) -> Iterator[list[dict]]:
+    """The default executor: every unit in this process, in order."""
+    for u in units:
+        yield fn(u)
+
+
+def _assess_with_cache(claim: Any, inst: Any, rows: list[dict], settings: Settings, cache: dict) -> Any:
+    """verify.engine.assess, given the assumption rows and a per-instance cache the caller may have prefilled
+    (the same verdict logic)."""
+    from verify.engine import Assessment
+
+    failing = [r["id"] for r in rows if r["role"] == "claim" and r["verdict"] != HOLDS]
+    if failing:
+        return Assessment(inst, rows, None, NOT_APPLICABLE, status=f"assumptions not met: {failing}")
+    try:
+        ev = claim.run(inst, settings, cache)
+    except VerifyInputError as exc:
+        return Assessment(inst, rows, None, INCONCLUSIVE, status=f"could not evaluate: {exc}")
+    except FloatingPointError as exc:
+        return Assessment(inst, rows, None, INCONCLUSIVE, status=f"numerically unreliable: {exc}")
+    return Assessment(inst, rows, ev, ev.verdict)
+
+
+def run_unit(unit: WorkUnit) -> list[dict]:
+    """Evaluate a claim on every instance of a unit: assumptions per instance, one batched trajectory for the
+    applicable ones (via the schema's batch runner), the claim's verdict, and confirmation of every violation
+    (mpmath, longer horizon, other representation; :func:`verify.engine.finalize`)."""
+    from verify.engine import assumption_table, finalize
+    from verify.profiles import get_profile
+    from verify.registry import find_claim
+
+    module, claim = find_claim(unit.claim_id)
+    profile = get_profile(unit.profile)
+    insts = [module.load_instance(j) for j in unit.instances]
+    caches: list[dict] = [{} for _ in insts]
+    tables = [assumption_table(module, claim, inst, caches[k]) for k, inst in enumerate(insts)]
+    applicable = [k for k, rows in enumerate(tables)
+                  if all(r["verdict"] == HOLDS for r in rows if r["role"] == "claim")]
+    batched, note = 0, ""
+    runner = batch_runner(module.instance_schema)
+    if runner is not None and applicable:
+        try:
+            pre = runner(claim, [insts[k] for k in applicable], unit.settings)
+        except (FloatingPointError, VerifyInputError) as exc:
+            note = f"batched run failed ({exc}); instances evaluated one by one"
+        else:
+            for k, entries in zip(applicable, pre, strict=True):
+                caches[k].update(entries)
+            batched = len(applicable) if any(pre) else 0
+    out = []
+    for k, inst in enumerate(insts):
+        a = _assess_with_cache(claim, inst, tables[k], unit.settings, caches[k])
+        report = None
+        if a.verdict == VIOLATED:
+            p = finalize(module, claim, a, unit.settings, profile, Path(unit.reports) if unit.reports else None,
+                         unit.settings.seed)
+            report = None if p is None else str(p)
+        ev = a.evidence
+        out.append({
+            "schema": RESULT_SCHEMA, "key": unit.keys[k], "index": unit.indices[k], "claim": claim.id,
+            "verdict": a.verdict, "status": a.status or (ev.reason if ev is not None else ""),
+            "confirmed": a.status == "confirmed counterexample", "report": report,
+            "worst_ratio": None if ev is None else ev.worst_ratio,
+            "exponent": None if ev is None else ev.exponent,
+            "final_metric": None if ev is None or not ev.observed else ev.observed[-1],
+            "precision_ok": None if ev is None else ev.precision_ok,
+            "assumptions": {r["id"]: {"verdict": r["verdict"], "slack": r["slack"]} for r in a.assumptions},
+            "batch": {"size": len(insts), "batched": batched, "note": note},
+            "settings": unit.settings.to_json(), "profile": unit.profile,
+            "instance": unit.instances[k],
+        })
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- the sweep
+@dataclass
+class SweepSummary:
+    claim_id: str
+    instances: int
+    ran: int
+    skipped: int
+    counts: dict
+    confirmed: list[str]
+    results: str
+    backend: str
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"schema": SUMMARY_SCHEMA, **self.__dict__}
+
+
+def plan(claim_id: str, instances: list, settings: Settings, profile: str, results: Path, batch_size: int,
+         reports: Path | None) -> tuple[list[WorkUnit], int]:
+    """Work units for the instances not done yet (no result file), grouped by shape, at most ``batch_size``
+    per unit; returns (units, number skipped)."""
+    groups: dict[tuple, list[tuple[int, str, Any]]] = {}
+    skipped = 0
+    for i, inst in enumerate(instances):
+        key = result_key(inst, claim_id, settings, profile)
+        if _done(results, key):
+            skipped += 1
+            continue
+        groups.setdefault(shape_key(inst), []).append((i, key, inst))
+    units = []
+    for members in groups.values():
+        for s in range(0, len(members), batch_size):
+            chunk = members[s:s + batch_size]
+            units.append(WorkUnit(claim_id, tuple(k for _, k, _ in chunk), tuple(i for i, _, _ in chunk),
+                                  tuple(inst.to_json() for _, _, inst in chunk), settings, profile,
+                                  None if reports is None else str(reports)))
+    return units, skipped
+
+
+def _result_path(results: Path, key: str) -> Path:
+    return results / "instances" / f"{key}.json"
+
+
+def _done(results: Path, key: str) -> bool:
+    p = _result_path(results, key)
+    if not p.exists():
+        return False
+    try:
+        return json.loads(p.read_text()).get("key") == key
+    except (OSError, ValueError):
+        return False  # a damaged file (it cannot be half-written: writes are atomic) is simply redone
+
+
+def sweep(claim_id: str, count: int, *, backend: str = "numpy", seed: int = 0, results: str | Path = "sweep",
+          profile: str = "quick", batch_size: int = 64, executor: Executor | None = None,
+          quiet: bool = False) -> SweepSummary:
+    """Run ``claim_id`` on ``count`` seeded instances of its ``meets`` strategy; see the module docstring."""
+    from verify.backends import get_backend
+    from verify.profiles import claim_settings, get_profile
+    from verify.registry import find_claim
+
+    if count < 1:
+        raise VerifyInputError(f"--instances must be >= 1, got {count}")
+    if batch_size < 1:
+        raise VerifyInputError(f"--batch-size must be >= 1, got {batch_size}")
+    get_backend(backend)  # a missing optional dependency fails here, with its one-line message
+    module, claim = find_claim(claim_id)
+    prof = get_profile(profile)
+    settings = claim_settings(prof, seed).but(backend=backend)
+    out = Path(results)
+    try:
+        (out / "instances").mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise VerifyInputError(f"cannot create results folder {out}: {exc}") from None
+    instances = draw_instances(module.meets(claim_id), count, seed)
+    units, skipped = plan(claim_id, instances, settings, prof.name, out, batch_size, out / "reports")
+    todo = sum(len(u.keys) for u in units)
+    from verify.progress import progress_bar
+
+    with progress_bar(count, f"sweep {claim_id}", quiet=quiet) as bar:
+        if skipped:
+            bar.advance(skipped, note=f"{skipped} done earlier")
+        for res in (executor or serial_executor)(run_unit, units):
+            for r in res:
+                atomic_write_text(_result_path(out, r["key"]), dumps(r))
+            verdicts = ", ".join(f"{v} {sum(1 for r in res if r['verdict'] == v)}" for v in sorted(
+                {r["verdict"] for r in res}))
+            bar.advance(len(res), note=verdicts)
+    rows = [json.loads(_result_path(out, result_key(i, claim_id, settings, prof.name)).read_text())
+            for i in instances]
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[r["verdict"]] = counts.get(r["verdict"], 0) + 1
+    summary = SweepSummary(claim_id, count, todo, skipped, counts,
+                           [r["report"] for r in rows if r["confirmed"] and r["report"]], str(out), backend)
+    unconfirmed = sum(1 for r in rows if r["verdict"] == INCONCLUSIVE and "not confirmed" in (r["status"] or ""))
+    if unconfirmed:
+        summary.notes.append(f"{unconfirmed} candidate(s) not confirmed by the high-precision re-runs")
+    atomic_write_text(out / "summary.json", dumps(summary.to_json()))
+    return summary
