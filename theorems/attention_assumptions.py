@@ -7,6 +7,11 @@ Each returns an :class:`~verify.theory.AssumptionResult` whose slack is positive
 - ``near_orthogonal`` |<x_{i,t}, x_{j,tau}>| <= eps * min ||x||^2 for all distinct token pairs  [recon]
 - ``feasible_svm``    the Att-SVM for opt has a (certified) solution; slack = its margin 1/||W_mm||  [prior]
 - ``nonopt_support``  every non-optimal token is a support token of W_mm                         [derived]
+- ``uniform_scores``  max_i (max_{t != opt} g_{i,t} - min_{t != opt} g_{i,t}) <= tol              [prior, Assumption B]
+- ``alpha_locally_optimal``  g_{i,alpha_i} > g_{i,t} on every support token of W_mm(alpha), alpha from
+  ``meta["alpha"]``                                                                              [prior]
+- ``init_cone``       corr(W0, W_mm(alpha)) >= 1 - mu and ||W0|| >= R ||W_mm(alpha)||             [prior, recon]
+- ``data_model``      DM: x_{i,0} = y_i mu for one mu, and d >= kappa n T                         [seed, recon]
 
 The constants Delta and eps are [recon] parameters (``PARAMS``); the paper's values are unknown to us.
 """
@@ -21,7 +26,12 @@ from verify.provenance import prov
 from verify.svm import SVMSolution, solve_att_svm
 from verify.theory import FAILS, HOLDS, UNDECIDED, Assumption, AssumptionResult
 
-PARAMS = {"Delta": 0.01, "eps": 0.5}
+PARAMS = {"Delta": 0.01, "eps": 0.5, "uniform_tol": 1e-9, "cone_mu": 0.05, "cone_R": 1.0, "dm_kappa": 1.0,
+          "dm_tol": 1e-12}
+"""[recon] constants. ``uniform_tol`` (absolute, in score units): generators equalize scores by an exact
+projection, leaving a spread of a few ulps (~1e-16 for unit-size scores), far below 1e-9, while a generic
+instance has spreads of order 0.1. ``cone_R`` is in units of ||W_mm(alpha)||. ``dm_tol`` is the relative
+residual allowed in x_{i,0} = y_i mu (float64 sign flips are exact, so a DM draw has residual ~1e-16)."""
 
 
 def svm_for(inst: ac.AttentionInstance, cache: dict, alpha: tuple[int, ...] | None = None) -> SVMSolution:
@@ -127,4 +137,103 @@ nonopt_support = Assumption(
     "nonopt_support", "Non-optimal tokens are support tokens",
     "Every non-optimal token is a support token of W_mm; then <-grad L(W), W_mm> > 0 for every W.",
     prov("derived"), _nonopt_support,
+)
+
+
+def _uniform_scores(inst: ac.AttentionInstance, cache: dict) -> AssumptionResult:
+    g = ac.token_scores(inst)
+    opt = ac.optimal_tokens(inst)
+    spreads = []
+    for i in range(inst.n):
+        rest = np.delete(g[i], opt[i])
+        spreads.append(float(rest.max() - rest.min()))
+    i = int(np.argmax(spreads))
+    slack = PARAMS["uniform_tol"] - spreads[i]
+    return AssumptionResult(HOLDS if slack >= 0 else FAILS, slack,
+                            f"largest spread of non-optimal scores {spreads[i]:.3g} (sequence {i}), "
+                            f"tolerance {PARAMS['uniform_tol']}")
+
+
+def instance_alpha(inst: ac.AttentionInstance) -> tuple[int, ...] | None:
+    """The token choice alpha an instance names in ``meta["alpha"]`` (None when absent or malformed)."""
+    a = inst.meta.get("alpha") if isinstance(inst.meta, dict) else None
+    if not isinstance(a, list) or len(a) != inst.n or not all(isinstance(v, int) and 0 <= v < inst.T for v in a):
+        return None
+    return tuple(a)
+
+
+def _alpha_locally_optimal(inst: ac.AttentionInstance, cache: dict) -> AssumptionResult:
+    alpha = instance_alpha(inst)
+    if alpha is None:
+        return AssumptionResult(UNDECIDED, 0.0, "the instance names no token choice meta['alpha']")
+    try:
+        sol = svm_for(inst, cache, alpha)
+    except InfeasibleSVMError as exc:
+        return AssumptionResult(FAILS, -1.0, f"W_mm(alpha) does not exist: {exc}")
+    except SolverError as exc:
+        return AssumptionResult(UNDECIDED, 0.0, str(exc))
+    if not sol.certified:
+        return AssumptionResult(UNDECIDED, 0.0, "W_mm(alpha) not certified")
+    g = ac.token_scores(inst)
+    gaps = [float(g[i, alpha[i]] - g[i, t]) for i, t in sol.support]
+    slack = min(gaps)
+    return AssumptionResult(HOLDS if slack > 0 else FAILS, slack,
+                            f"min over the {len(gaps)} support tokens of g_alpha - g_t = {slack:.4g}; alpha = "
+                            f"{'opt' if alpha == tuple(int(a) for a in ac.optimal_tokens(inst)) else 'not opt'}")
+
+
+def _init_cone(inst: ac.AttentionInstance, cache: dict) -> AssumptionResult:
+    alpha = instance_alpha(inst)
+    if alpha is None:
+        alpha = tuple(int(a) for a in ac.optimal_tokens(inst))
+    try:
+        sol = svm_for(inst, cache, alpha)
+    except (InfeasibleSVMError, SolverError) as exc:
+        return AssumptionResult(UNDECIDED, 0.0, f"no W_mm(alpha): {exc}")
+    nW0 = float(np.linalg.norm(inst.W0))
+    if nW0 == 0:
+        return AssumptionResult(FAILS, -PARAMS["cone_R"], "W0 = 0 is outside every cone")
+    corr = float(np.sum(inst.W0 * sol.W) / (nW0 * np.linalg.norm(sol.W)))
+    s_corr = corr - (1 - PARAMS["cone_mu"])
+    s_norm = nW0 / float(np.linalg.norm(sol.W)) - PARAMS["cone_R"]
+    slack = min(s_corr, s_norm)
+    return AssumptionResult(HOLDS if slack >= 0 else FAILS, slack,
+                            f"corr(W0, W_mm(alpha)) = {corr:.4g} (needs >= {1 - PARAMS['cone_mu']:.4g}), "
+                            f"||W0||/||W_mm(alpha)|| = {nW0 / float(np.linalg.norm(sol.W)):.4g} "
+                            f"(needs >= {PARAMS['cone_R']})")
+
+
+def _data_model(inst: ac.AttentionInstance, cache: dict) -> AssumptionResult:
+    from theorems.attention_joint import dm_structure_residual
+
+    resid = dm_structure_residual(inst)
+    if not resid <= PARAMS["dm_tol"]:
+        return AssumptionResult(FAILS, -resid, f"x_(i,0) is not y_i mu for a common mu (relative residual "
+                                f"{resid:.3g} > {PARAMS['dm_tol']})")
+    ratio = inst.d / (inst.n * inst.T)
+    slack = ratio - PARAMS["dm_kappa"]
+    return AssumptionResult(HOLDS if slack >= 0 else FAILS, slack,
+                            f"signal token x_(i,0) = y_i mu; d/(nT) = {ratio:.3g} (needs >= {PARAMS['dm_kappa']})")
+
+
+uniform_scores = Assumption(
+    "uniform_scores", "Uniform non-optimal scores",
+    "All non-optimal tokens of a sequence share one score: max_{t != opt} g_{i,t} - min_{t != opt} g_{i,t} <= tol.",
+    prov("prior", note="PRIOR, Assumption B; tol is a parameter"), _uniform_scores,
+)
+alpha_locally_optimal = Assumption(
+    "alpha_locally_optimal", "alpha is locally optimal",
+    "W_mm(alpha) exists and g_{i,alpha_i} > g_{i,t} for every support token (i, t) of W_mm(alpha); alpha is "
+    "given in the instance's meta['alpha'].",
+    prov("prior"), _alpha_locally_optimal,
+)
+init_cone = Assumption(
+    "init_cone", "Initialization in the cone of W_mm(alpha)",
+    "corr(W0, W_mm(alpha)) >= 1 - mu and ||W0||_F >= R ||W_mm(alpha)||_F (alpha = meta['alpha'], else opt).",
+    prov("prior", "recon", note="mu and R are parameters"), _init_cone,
+)
+data_model = Assumption(
+    "data_model", "Data model DM",
+    "One signal token per sequence tied to the label, x_{i,0} = y_i mu, the other tokens noise, and d >= kappa n T.",
+    prov("seed", "recon", note="kappa is a parameter; the noise law is the generator's"), _data_model,
 )

@@ -75,3 +75,136 @@ def instance_strategy(draw: st.DrawFn, tokens: str = "orthonormal", init: str = 
     init_scale = 0.0 if init == "zero" else draw(st.sampled_from([0.0, 1.0, 5.0]), label="init_scale")
     seed = draw(st.integers(0, 2**32 - 1), label="seed")
     return generate(n, T, d, seed, tokens, noise, init_scale, gap)
+
+
+# ------------------------------------------------------------------------------------ PRIOR and DM generators
+def make_uniform(inst: ac.AttentionInstance) -> ac.AttentionInstance:
+    """Project every non-optimal token onto the hyperplane y_i u^T x = c_i, c_i their mean score, so that all
+    non-optimal scores of a sequence are equal (PRIOR, Assumption B). Moves each token along u only."""
+    X = inst.X.copy()
+    g = ac.token_scores(inst)
+    opt = ac.optimal_tokens(inst)
+    uu = float(inst.u @ inst.u)
+    for i in range(inst.n):
+        rest = [t for t in range(inst.T) if t != opt[i]]
+        c = float(np.mean(g[i, rest]))
+        for t in rest:
+            X[i, t] = X[i, t] + ((c - g[i, t]) / uu) * inst.y[i] * inst.u
+    meta = {**inst.meta, "uniform": True}
+    z = X[:, 0, :].copy() if np.array_equal(inst.z, inst.X[:, 0, :]) else inst.z
+    return ac.make_instance(X, inst.y, inst.u, z, inst.W0, meta)
+
+
+def shrink_opt_gap(inst: ac.AttentionInstance, gap: float) -> ac.AttentionInstance:
+    """Move sequence 0's optimal token along u so that its score exceeds the runner-up's by exactly ``gap``
+    (the other tokens, hence a uniform-score structure, are untouched)."""
+    X = inst.X.copy()
+    g = ac.token_scores(inst)
+    o = int(ac.optimal_tokens(inst)[0])
+    runner = float(np.max(np.delete(g[0], o)))
+    X[0, o] = X[0, o] + ((runner + gap - g[0, o]) / float(inst.u @ inst.u)) * inst.y[0] * inst.u
+    z = X[:, 0, :].copy() if np.array_equal(inst.z, inst.X[:, 0, :]) else inst.z
+    return ac.make_instance(X, inst.y, inst.u, z, inst.W0, {**inst.meta, "gap": gap})
+
+
+@st.composite
+def uniform_strategy(draw: st.DrawFn, uniform: bool = True, small_gap: bool = False) -> ac.AttentionInstance:
+    """Low-dimensional N(0, I/d) tokens (d about nT/4, so near-orthogonality fails: PRIOR's uniform-score
+    theorem does not need it), W0 = 0 or random of norm 1 or 5; with ``uniform`` the scores are equalized;
+    with ``small_gap`` sequence 0's optimal score is put Delta/2 above the others (breaking the score gap)."""
+    n = draw(st.integers(3, 6), label="n")
+    T = draw(st.integers(3, 6), label="T")
+    d = max(3, round(n * T / 4))
+    init_scale = draw(st.sampled_from([0.0, 1.0, 5.0]), label="init_scale")
+    seed = draw(st.integers(0, 2**32 - 1), label="seed")
+    inst = generate(n, T, d, seed, "gaussian", 0.0, init_scale)
+    inst = make_uniform(inst) if uniform else inst
+    if small_gap:
+        from theorems.attention_assumptions import PARAMS
+
+        inst = shrink_opt_gap(inst, 0.5 * PARAMS["Delta"])
+    return inst
+
+
+def cone_init(W_alpha: np.ndarray, rng: np.random.Generator, mu: float, R: float) -> np.ndarray:
+    """R ||W_alpha|| * unit(W_alpha/||W_alpha|| + xi), xi random with ||xi|| = sqrt(mu) / 2, so
+    corr >= 1 - mu/8 - O(mu^2) > 1 - mu: inside the cone {corr >= 1 - mu, ||W|| >= R ||W_alpha||}."""
+    Wn = W_alpha / np.linalg.norm(W_alpha)
+    xi = rng.normal(size=W_alpha.shape)
+    xi *= 0.5 * np.sqrt(mu) / np.linalg.norm(xi)
+    V = Wn + xi
+    return R * np.linalg.norm(W_alpha) * V / np.linalg.norm(V)
+
+
+def local_alpha_instance(n: int, T: int, d: int, seed: int, *, mu: float = 0.05, R: float = 1.0,
+                         cone: bool = True, locally_optimal: bool = True) -> ac.AttentionInstance | None:
+    """An instance naming a token choice alpha != opt in ``meta["alpha"]`` and W0 for GD from a cone.
+
+    Tokens N(0, I/d) with d about nT/4. alpha = opt except in one sequence j, where alpha_j is the runner-up
+    token (``locally_optimal``) or the lowest-score token (to break local optimality). W0 is in the cone of
+    W_mm(alpha) (``cone``) or is 0. Returns None when W_mm(alpha) is infeasible or alpha has the wrong class
+    (the strategy filters those draws).
+    """
+    from verify.errors import InfeasibleSVMError, SolverError
+    from verify.svm import classify_alpha, solve_att_svm
+
+    inst = generate(n, T, d, seed, "gaussian")
+    rng = np.random.default_rng(seed + 1)
+    g = ac.token_scores(inst)
+    alpha = [int(a) for a in ac.optimal_tokens(inst)]
+    j = int(rng.integers(n))
+    order = np.argsort(g[j])
+    alpha[j] = int(order[-2] if locally_optimal else order[0])
+    try:
+        sol = solve_att_svm(inst.X, inst.z, alpha)
+    except (InfeasibleSVMError, SolverError):
+        return None
+    if not sol.certified:
+        return None
+    cls = classify_alpha(g, alpha, sol.support)
+    if (cls == "locally-optimal") != locally_optimal:
+        return None
+    W0 = cone_init(sol.W, rng, mu, R) if cone else np.zeros((d, d))
+    meta = {**inst.meta, "alpha": alpha, "alpha_class": cls, "cone": cone, "cone_mu": mu, "cone_R": R}
+    return ac.make_instance(inst.X, inst.y, inst.u, inst.z, W0, meta)
+
+
+@st.composite
+def local_alpha_strategy(draw: st.DrawFn, cone: bool = True, locally_optimal: bool = True) -> ac.AttentionInstance:
+    from hypothesis import assume
+
+    from theorems.attention_assumptions import PARAMS
+
+    n = draw(st.integers(4, 6), label="n")
+    T = draw(st.integers(4, 6), label="T")
+    d = max(3, round(n * T / 4))
+    seed = draw(st.integers(0, 2**32 - 2), label="seed")
+    # R slightly above the predicate's threshold and mu as the predicate's: cone_init lands strictly inside.
+    inst = local_alpha_instance(n, T, d, seed, mu=PARAMS["cone_mu"], R=1.05 * PARAMS["cone_R"], cone=cone,
+                                locally_optimal=locally_optimal)
+    assume(inst is not None)
+    assert inst is not None
+    return inst
+
+
+@st.composite
+def dm_strategy(draw: st.DrawFn, dims: str = "large", gap: str = "any") -> ac.AttentionInstance:
+    """DM draws: ``dims`` large (d = nT + extra) or small (d about nT/4, breaking "d large relative to nT");
+    ``gap`` small moves one noise token's score to within Delta/2 of the signal's (breaking the score gap)."""
+    from theorems.attention_assumptions import PARAMS
+    from theorems.attention_joint import generate_dm
+
+    n = draw(st.integers(2, 5), label="n")
+    T = draw(st.integers(2, 5), label="T")
+    d = n * T + draw(st.integers(0, 6), label="extra_d") if dims == "large" else max(2, round(n * T / 4))
+    sigma = draw(st.sampled_from([0.05, 0.1, 0.2]), label="sigma")
+    mu_norm = draw(st.sampled_from([1.0, 2.0]), label="mu_norm")
+    seed = draw(st.integers(0, 2**32 - 1), label="seed")
+    inst = generate_dm(n, T, d, seed, sigma, mu_norm)
+    if gap == "small":
+        X = inst.X.copy()
+        target = mu_norm - 0.5 * PARAMS["Delta"]  # signal score is ||mu||; one noise token just below it
+        cur = inst.y[0] * X[0, 1] @ inst.u
+        X[0, 1] = X[0, 1] + (target - cur) * inst.y[0] * inst.u
+        inst = ac.make_instance(X, inst.y, inst.u, inst.z, inst.W0, {**inst.meta, "gap": "small"})
+    return inst

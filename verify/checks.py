@@ -153,3 +153,44 @@ def check_limit(t: np.ndarray, values: np.ndarray, ok: np.ndarray, *, lower_boun
                            tuple(slopes))
     return CheckResult(INCONCLUSIVE, f"metric {float(vv[-1]):.3g} is not clearly decreasing and no witness of "
                        "another limit was found", worst, tw, p, C, tuple(slopes))
+
+
+def check_order_log(t: np.ndarray, log_values: np.ndarray, log_rate: np.ndarray, ok: np.ndarray, *, t0: int = 1,
+                    decades: int = 2, slope_tol: float = SLOPE_TOL) -> CheckResult:
+    """:func:`check_order` for a metric and a rate given as natural logs, so neither ever underflows (a loss of
+    e^{-3000} or an attention of e^{-1400} is ordinary data here). Same verdict rules on the log10 ratio.
+
+    The fitted (exponent, constant) are those of an *exponential* fit over the tail, metric ~ C e^{p t}
+    (least squares of log metric against t), the natural shape for the claims this serves.
+    """
+    tail = _tail_mask(t, decades, t0)
+    if tail.sum() < 3:
+        return CheckResult(INCONCLUSIVE, f"horizon too short: fewer than 3 checkpoints in the last {decades} decades")
+    tt, lv, lr = t[tail], log_values[tail], log_rate[tail]
+    log10_ratio = (lv - lr) / math.log(10)
+    good = np.isfinite(lv)
+    p, C = (math.nan, math.nan)
+    if good.sum() >= 2:
+        slope, icpt = np.polyfit(tt[good], lv[good], 1)
+        p, C = float(slope), float(math.exp(min(icpt, 700.0)))
+    i = int(np.nanargmax(log10_ratio)) if np.isfinite(log10_ratio).any() else 0
+    worst = float(10.0 ** min(float(log10_ratio[i]), 300.0)) if np.isfinite(log10_ratio[i]) else math.inf
+    tw = int(tt[i])
+    if not ok[tail].all():
+        return CheckResult(INCONCLUSIVE, "precision lost in the tail: numerically unreliable", worst, tw, p, C)
+    if not np.all(np.isfinite(log10_ratio)):
+        return CheckResult(INCONCLUSIVE, "metric is zero or non-finite in the tail", worst, tw, p, C)
+    slopes = decade_slopes(tt, log10_ratio, decades)
+    if not slopes:
+        return CheckResult(INCONCLUSIVE, "too few checkpoints per decade to measure growth", worst, tw, p, C)
+    s = tuple(round(x, 6) for x in slopes)
+    if slopes[-1] <= slope_tol:
+        return CheckResult(HOLDS, f"ratio to the claimed rate is flat or falling in the last decade (slope "
+                           f"{slopes[-1]:.3g} <= {slope_tol}); fitted exponential rate {p:.3g}", worst, tw, p, C, s)
+    growing = len(slopes) == decades and all(x > slope_tol for x in slopes)
+    steady = len(slopes) < 2 or slopes[-1] >= 0.5 * slopes[-2]
+    if growing and steady:
+        return CheckResult(VIOLATED, f"ratio to the claimed rate keeps growing: slopes {s} per decade "
+                           f"(tolerance {slope_tol}); fitted exponential rate {p:.3g}", worst, tw, p, C, s)
+    return CheckResult(INCONCLUSIVE, f"ratio grows but the growth is slowing (slopes {s}); a longer horizon "
+                       "is needed", worst, tw, p, C, s)

@@ -13,13 +13,19 @@ computation stays in log space and never underflows:
 - GD:     length = eta ||grad L||                       (W <- W - eta grad L)
 - NGD:    length = eta                                  (W <- W - eta grad L / ||grad L||)
 - Polyak: length = (L - L*) / (c ||grad L||)            (W <- W - (L - L*)/(c ||grad L||^2) grad L)
+
+For joint (u, W) training the parameters are a tuple and the problem's first order also carries per-block
+unit gradients and norms (``block_unit_grad``, ``block_log_grad_norm``): a :class:`StepRule` normalizes over the
+concatenated gradient, a :class:`BlockStepRule` applies the same rule to each block with that block's own norm
+(PRIOR's code normalizes per block). :class:`Adam` is the usual Adam, carried in log-scaled form so that its
+moments survive gradients far below float64's range.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
@@ -69,7 +75,9 @@ class Method(Protocol):
 
 
 def _exp(x: Any) -> Any:
-    """exp for float64 arrays and for (object arrays of) mpmath numbers."""
+    """exp for float64 arrays, (object arrays of) mpmath numbers and torch tensors (kept on their device)."""
+    if type(x).__module__.partition(".")[0] == "torch":
+        return x.exp()
     arr = np.asarray(x)
     if arr.dtype == object:
         import mpmath
@@ -85,10 +93,142 @@ def tree_axpy(params: Any, direction: Any, log_length: Any) -> Any:
         return tuple(tree_axpy(p, d, log_length) for p, d in zip(params, direction, strict=True))
     length = _exp(log_length)
     shape = (-1,) + (1,) * (np.ndim(params) - 1)
-    return params - np.reshape(length, shape) * direction
+    is_torch = type(length).__module__.partition(".")[0] == "torch"
+    scaled = length.reshape(shape) if is_torch else np.reshape(length, shape)
+    return params - scaled * direction
 
 
-METHODS = ("gd", "ngd", "polyak")
+@dataclass(frozen=True)
+class BlockStepRule:
+    """A :class:`StepRule` applied to each block of tuple parameters with that block's own gradient norm.
+
+    Block b moves by exp(rule.log_length(log ||grad_b L||, log(L - L*), t)) along -grad_b L / ||grad_b L||. A block
+    whose gradient is exactly zero (log norm -inf, e.g. the W block at u = 0) does not move (length 0, never
+    0 * inf). For GD this equals the joint rule (GD's step does not depend on the normalization).
+    """
+
+    rule: StepRule
+
+    @property
+    def name(self) -> str:
+        return self.rule.name
+
+    def init(self, params: Any) -> None:
+        return None
+
+    def update(self, params: Any, state: None, fo: Any, t: int) -> tuple[Any, None]:
+        out = []
+        for p, d, lg in zip(params, fo.block_unit_grad, fo.block_log_grad_norm, strict=True):
+            with np.errstate(invalid="ignore"):  # -inf * 0 for a zero block; replaced just below
+                ll = self.rule.log_length(lg, fo.log_loss_gap, t)
+            dead = ~np.asarray(_finite(lg), dtype=bool)
+            ll = np.where(dead, _NEG_INF, ll) if np.ndim(ll) else (_NEG_INF if bool(np.all(dead)) else ll)
+            out.append(tree_axpy(p, d, ll))
+        return tuple(out), None
+
+    def to_json(self) -> dict:
+        return {**self.rule.to_json(), "normalize": "block"}
+
+
+_NEG_INF = -math.inf
+
+
+def _finite(x: Any) -> Any:
+    from verify.backends import isfinite
+
+    return isfinite(np.asarray(x))
+
+
+def _sqrt(x: Any) -> Any:
+    arr = np.asarray(x)
+    if arr.dtype == object:
+        import mpmath
+
+        return np.frompyfunc(mpmath.sqrt, 1, 1)(arr)
+    return np.sqrt(arr)
+
+
+def _log(x: Any) -> Any:
+    arr = np.asarray(x)
+    if arr.dtype == object:
+        import mpmath
+
+        return np.frompyfunc(lambda v: mpmath.log(v) if v > 0 else mpmath.mpf("-inf"), 1, 1)(arr)
+    with np.errstate(divide="ignore"):
+        return np.log(arr)
+
+
+class AdamState(NamedTuple):
+    """Adam's moments in log-scaled form: m = e^{sm} m_hat, v = e^{sv} v_hat (per block, per batch entry)."""
+
+    sm: Any
+    m: Any
+    sv: Any
+    v: Any
+
+
+@dataclass(frozen=True)
+class Adam:
+    """Adam (Kingma & Ba), a comparator only (THEOREMS.md, "Methods"):
+
+        m <- b1 m + (1 - b1) g,   v <- b2 v + (1 - b2) g^2,
+        W <- W - lr * mh / (sqrt(vh) + eps),   mh = m / (1 - b1^{t+1}),  vh = v / (1 - b2^{t+1}),
+
+    elementwise (so it needs the dense representation). The gradient arrives as e^{lg} * unit; the moments are
+    carried as e^{s} * (scaled array) with the scales updated in log space, so they never underflow. The update
+    mh / (sqrt(vh) + eps) is evaluated as e^{sm - sv/2} m_hat / (sqrt(v_hat) + eps e^{-sv/2}), which is exact
+    algebra; once eps e^{-sv/2} overflows, the update is 0 to working precision (Adam's eps then dominates,
+    exactly as in float arithmetic with unbounded range).
+    """
+
+    lr: float
+    b1: float = 0.9
+    b2: float = 0.999
+    eps: float = 1e-8
+
+    @property
+    def name(self) -> str:
+        return "adam"
+
+    def init(self, params: Any) -> Any:
+        if isinstance(params, tuple):
+            return tuple(self.init(p) for p in params)
+        B = np.shape(params)[0]
+        zero = params * 0
+        ninf = np.full(B, _NEG_INF)
+        return AdamState(ninf, zero, ninf.copy(), zero.copy())
+
+    def update(self, params: Any, state: Any, fo: Any, t: int) -> tuple[Any, Any]:
+        if isinstance(params, tuple):
+            units = fo.unit_grad
+            pairs = [self._update(p, s, u, fo.log_grad_norm, t) for p, s, u in zip(params, state, units, strict=True)]
+            return tuple(p for p, _ in pairs), tuple(s for _, s in pairs)
+        return self._update(params, state, fo.unit_grad, fo.log_grad_norm, t)
+
+    def _update(self, p: Any, s: AdamState, unit: Any, lg: Any, t: int) -> tuple[Any, AdamState]:
+        lg = np.asarray(lg)
+        shape = (-1,) + (1,) * (np.ndim(p) - 1)
+        sm = np.maximum(s.sm + math.log(self.b1), lg + math.log(1 - self.b1))
+        sm = np.where(_finite(sm), sm, 0)
+        m = (_exp(s.sm + math.log(self.b1) - sm).reshape(shape) * s.m
+             + _exp(lg + math.log(1 - self.b1) - sm).reshape(shape) * unit)
+        sv = np.maximum(s.sv + math.log(self.b2), 2 * lg + math.log(1 - self.b2))
+        sv = np.where(_finite(sv), sv, 0)
+        v = (_exp(s.sv + math.log(self.b2) - sv).reshape(shape) * s.v
+             + _exp(2 * lg + math.log(1 - self.b2) - sv).reshape(shape) * unit * unit)
+        c1, c2 = 1 - self.b1 ** (t + 1), 1 - self.b2 ** (t + 1)
+        # mh / (sqrt(vh) + eps) = e^{sm - sv/2} (m/c1) / (sqrt(v/c2) + eps e^{-sv/2})
+        with np.errstate(over="ignore"):
+            eps_s = self.eps * _exp(-sv / 2) if self.eps > 0 else sv * 0
+        den = _sqrt(v / c2) + eps_s.reshape(shape)
+        step = _exp(sm - sv / 2).reshape(shape) * (m / c1) / den
+        return p - self.lr * step, AdamState(sm, m, sv, v)
+
+    def to_json(self) -> dict:
+        return {"name": "adam", "lr": self.lr, "b1": self.b1, "b2": self.b2, "eps": self.eps}
+
+
+METHODS = ("gd", "ngd", "polyak", "adam")
 
 
 def _positive(name: str, value: Any) -> float:
@@ -108,3 +248,14 @@ def make_rule(name: str, eta: float = 0.1, c: float = 1.0) -> StepRule:
     if name == "polyak":
         return StepRule(name, {"c": _positive("polyak c", c)})
     raise VerifyInputError(f"unknown method {name!r}; expected one of {', '.join(METHODS)}")
+
+
+def make_method(name: str, eta: float = 0.1, c: float = 1.0, normalize: str = "joint") -> Any:
+    """Any method by name: the GD family (``normalize`` = ``joint`` | ``block`` for tuple parameters) or
+    ``adam`` (``eta`` is its learning rate). Invalid names and values raise VerifyInputError."""
+    if normalize not in ("joint", "block"):
+        raise VerifyInputError(f"unknown normalization {normalize!r}; expected 'joint' or 'block'")
+    if name == "adam":
+        return Adam(_positive("eta (Adam's learning rate)", eta))
+    rule = make_rule(name, eta, c)
+    return BlockStepRule(rule) if normalize == "block" else rule

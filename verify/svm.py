@@ -552,3 +552,134 @@ def classify_alpha(scores: np.ndarray, alpha: Sequence[int], support: Iterable[L
     if all(g[i, al[i]] > g[i, t] for i, t in pairs):
         return "locally-optimal"
     return "not-locally-optimal"
+
+
+# ------------------------------------------------------------------------------------------- decoder SVM
+@dataclass(frozen=True, eq=False)
+class DecoderSVMSolution:
+    """The decoder SVM u_mm = argmin ||u||_2 s.t. y_i u^T x_{i,opt_i} >= 1 [seed: 001, 003], certified.
+
+    ``support`` lists the sequences whose constraint is tight; ``certificate`` is the underlying certified
+    QP solution (its residuals, status and ``certified`` flag are those of this problem).
+    """
+
+    u: np.ndarray
+    norm: float
+    margin: float
+    support: tuple[int, ...]
+    multipliers: dict[int, float]
+    certified: bool
+    status: str
+    certificate: SVMSolution
+
+    def to_json(self) -> dict:
+        c = self.certificate
+        return {"u": self.u.tolist(), "norm": self.norm, "margin": self.margin, "support": list(self.support),
+                "status": self.status, "certified": self.certified,
+                "max_constraint_violation": c.max_constraint_violation, "duality_gap": c.duality_gap}
+
+
+def solve_decoder_svm(X: np.ndarray, y: np.ndarray, alpha: Sequence[int], *, dps: int = 50,
+                      tol: float | None = None) -> DecoderSVMSolution:
+    """Solve and certify u_mm for the selected tokens x_{i,alpha_i}, exactly as the Att-SVM is certified.
+
+    Reduction (exact, no rounding): the rows y_i x_{i,alpha_i} are the Att-SVM rows (x'_{i,0} - x'_{i,1}) z'_i^T
+    of the 2-token data x'_{i,0} = y_i x_{i,alpha_i}, x'_{i,1} = 0, z'_i = e_1 (multiplying by y_i = +-1 and
+    subtracting 0 are exact in float64). For these rows ||W||_F is minimized by a W whose only nonzero column
+    is the first, and that column is u_mm; so :func:`solve_att_svm` (Clarabel + mpmath KKT certificate) solves
+    the decoder SVM, and its certificate, residuals and infeasibility (Farkas) diagnosis carry over verbatim.
+    """
+    Xa = np.asarray(X, dtype=np.float64)
+    ya = np.asarray(y, dtype=np.float64)
+    if Xa.ndim != 3 or ya.shape != (Xa.shape[0],) or not np.all(np.isin(ya, (-1.0, 1.0))):
+        raise VerifyInputError(f"decoder SVM needs X (n, T, d) and labels y in {{-1, +1}} of length n; got "
+                               f"{Xa.shape} and {ya.shape}")
+    n, T, d = Xa.shape
+    al = _as_alpha(alpha, n, T)
+    Xp = np.zeros((n, 2, d))
+    Xp[:, 0, :] = ya[:, None] * Xa[np.arange(n), list(al), :]
+    Zp = np.zeros((n, d))
+    Zp[:, 0] = 1.0
+    sol = solve_att_svm(Xp, Zp, [0] * n, dps=dps, tol=tol)
+    u = sol.W[:, 0].copy()
+    u.setflags(write=False)
+    return DecoderSVMSolution(
+        u=u, norm=sol.norm, margin=sol.margin, support=tuple(sorted(i for i, _ in sol.support)),
+        multipliers={i: v for (i, _), v in sol.multipliers.items()}, certified=sol.certified,
+        status=sol.status, certificate=sol,
+    )
+
+
+# ------------------------------------------------------------------------------------- relaxed Att-SVM
+def solve_relaxed_att_svm(X: np.ndarray, Z: np.ndarray, alpha: Sequence[int], tight: Iterable[int], *,
+                          dps: int = 50, tol: float | None = None) -> SVMSolution:
+    """The relaxed Att-SVM used for joint training in PRIOR [prior]:
+
+        min ||W||_F  s.t.  (x_{i,alpha_i} - x_{i,t})^T W z_i >= b_i  for all i, t != alpha_i,
+
+    with b_i = 1 for the sequences in ``tight`` (the support vectors of the decoder SVM u_mm) and b_i = 0 for
+    the others. KKT: w = A^T lam, lam >= 0, A w >= b, lam_k (a_k^T w - b_k) = 0; dual max b^T lam - 1/2||A^T lam||^2.
+
+    Certified like :func:`solve_att_svm`: Clarabel (status checked), then the guessed active set S (the same
+    scale-free rules) is solved exactly in mpmath, A_S A_S^T lam_S = b_S, w = A_S^T lam_S, and every KKT
+    residual is measured on all rows at ``dps`` digits against ``tol`` (same default). When the Gram matrix of S
+    is singular or a residual fails, the solver's own (w, lam) is returned with ``certified=False``. An
+    infeasible report raises :class:`InfeasibleSVMError` stating that no Farkas certificate is computed for the
+    relaxed problem (only rows with b_i = 1 can be infeasible).
+    """
+    Xa, Za, al = _check_data(X, Z, alpha)
+    _check_params(dps, tol)
+    n = Xa.shape[0]
+    S = {operator.index(i) for i in tight}
+    if not S or not all(0 <= i < n for i in S):
+        raise VerifyInputError(f"tight sequences must be a non-empty subset of 0..{n - 1}; got {sorted(S)}")
+    A, labels = att_svm_constraints(Xa, Za, al)
+    b = np.array([1.0 if i in S else 0.0 for i, _ in labels])
+    ones = [k for k in range(len(labels)) if b[k] == 1]
+    _reject_zero_rows(A[ones], [labels[k] for k in ones], al)
+    ctx = mpmath.MPContext()
+    ctx.dps = dps
+    d = Xa.shape[2]
+    tol_mp = _tolerance(ctx, dps, tol, len(labels), d)
+    ex = _exact(ctx, Xa, Za, al, labels)
+    what = f"the relaxed Att-SVM for alpha={_alpha_str(al)}"
+    w = cp.Variable(A.shape[1])
+    con = A @ w >= b
+    status = _cvx_solve(cp.Problem(cp.Minimize(0.5 * cp.sum_squares(w)), [con]), what)
+    if status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
+        raise InfeasibleSVMError(f"Clarabel reports {what} infeasible (no Farkas certificate is computed for the "
+                                 "relaxed problem)")
+    if status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE) or w.value is None or con.dual_value is None:
+        raise SolverError(f"Clarabel returned status {status!r} on {what}; no solution to certify")
+    wf = np.asarray(w.value, dtype=np.float64)
+    lam = np.asarray(con.dual_value, dtype=np.float64).reshape(-1)
+    bm = [ctx.mpf(float(v)) for v in b]
+
+    def measure(W: list[list[Any]], lm: list[Any]) -> _Measured:
+        Wz = [[ctx.fdot(row, z) for row in W] for z in ex.Z]
+        slack = [ctx.fdot(u, Wz[i]) - bk for u, i, bk in zip(ex.U, ex.seq, bm, strict=True)]
+        AtL = _combine(ex, lm)
+        n2 = _norm2(ctx, W)
+        return _Measured(W, lm, slack, max(ctx.mpf(0), -min(slack)), min(lm),
+                         max(abs(p - q) for r1, r2 in zip(W, AtL, strict=True) for p, q in zip(r1, r2, strict=True)),
+                         max(abs(lk * s) for lk, s in zip(lm, slack, strict=True)),
+                         n2 / 2 - (ctx.fdot(lm, bm) - _norm2(ctx, AtL) / 2), n2)
+
+    for order in _candidate_orders(A, wf, lam):
+        act = [k for k in order if b[k] > 0 or abs(float(A[k] @ wf) - b[k]) <= _PRIMAL_TIGHT]
+        if not act:
+            continue
+        G = ctx.matrix([[_gram(ex, k, m) for m in act] for k in act])
+        try:
+            sol = ctx.lu_solve(G, ctx.matrix([bm[k] for k in act]))
+        except ZeroDivisionError:
+            continue
+        lm = [ctx.mpf(0)] * len(labels)
+        for j, k in enumerate(act):
+            lm[k] = sol[j]
+        r = measure(_combine(ex, lm), lm)
+        if _certifies(r, tol_mp):
+            return _solution(ex, r, labels, al, dps, True, tol_mp)
+    W_s = [[ctx.mpf(float(v)) for v in row] for row in wf.reshape(d, d)]
+    r = measure(W_s, [ctx.mpf(float(v)) for v in lam])
+    return _solution(ex, r, labels, al, dps, False, max(tol_mp, ctx.mpf(_PRIMAL_TIGHT)))

@@ -1,0 +1,155 @@
+"""verify/methods.py: the GD family as step rules (Polyak's L* checked against mpmath), per-block rules for
+tuple parameters, and Adam in log-scaled form (against a plain float implementation)."""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import mpmath
+import numpy as np
+import pytest
+
+from theorems import attention_classifier as ac
+from theorems.attention_strategies import generate
+from verify.backends import get_backend
+from verify.errors import VerifyInputError
+from verify.methods import Adam, BlockStepRule, StepRule, make_method, make_rule
+
+
+def test_step_rules_log_length() -> None:
+    assert StepRule("gd", {"eta": 0.5}).log_length(np.log(4.0), 0.0, 0) == pytest.approx(np.log(2.0))
+    assert StepRule("ngd", {"eta": 0.5}).log_length(np.log(4.0), 0.0, 0) == pytest.approx(np.log(0.5))
+    # Polyak: (L - L*)/(c ||g||) with L - L* = e^-3, ||g|| = e^-1, c = 2
+    assert StepRule("polyak", {"c": 2.0}).log_length(-1.0, -3.0, 0) == pytest.approx(-2.0 - np.log(2.0))
+
+
+def _mp_loss_and_grad(inst: ac.AttentionInstance, W: np.ndarray, dps: int = 50):  # type: ignore[no-untyped-def]
+    """L(W), L* and grad L in mpmath straight from the definitions (the oracle: naive is fine at 50 digits)."""
+    with mpmath.workdps(dps):
+        X = [[[mpmath.mpf(float(v)) for v in x] for x in seq] for seq in inst.X]
+        u = [mpmath.mpf(float(v)) for v in inst.u]
+        Wm = [[mpmath.mpf(float(v)) for v in row] for row in W]
+        z = [[mpmath.mpf(float(v)) for v in zz] for zz in inst.z]
+        n, T, d = inst.n, inst.T, inst.d
+        L, Ls = mpmath.mpf(0), mpmath.mpf(0)
+        G = [[mpmath.mpf(0)] * d for _ in range(d)]
+        for i in range(n):
+            Wz = [mpmath.fsum(Wm[a][b] * z[i][b] for b in range(d)) for a in range(d)]
+            a_ = [mpmath.fsum(X[i][t][k] * Wz[k] for k in range(d)) for t in range(T)]
+            e = [mpmath.exp(v) for v in a_]
+            s = [v / mpmath.fsum(e) for v in e]
+            g = [inst.y[i] * mpmath.fsum(u[k] * X[i][t][k] for k in range(d)) for t in range(T)]
+            gbar = mpmath.fsum(s[t] * g[t] for t in range(T))
+            L += mpmath.log1p(mpmath.exp(-gbar)) / n
+            Ls += mpmath.log1p(mpmath.exp(-max(g))) / n
+            lp = -1 / (1 + mpmath.exp(gbar))
+            for t in range(T):
+                c = lp * s[t] * (g[t] - gbar) / n
+                for p in range(d):
+                    for q in range(d):
+                        G[p][q] += c * X[i][t][p] * z[i][q]
+        return L, Ls, G
+
+
+def test_polyak_step_matches_its_definition_with_fixed_decoder_L_star() -> None:
+    """One Polyak step W <- W - (L - L*)/(c ||grad L||^2) grad L, with L* = (1/n) sum_i l(g_{i,opt_i}),
+    equals the rule's step to 1e-12 relative (float64 kernel vs 50-digit definitions)."""
+    inst = generate(3, 3, 9, seed=1, tokens="orthonormal", noise=0.1)
+    W = np.random.default_rng(0).normal(size=(9, 9))
+    bk = get_backend("numpy")
+    prob = ac.build_problem(bk, ac.stack([inst.with_W0(W)]), "dense")
+    c = 2.0
+    rule = make_rule("polyak", c=c)
+    fo = prob.first_order(prob.init())
+    W1, _ = rule.update(prob.init(), None, fo, 0)
+    L, Ls, G = _mp_loss_and_grad(inst, W)
+    assert float(Ls) == pytest.approx(ac.optimal_loss(inst), rel=1e-14)
+    g2 = mpmath.fsum(v * v for row in G for v in row)
+    gamma = (L - Ls) / (c * g2)
+    expect = np.array([[float(W[p, q] - gamma * G[p][q]) for q in range(9)] for p in range(9)])
+    step_true = expect - W
+    # relative error of the step itself (1e-12: the kernel's self-reported direction error here is ~1e-14)
+    assert np.linalg.norm((W1[0] - W) - step_true) <= 1e-12 * np.linalg.norm(step_true)
+
+
+def _fo(unit, lg, gap=0.0):  # type: ignore[no-untyped-def]
+    return SimpleNamespace(unit_grad=unit, log_grad_norm=np.asarray(lg, dtype=float),
+                           log_loss_gap=np.asarray(gap, dtype=float))
+
+
+def test_block_rule_normalizes_each_block_and_keeps_a_zero_block_still() -> None:
+    u = np.zeros((1, 3))
+    W = np.ones((1, 2, 2))
+    du = np.array([[1.0, 0.0, 0.0]])
+    dW = np.zeros((1, 2, 2))
+    fo = SimpleNamespace(block_unit_grad=(du, dW), block_log_grad_norm=(np.array([0.3]), np.array([-np.inf])),
+                         log_loss_gap=np.array([-1.0]))
+    for name in ("ngd", "polyak", "gd"):
+        (u1, W1), _ = BlockStepRule(make_rule(name, eta=0.2, c=1.0)).update((u, W), None, fo, 0)
+        assert np.array_equal(W1, W) and np.all(np.isfinite(u1))
+    (u1, _), _ = BlockStepRule(make_rule("ngd", eta=0.2)).update((u, W), None, fo, 0)
+    assert np.linalg.norm(u1 - u) == pytest.approx(0.2, rel=1e-15)
+
+
+def _plain_adam(grads: list[np.ndarray], lr: float, b1: float = 0.9, b2: float = 0.999,
+                eps: float = 1e-8) -> np.ndarray:
+    p = np.zeros_like(grads[0])
+    m = np.zeros_like(p)
+    v = np.zeros_like(p)
+    for t, g in enumerate(grads):
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        p = p - lr * (m / (1 - b1 ** (t + 1))) / (np.sqrt(v / (1 - b2 ** (t + 1))) + eps)
+    return p
+
+
+def test_adam_matches_plain_adam_and_survives_tiny_gradients() -> None:
+    rng = np.random.default_rng(3)
+    grads = [rng.normal(size=(1, 4)) * 10.0 ** rng.uniform(-3, 1) for _ in range(40)]
+    adam = Adam(0.01)
+    p, st = np.zeros((1, 4)), adam.init(np.zeros((1, 4)))
+    for t, g in enumerate(grads):
+        nrm = np.linalg.norm(g)
+        p, st = adam.update(p, st, _fo(g / nrm, [math.log(nrm)]), t)
+    # The log-scaled form differs from the plain one only by rounding (a few exp/log per step, each ~1e-16
+    # relative): per step at most ~1e-14 * lr absolute, so over 40 steps the bound is 40 * lr * 1e-12, with
+    # two orders of magnitude to spare. (Relative error is the wrong yardstick: steps of +-lr cancel.)
+    atol = 40 * 0.01 * 1e-12
+    np.testing.assert_allclose(p, _plain_adam(grads, 0.01), rtol=0, atol=atol)
+    # gradients e^{-2000} (zero in float64): with eps = 0 Adam is scale-free, so the iterate equals the one for
+    # the unscaled gradients; with eps > 0, eps dominates and the iterate does not move (and never turns NaN).
+    p0, s0 = np.zeros((1, 4)), Adam(0.01, eps=0.0).init(np.zeros((1, 4)))
+    p1, s1 = np.zeros((1, 4)), Adam(0.01).init(np.zeros((1, 4)))
+    for t, g in enumerate(grads):
+        nrm = np.linalg.norm(g)
+        p0, s0 = Adam(0.01, eps=0.0).update(p0, s0, _fo(g / nrm, [math.log(nrm) - 2000]), t)
+        p1, s1 = Adam(0.01).update(p1, s1, _fo(g / nrm, [math.log(nrm) - 2000]), t)
+    np.testing.assert_allclose(p0, _plain_adam(grads, 0.01, eps=0.0), rtol=0, atol=atol)
+    assert np.all(p1 == 0)
+
+
+def test_adam_on_tuple_parameters_and_mpmath() -> None:
+    params = (np.zeros((1, 2)), np.zeros((1, 2, 2)))
+    adam = Adam(0.1)
+    st = adam.init(params)
+    fo = _fo((np.array([[0.6, 0.0]]), np.array([[[0.8, 0.0], [0.0, 0.0]]])), [0.0])
+    new, _ = adam.update(params, st, fo, 0)
+    # first Adam step is lr * sign(g) elementwise (eps negligible): 0.1 where g != 0
+    assert new[0][0, 0] == pytest.approx(-0.1, rel=1e-6) and new[1][0, 0, 0] == pytest.approx(-0.1, rel=1e-6)
+    assert new[0][0, 1] == 0 and new[1][0, 1, 1] == 0
+    bk = get_backend("mpmath", 30)
+    with bk.context():
+        pm = bk.asarray(np.zeros((1, 2)))
+        out, _ = adam.update(pm, adam.init(pm), _fo(bk.asarray(np.array([[0.6, 0.8]])), [0.0]), 0)
+    assert float(out[0, 1]) == pytest.approx(-0.1, rel=1e-6)
+
+
+def test_make_method_validates() -> None:
+    assert isinstance(make_method("adam", eta=0.01), Adam)
+    assert isinstance(make_method("ngd", normalize="block"), BlockStepRule)
+    assert isinstance(make_method("polyak", c=2.0), StepRule)
+    for bad in (dict(name="sgd"), dict(name="adam", eta=-1.0), dict(name="ngd", normalize="rows"),
+                dict(name="polyak", c=0.0)):
+        with pytest.raises(VerifyInputError):
+            make_method(**bad)  # type: ignore[arg-type]
