@@ -88,6 +88,9 @@ def run(problem: Problem, rule: Method, steps: int, checkpoints: list[int] | Non
         for t in range(steps + 1):
             fo = problem.first_order(state)
             rel = np.asarray(fo.rel_error, dtype=float)
+            step_error = getattr(rule, "step_error", None)  # a method that bounds its own update's rounding
+            if step_error is not None:  # (e.g. the steep inverse mirror map): fold it into the watch
+                rel = np.maximum(rel, np.asarray(step_error(mstate), dtype=float))
             finite = np.asarray(isfinite(fo.log_grad_norm), dtype=bool) | (np.asarray(fo.rel_error) == np.inf)
             window_err = rel if window_err is None else np.maximum(window_err, rel)
             good = finite & (rel <= tol)
