@@ -77,6 +77,12 @@ def cmd_svm(args: argparse.Namespace) -> int:
     alpha = _ints(args.alpha, "--alpha") if args.alpha else [int(a) for a in ac.optimal_tokens(inst)]
     if len(alpha) != inst.n:
         raise VerifyInputError(f"--alpha needs {inst.n} entries (one per sequence), got {len(alpha)}")
+    if args.p != 2.0:
+        from verify.svm_lp import svm_lp_report
+
+        out_lp, text_lp = svm_lp_report(inst.X, inst.z, ac.token_scores(inst), alpha, args.p)
+        _emit(out_lp, args.json, text_lp)
+        return 0
     sol = solve_att_svm(inst.X, inst.z, alpha)
     out = sol.to_json()
     out["locally_optimal"] = classify_alpha(ac.token_scores(inst), alpha, sol.support)
@@ -93,12 +99,39 @@ def cmd_trace(args: argparse.Namespace) -> int:
         raise VerifyInputError(f"--steps must be >= 0, got {args.steps}")
     inst = _load_attention(args.instance)
     cps = _ints(args.checkpoints, "--checkpoints") if args.checkpoints else None
+    if args.method == "lp-md":
+        return _trace_lp(args, inst, cps)
+    alpha = _ints(args.alpha, "--alpha") if args.alpha else None
     rows = trace_attention(inst, method=args.method, eta=args.eta, steps=args.steps, checkpoints=cps,
-                           backend=args.backend, dps=args.dps, representation=args.representation)
+                           backend=args.backend, dps=args.dps, representation=args.representation,
+                           polyak_c=args.polyak_c, joint=args.joint, normalize=args.normalize, init=args.init,
+                           init_scale=args.init_scale, init_seed=args.init_seed, cone_mu=args.cone_mu, alpha=alpha)
     head = f"{'t':>8} {'dir_err':>12} {'corr':>14} {'max_nonopt':>12} {'loss_gap':>12} {'norm':>10} ok"
+    if args.joint:
+        head += f" {'u_dir_err':>12} {'loss':>12}"
     lines = [head] + [f"{r['t']:>8} {r['dir_err']:>12.6g} {r['corr']:>14.10f} "
                       f"{_sci(r['log10_max_nonopt_attention']):>12} {_sci(r['log10_loss_gap']):>12} "
-                      f"{r['norm']:>10.4g} {r['precision_ok']}" for r in rows]
+                      f"{r['norm']:>10.4g} {r['precision_ok']}"
+                      + (f" {r['u_dir_err']:>12.6g} {_sci(r['log10_loss']):>12}" if args.joint else "")
+                      for r in rows]
+    _emit(rows, args.json, "\n".join(lines))
+    return 0
+
+
+def _trace_lp(args: argparse.Namespace, inst: Any, cps: list[int] | None) -> int:
+    """``trace --method lp-md`` (JTA24): lp mirror descent, dispatched to theorems/attention_lp_trace.py."""
+    from theorems.attention_lp_trace import trace_lp
+
+    rows = trace_lp(inst, p=args.p, eta=args.eta, steps=args.steps, checkpoints=cps, normalized=args.normalized,
+                    joint=args.joint, blockwise=args.normalize == "block" or not args.joint, backend=args.backend,
+                    dps=args.dps)
+    head = f"{'t':>8} {'bregman':>12} {'norm_p':>10} {'loss_gap':>12} ok    selected"
+    if args.joint:
+        head = f"{'t':>8} {'bregman':>12} {'u_bregman':>12} {'norm_p':>10} {'loss':>12} ok    selected"
+    lines = [head] + [
+        f"{r['t']:>8} {r['bregman']:>12.6g} " + (f"{r['u_bregman']:>12.6g} " if args.joint else "")
+        + f"{r['norm_p']:>10.4g} {_sci(r['log10_loss_gap']):>12} {str(r['precision_ok']):<5} "
+        f"{','.join(map(str, r['selected']))}" for r in rows]
     _emit(rows, args.json, "\n".join(lines))
     return 0
 
@@ -125,31 +158,77 @@ def cmd_check(args: argparse.Namespace) -> int:
     from verify.engine import check
     from verify.instance import read_json
     from verify.profiles import get_profile
+    from verify.progress import progress_bar
 
     profile = get_profile(args.profile)
     pairs = _claims_for(args)
     reports = Path(args.reports)
     summaries = []
-    for module, claim in pairs:
-        inst = None
-        if args.instance:
-            obj = read_json(args.instance)
-            if not isinstance(obj, dict) or obj.get("schema") != module.instance_schema:
-                raise VerifyInputError(f"{args.instance}: claim {claim.id} needs schema {module.instance_schema!r}")
-            inst = module.load_instance(obj)
-        s = check(module, claim, profile, instance=inst, reports=reports, seed=args.seed)
-        summaries.append(s)
-        if not args.json:
+    with progress_bar(len(pairs), "check", quiet=args.quiet) as bar:
+        for module, claim in pairs:
+            inst = None
+            if args.instance:
+                obj = read_json(args.instance)
+                if not isinstance(obj, dict) or obj.get("schema") != module.instance_schema:
+                    raise VerifyInputError(
+                        f"{args.instance}: claim {claim.id} needs schema {module.instance_schema!r}")
+                inst = module.load_instance(obj)
+            bar.note(claim.id)
+            s = check(module, _counting(claim, bar), profile, instance=inst, reports=reports, seed=args.seed)
+            bar.advance(note=f"{claim.id}: {s.verdict}")
+            summaries.append(s)
+    if not args.json:
+        for s in summaries:
             ex = f"; fitted exponents {_fmt_list(s.exponents)}" if s.exponents else ""
             wr = f"; worst ratio {s.worst_ratio:.4g}" if s.worst_ratio is not None else ""
-            print(f"{claim.id:<24} {s.verdict:<13} instances {s.tried} {s.counts}{wr}{ex}")
+            print(f"{s.claim_id:<24} {s.verdict:<13} instances {s.tried} {s.counts}{wr}{ex}")
             for note in s.notes:
                 print(f"{'':<24} note: {note}")
             for p in s.reports:
                 print(f"{'':<24} counterexample report: {p}")
+    _write_run(args, pairs, summaries)
     if args.json:
         print(json.dumps([s.to_json() for s in summaries], indent=1, default=str))
     return 1 if any(s.reports for s in summaries) else 0
+
+
+def _check_command(args: argparse.Namespace) -> str:
+    """The command line that reproduces this check run."""
+    import shlex
+
+    parts = ["verify", "check", *(["--all"] if args.all else args.claims), "--profile", args.profile,
+             "--seed", str(args.seed), "--reports", args.reports]
+    if args.instance:
+        parts += ["--instance", args.instance]
+    return shlex.join(parts)
+
+
+def _write_run(args: argparse.Namespace, pairs: list, summaries: list) -> None:
+    """A run summary beside the reports (DIR/runs/), so the HTML index has a row for every claim checked."""
+    import datetime as dt
+
+    from verify.report import write_run_summary
+
+    rows = [{**s.to_json(), "title": c.title, "kind": c.kind, "provenance": c.provenance.label(), "module": m.key}
+            for (m, c), s in zip(pairs, summaries, strict=True)]
+    meta = {"created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "command": _check_command(args),
+            "profile": args.profile, "seed": args.seed, "instance": args.instance}
+    write_run_summary(args.reports, rows, meta)
+
+
+def _counting(claim: Any, bar: Any) -> Any:
+    """The claim with an ``evaluate`` that notes each evaluation on the progress bar (same results)."""
+    import dataclasses
+
+    count = [0]
+
+    def evaluate(c: Any, instance: Any, settings: Any, cache: dict) -> Any:
+        count[0] += 1
+        bar.note(f"{claim.id}: evaluation {count[0]} ({settings.backend}, {settings.steps} steps)")
+        return claim.evaluate(c, instance, settings, cache)
+
+    return dataclasses.replace(claim, evaluate=evaluate)
 
 
 def _fmt_list(xs: list[float]) -> str:
@@ -159,13 +238,28 @@ def _fmt_list(xs: list[float]) -> str:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
+    import dataclasses
+
     from verify.engine import audit
     from verify.profiles import get_profile
+    from verify.progress import progress_bar
     from verify.registry import find_claim
 
     module, claim = find_claim(args.claim)
-    rows = audit(module, claim, get_profile(args.profile), reports=Path(args.reports), seed=args.seed,
-                 max_examples=args.examples)
+    with progress_bar(len(claim.assumptions), f"audit {claim.id}", quiet=args.quiet) as bar:
+        seen: list[str] = []
+
+        def breaks(cid: str, aid: str) -> Any:  # audit asks once per assumption: advance the bar there
+            if seen:
+                bar.advance(note=f"{seen[-1]} done")
+            seen.append(aid)
+            bar.note(f"breaking {aid}")
+            return module.breaks(cid, aid)
+
+        tracked = dataclasses.replace(module, breaks=breaks)
+        rows = audit(tracked, _counting(claim, bar), get_profile(args.profile), reports=Path(args.reports),
+                     seed=args.seed, max_examples=args.examples)
+        bar.advance(note="done")
     if args.json:
         print(json.dumps([r.to_json() for r in rows], indent=1))
     else:
@@ -199,9 +293,37 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 1 if reproduced else 0
 
 
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from verify.sweep import sweep
+
+    executor = None
+    if args.executor == "dask" or args.scheduler:
+        from verify.sweep_dask import dask_executor
+
+        executor = dask_executor(args.scheduler, n_workers=args.workers)
+    s = sweep(args.claim, args.instances, backend=args.backend, seed=args.seed, results=args.results,
+              profile=args.profile, batch_size=args.batch_size, quiet=args.quiet, executor=executor)
+    if args.json:
+        print(json.dumps(s.to_json(), indent=1))
+    else:
+        print(f"{s.claim_id}: {s.instances} instances ({s.ran} run, {s.skipped} done earlier) on {s.backend}: "
+              f"{s.counts}; results in {s.results}")
+        for note in s.notes:
+            print(f"note: {note}")
+        for r in s.confirmed:
+            print(f"counterexample report: {r}")
+    return 1 if s.confirmed else 0
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     from verify.report import summarize
 
+    if args.html is not None:
+        from verify.html_report import write_html
+
+        index = write_html(args.path, args.html or None)
+        print(f"wrote {index}")
+        return 0
     print(summarize(args.path))
     return 0
 
@@ -218,16 +340,28 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("svm", help="the certified Att-SVM of an instance")
     s.add_argument("--instance", required=True)
     s.add_argument("--alpha", help="token choice i0,i1,... (default: the optimal tokens)")
+    s.add_argument("--p", type=float, default=2.0, help="entrywise p-norm (p != 2: the certified lp-Att-SVM)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_svm)
 
     s = sub.add_parser("trace", help="metrics along a trajectory")
     s.add_argument("--instance", required=True)
-    s.add_argument("--method", choices=("gd", "ngd", "polyak"), default="ngd")
-    s.add_argument("--eta", type=float, default=0.1)
+    s.add_argument("--method", choices=("gd", "ngd", "polyak", "adam", "lp-md"), default="ngd")
+    s.add_argument("--p", type=float, default=2.0, help="lp-md: the potential's exponent p > 1")
+    s.add_argument("--normalized", action="store_true", help="lp-md: divide the gradient by its dual q-norm")
+    s.add_argument("--eta", type=float, default=0.1, help="step (GD, NGD) or learning rate (Adam)")
+    s.add_argument("--polyak-c", type=float, default=1.0, help="c in (L - L*)/(c ||grad L||^2)")
+    s.add_argument("--joint", action="store_true", help="train (u, W) jointly from u0 = 0 (L* = 0)")
+    s.add_argument("--normalize", choices=("joint", "block"), default="joint",
+                   help="joint runs: normalize the concatenated gradient or each block")
+    s.add_argument("--init", choices=("instance", "zero", "random", "cone"), default="instance")
+    s.add_argument("--init-scale", type=float, default=1.0, help="random: ||W0||; cone: ||W0||/||W_mm(alpha)||")
+    s.add_argument("--init-seed", type=int, default=0)
+    s.add_argument("--cone-mu", type=float, default=0.05, help="cone: corr(W0, W_mm(alpha)) >= 1 - mu")
+    s.add_argument("--alpha", help="cone: token choice i0,i1,... (default: the optimal tokens)")
     s.add_argument("--steps", type=int, default=1000)
     s.add_argument("--checkpoints")
-    s.add_argument("--backend", choices=("numpy", "mpmath"), default="numpy")
+    s.add_argument("--backend", choices=("numpy", "mpmath", "torch"), default="numpy")
     s.add_argument("--dps", type=int, default=50)
     s.add_argument("--representation", choices=("gram", "dense"), default="gram")
     s.add_argument("--json", action="store_true")
@@ -242,6 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--reports", default="reports")
         s.add_argument("--seed", type=int, default=0)
         s.add_argument("--json", action="store_true")
+        s.add_argument("--quiet", action="store_true", help="no progress bar")
         s.set_defaults(fn=fn)
 
     s = sub.add_parser("audit", help="break each assumption alone; which are load-bearing?")
@@ -251,7 +386,24 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--examples", type=int, help="instances per assumption (default: from the profile)")
     s.add_argument("--json", action="store_true")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(fn=cmd_audit)
+
+    s = sub.add_parser("sweep", help="a claim on many seeded instances, batched, resumable")
+    s.add_argument("claim")
+    s.add_argument("--instances", type=int, required=True)
+    s.add_argument("--backend", choices=("numpy", "torch"), default="numpy")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--results", default="sweep-results")
+    s.add_argument("--profile", default="quick", help="horizon and confirmation budget (quick|ci|thorough)")
+    s.add_argument("--batch-size", type=int, default=64, help="instances per batch (work unit)")
+    s.add_argument("--executor", choices=("serial", "dask"), default="serial",
+                   help="serial (this process) or dask (an embedded LocalCluster, or --scheduler)")
+    s.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="an existing Dask cluster (implies --executor dask)")
+    s.add_argument("--workers", type=int, default=2, help="worker processes of the embedded Dask LocalCluster")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(fn=cmd_sweep)
 
     s = sub.add_parser("replay", help="re-run a counterexample report")
     s.add_argument("report")
@@ -259,6 +411,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("show", help="summarize a report or a folder of reports")
     s.add_argument("path")
+    s.add_argument("--html", nargs="?", const="", default=None, metavar="OUTDIR",
+                   help="write a self-contained static HTML site (index.html; default: into the reports folder)")
     s.set_defaults(fn=cmd_show)
     return p
 
