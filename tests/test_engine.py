@@ -182,3 +182,59 @@ def test_check_bound() -> None:
     early = T**-0.5 * np.where(T < 100, 3.0, 1.0)
     assert check_bound(T, early, bound, OK).verdict == VIOLATED
     assert check_bound(T, early, bound, OK, t0=100).verdict == HOLDS
+
+
+def test_every_registered_claim_takes_the_engine_evaluate_signature() -> None:
+    """evaluate(claim, instance, settings, cache): a module written against another signature would only fail
+    when the main job runs it (this is how a GSB26 mismatch slipped past its own direct-call tests)."""
+    import inspect
+
+    from verify.registry import all_claims
+    from verify.theory import Settings
+
+    for cid, (_, claim) in all_claims().items():
+        sig = inspect.signature(claim.evaluate)
+        sig.bind(claim, object(), Settings(), {})  # raises TypeError on a mismatch
+        assert cid == claim.id
+
+
+def test_a_claim_that_raises_is_inconclusive_with_the_error_named() -> None:
+    import dataclasses
+
+    from theorems.attention_strategies import generate
+    from theorems.vdt24 import CLAIMS, MODULE
+    from verify.engine import assess
+    from verify.theory import Settings
+
+    def broken(claim, instance, settings, cache):  # type: ignore[no-untyped-def]
+        raise KeyError("missing parameter")
+
+    claim = dataclasses.replace(CLAIMS["vdt24.ngd-rate"], evaluate=broken)
+    a = assess(MODULE, claim, generate(2, 2, 4, seed=0), Settings(steps=10), require_assumptions=False)
+    assert a.verdict == "inconclusive" and a.evidence is None
+    assert "evaluation error in claim vdt24.ngd-rate: KeyError" in a.status
+
+
+def test_confirmation_runs_only_the_kinds_a_claim_declares() -> None:
+    """A numpy-only model declares ("repeat",): its violation is confirmed by an identical re-run, and no
+    mpmath / longer-horizon / other-representation run is attempted."""
+    import dataclasses
+
+    from theorems.attention_strategies import generate
+    from theorems.vdt24 import CLAIMS
+    from verify.engine import confirm
+    from verify.profiles import PROFILES
+    from verify.theory import Evidence, Settings
+
+    calls: list[Settings] = []
+
+    def always_violated(claim, instance, settings, cache):  # type: ignore[no-untyped-def]
+        calls.append(settings)
+        return Evidence(verdict="violated", reason="synthetic", metric="m", t=[1, 2], observed=[1.0, 2.0])
+
+    claim = dataclasses.replace(CLAIMS["vdt24.ngd-rate"], evaluate=always_violated, confirm_with=("repeat",))
+    settings = Settings(steps=10)
+    ev = claim.run(generate(2, 2, 4, seed=0), settings)
+    runs = confirm(claim, generate(2, 2, 4, seed=0), settings, ev, PROFILES["quick"])
+    assert [r["kind"] for r in runs] == ["repeat"] and runs[0]["agrees"]
+    assert all(s == settings for s in calls)  # never another backend, horizon or representation

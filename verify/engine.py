@@ -86,10 +86,18 @@ def assess(module: TheoremModule, claim: Claim, instance: Any, settings: Setting
         return Assessment(instance, rows, None, INCONCLUSIVE, status=f"could not evaluate: {exc}", broken=broken)
     except FloatingPointError as exc:
         return Assessment(instance, rows, None, INCONCLUSIVE, status=f"numerically unreliable: {exc}", broken=broken)
+    except Exception as exc:  # a claim's own code (possibly a plugin's) failed: say so, never crash the run
+        return Assessment(instance, rows, None, INCONCLUSIVE, broken=broken,
+                          status=f"evaluation error in claim {claim.id}: {exc.__class__.__name__}: {exc}")
     return Assessment(instance, rows, ev, ev.verdict, broken=broken)
 
 
+CONFIRMATIONS = ("higher-precision", "longer-horizon", "cross-backend", "repeat")
+
+
 def _series_agree(a: Evidence, b: Evidence, tol: float = AGREE_TOL) -> tuple[bool, float]:
+    if len(a.t) != len(a.observed) or len(b.t) != len(b.observed):
+        return False, float("inf")  # evidence without a checkpoint series cannot be compared point by point
     common = sorted(set(a.t) & set(b.t))
     ia = {t: v for t, v in zip(a.t, a.observed, strict=True)}
     ib = {t: v for t, v in zip(b.t, b.observed, strict=True)}
@@ -101,26 +109,44 @@ def _series_agree(a: Evidence, b: Evidence, tol: float = AGREE_TOL) -> tuple[boo
 
 
 def confirm(claim: Claim, instance: Any, settings: Settings, evidence: Evidence, profile: Profile) -> list[dict]:
-    """Re-run a candidate counterexample three ways. Each entry: kind, verdict, agrees, reason, evidence."""
-    runs = []
-    mp_steps = min(settings.steps, profile.confirm_mp_steps)
-    hp = claim.run(instance, settings.but(backend="mpmath", dps=settings.confirm_dps, steps=mp_steps), {})
-    lo = claim.run(instance, settings.but(steps=mp_steps), {})
-    agree, worst = _series_agree(hp, lo)
-    runs.append({"kind": "higher-precision", "verdict": hp.verdict, "agrees": agree,
-                 "reason": f"mpmath at {settings.confirm_dps} digits over {mp_steps} steps; largest relative "
-                           f"difference from float64 {worst:.3g} (tolerance {AGREE_TOL})",
-                 "evidence": hp.to_json()})
-    long = claim.run(instance, settings.but(steps=settings.steps * settings.confirm_factor), {})
-    runs.append({"kind": "longer-horizon", "verdict": long.verdict, "agrees": long.verdict == VIOLATED,
-                 "reason": f"{settings.steps * settings.confirm_factor} steps: {long.reason}",
-                 "evidence": long.to_json()})
-    other = "dense" if settings.representation == "gram" else "gram"
-    alt = claim.run(instance, settings.but(representation=other), {})
-    agree2, worst2 = _series_agree(alt, evidence)
-    runs.append({"kind": "cross-backend", "verdict": alt.verdict, "agrees": agree2 and alt.verdict == VIOLATED,
-                 "reason": f"numpy {other} representation; largest relative difference {worst2:.3g}",
-                 "evidence": alt.to_json()})
+    """Re-run a candidate counterexample in each way the claim allows (``claim.confirm_with``): mpmath at higher
+    precision, a longer horizon, the other representation, or (for models with neither) an identical repeat
+    that must reproduce the verdict and the observed values exactly. Each entry: kind, verdict, agrees,
+    reason, evidence."""
+    runs: list[dict] = []
+    kinds = claim.confirm_with
+    if "repeat" in kinds:
+        again = claim.run(instance, settings, {})
+        same = again.verdict == VIOLATED and again.observed == evidence.observed
+        runs.append({"kind": "repeat", "verdict": again.verdict, "agrees": same,
+                     "reason": "identical re-run (this model has no higher-precision or longer-horizon path): "
+                               + ("verdict and observed values reproduced exactly" if same else "NOT reproduced"),
+                     "evidence": again.to_json()})
+    if "higher-precision" in kinds:
+        mp_steps = min(settings.steps, profile.confirm_mp_steps)
+        hp = claim.run(instance, settings.but(backend="mpmath", dps=settings.confirm_dps, steps=mp_steps), {})
+        lo = claim.run(instance, settings.but(steps=mp_steps), {})
+        agree, worst = _series_agree(hp, lo)
+        runs.append({"kind": "higher-precision", "verdict": hp.verdict, "agrees": agree,
+                     "reason": f"mpmath at {settings.confirm_dps} digits over {mp_steps} steps; largest relative "
+                               f"difference from float64 {worst:.3g} (tolerance {AGREE_TOL})",
+                     "evidence": hp.to_json()})
+    if "longer-horizon" in kinds:
+        long = claim.run(instance, settings.but(steps=settings.steps * settings.confirm_factor), {})
+        runs.append({"kind": "longer-horizon", "verdict": long.verdict, "agrees": long.verdict == VIOLATED,
+                     "reason": f"{settings.steps * settings.confirm_factor} steps: {long.reason}",
+                     "evidence": long.to_json()})
+    if "cross-backend" in kinds:
+        other = "dense" if settings.representation == "gram" else "gram"
+        alt = claim.run(instance, settings.but(representation=other), {})
+        agree2, worst2 = _series_agree(alt, evidence)
+        runs.append({"kind": "cross-backend", "verdict": alt.verdict,
+                     "agrees": agree2 and alt.verdict == VIOLATED,
+                     "reason": f"numpy {other} representation; largest relative difference {worst2:.3g}",
+                     "evidence": alt.to_json()})
+    if not runs:
+        runs.append({"kind": "none", "verdict": INCONCLUSIVE, "agrees": False, "evidence": None,
+                     "reason": "the claim declares no way to confirm a violation (confirm_with is empty)"})
     return runs
 
 
@@ -258,6 +284,7 @@ def check(module: TheoremModule, claim: Claim, profile: Profile, *, instance: An
     summary = _summarize(claim, results, paths)
     if instance is not None and results[0].verdict == NOT_APPLICABLE:
         summary.notes.append(results[0].status)
+    summary.notes.extend(sorted({r.status for r in results if r.status.startswith("evaluation error")}))
     return summary
 
 

@@ -136,6 +136,9 @@ class Claim:
     rate: sympy.Expr | None = None
     constant: sympy.Expr | None = None
     params: dict = field(default_factory=dict)
+    confirm_with: tuple[str, ...] = ("higher-precision", "longer-horizon", "cross-backend")
+    """Which re-runs can confirm a violation of this claim (``verify.engine.CONFIRMATIONS``). A model without an
+    mpmath path or a horizon declares fewer, e.g. ``("repeat",)``; reports state which ones ran."""
 
     def __post_init__(self) -> None:
         if self.kind not in CLAIM_KINDS:
