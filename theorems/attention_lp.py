@@ -36,7 +36,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from theorems import attention_classifier as ac
-from verify.backends import Array, Backend
+from verify.backends import Array, Backend, elementwise_exp, elementwise_log
 from verify.errors import VerifyInputError
 from verify.svm_lp import check_p, dual_exponent
 
@@ -44,26 +44,6 @@ _LOG_MAX = 700.0  # exp(700) ~ 1e304: a magnitude above this is not representabl
 
 
 # ------------------------------------------------------------------------------------------- mirror maps
-def _bk_log(x: Array) -> Array:
-    arr = np.asarray(x)
-    if arr.dtype == object:
-        import mpmath
-
-        return np.frompyfunc(lambda v: mpmath.log(v) if v > 0 else mpmath.mpf("-inf"), 1, 1)(arr)
-    with np.errstate(divide="ignore"):
-        return np.log(arr)
-
-
-def _bk_exp(x: Array) -> Array:
-    arr = np.asarray(x)
-    if arr.dtype == object:
-        import mpmath
-
-        return np.frompyfunc(mpmath.exp, 1, 1)(arr)
-    with np.errstate(over="ignore", under="ignore"):
-        return np.exp(arr)
-
-
 def _unit_roundoff(x: Array) -> float:
     """u of the number type of ``x``: 2^-53 for float64, 10^-dps (the working precision) for mpmath."""
     if np.asarray(x).dtype == object:
@@ -81,8 +61,8 @@ def signed_power(x: Array, r: float) -> Array:
     """sign(x) |x|^r via log-magnitudes: exp(r log|x|), 0 at 0. No intermediate overflows; a result beyond
     float64's range becomes inf and the caller reports it."""
     a = abs(np.asarray(x))
-    la = _bk_log(np.where(a > 0, a, 1))
-    return np.where(a > 0, _sign(x) * _bk_exp(r * la), 0 * a)
+    la = elementwise_log(np.where(a > 0, a, 1))
+    return np.where(a > 0, _sign(x) * elementwise_exp(r * la), 0 * a)
 
 
 def phi(W: Array, p: float) -> Array:
@@ -188,7 +168,7 @@ class LpMirrorDescent:
             qn = scaled_norm(unit, self.q, axes)
             step = self.eta * unit / np.reshape(np.where(qn > 0, qn, 1), shape)
         else:
-            step = self.eta * np.reshape(_bk_exp(log_norm), shape) * unit
+            step = self.eta * np.reshape(elementwise_exp(log_norm), shape) * unit
         new_theta = theta - step
         new_W = phi_inv(new_theta, self.p)
         return new_W, new_theta, self._map_error(new_theta, step, new_W, axes)
@@ -215,12 +195,12 @@ class LpMirrorDescent:
                 # ||G||_q / e^{l_k} for block k, with G = (e^{l_j} unit_j)_j, all relative to the largest l_j.
                 logs = list(fo.log_block_norms)
                 top = np.max(np.stack([np.asarray(v, dtype=float) for v in logs]), axis=0)
-                parts = [scaled_norm(u, self.q, tuple(range(1, np.ndim(u)))) * _bk_exp(lg - top)
+                parts = [scaled_norm(u, self.q, tuple(range(1, np.ndim(u)))) * elementwise_exp(lg - top)
                          for u, lg in zip(fo.unit_grad, logs, strict=True)]
                 m = np.max(np.stack(parts), axis=0)
                 safe = np.where(m > 0, m, 1)
                 total = safe * sum((pt / safe) ** self.q for pt in parts) ** (1.0 / self.q)
-                jq = [total * _bk_exp(top - lg) for lg in logs]
+                jq = [total * elementwise_exp(top - lg) for lg in logs]
             outs = [self._block(w, th, un, ln, j) for w, th, un, ln, j in
                     zip(params, state.theta, fo.unit_grad, fo.log_block_norms, jq, strict=True)]
             rel = np.max(np.stack([o[2] for o in outs]), axis=0)

@@ -222,6 +222,40 @@ def isfinite(x: Array) -> Array:
     return _isfinite(x)
 
 
+# Elementwise functions that dispatch on the array itself (float64 ndarray, object ndarray of mpf, or a torch
+# tensor kept on its device), for code that holds arrays but no Backend (methods, mirror maps).
+def elementwise_exp(x: Any) -> Any:
+    """e^x; float64 overflow/underflow give inf/0 silently, as the kernels expect."""
+    if _is_torch(x):
+        return x.exp()
+    arr = np.asarray(x)
+    if arr.dtype == object:
+        return np.frompyfunc(mpmath.exp, 1, 1)(arr)
+    with np.errstate(over="ignore", under="ignore"):
+        return np.exp(arr)
+
+
+def elementwise_log(x: Any) -> Any:
+    """log x for x > 0; -inf for x == 0 (and, for mpf entries, for x < 0 too, never a complex number)."""
+    if _is_torch(x):
+        return x.log()
+    arr = np.asarray(x)
+    if arr.dtype == object:
+        return np.frompyfunc(lambda v: mpmath.log(v) if v > 0 else mpmath.mpf("-inf"), 1, 1)(arr)
+    with np.errstate(divide="ignore"):
+        return np.log(arr)
+
+
+def elementwise_sqrt(x: Any) -> Any:
+    """sqrt x for x >= 0."""
+    if _is_torch(x):
+        return x.sqrt()
+    arr = np.asarray(x)
+    if arr.dtype == object:
+        return np.frompyfunc(mpmath.sqrt, 1, 1)(arr)
+    return np.sqrt(arr)
+
+
 # Series cut-offs. log(expm1(x)) = log x + x/2 + x^2/24 + ..., so below x = 1e-8 the two-term series has
 # relative error < x^2/24 < 1e-17 (under float64's u = 1.1e-16). Above x = 40, e^x - 1 == e^x in float64.
 # log(log1p(y)) = log y - y/2 + 5y^2/24 - ..., so below log y = -30 the error is < 1e-26.

@@ -29,6 +29,7 @@ from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
+from verify.backends import elementwise_exp, elementwise_sqrt, isfinite
 from verify.errors import VerifyInputError
 
 
@@ -74,24 +75,11 @@ class Method(Protocol):
     def to_json(self) -> dict: ...
 
 
-def _exp(x: Any) -> Any:
-    """exp for float64 arrays, (object arrays of) mpmath numbers and torch tensors (kept on their device)."""
-    if type(x).__module__.partition(".")[0] == "torch":
-        return x.exp()
-    arr = np.asarray(x)
-    if arr.dtype == object:
-        import mpmath
-
-        out = np.frompyfunc(mpmath.exp, 1, 1)(arr)
-        return out
-    return np.exp(arr)
-
-
 def tree_axpy(params: Any, direction: Any, log_length: Any) -> Any:
     """params - exp(log_length) * direction, batched over the leading axis; tuples are handled per block."""
     if isinstance(params, tuple):
         return tuple(tree_axpy(p, d, log_length) for p, d in zip(params, direction, strict=True))
-    length = _exp(log_length)
+    length = elementwise_exp(log_length)
     shape = (-1,) + (1,) * (np.ndim(params) - 1)
     is_torch = type(length).__module__.partition(".")[0] == "torch"
     scaled = length.reshape(shape) if is_torch else np.reshape(length, shape)
@@ -121,7 +109,7 @@ class BlockStepRule:
         for p, d, lg in zip(params, fo.block_unit_grad, fo.block_log_grad_norm, strict=True):
             with np.errstate(invalid="ignore"):  # -inf * 0 for a zero block; replaced just below
                 ll = self.rule.log_length(lg, fo.log_loss_gap, t)
-            dead = ~np.asarray(_finite(lg), dtype=bool)
+            dead = ~np.asarray(isfinite(np.asarray(lg)), dtype=bool)
             ll = np.where(dead, _NEG_INF, ll) if np.ndim(ll) else (_NEG_INF if bool(np.all(dead)) else ll)
             out.append(tree_axpy(p, d, ll))
         return tuple(out), None
@@ -131,31 +119,6 @@ class BlockStepRule:
 
 
 _NEG_INF = -math.inf
-
-
-def _finite(x: Any) -> Any:
-    from verify.backends import isfinite
-
-    return isfinite(np.asarray(x))
-
-
-def _sqrt(x: Any) -> Any:
-    arr = np.asarray(x)
-    if arr.dtype == object:
-        import mpmath
-
-        return np.frompyfunc(mpmath.sqrt, 1, 1)(arr)
-    return np.sqrt(arr)
-
-
-def _log(x: Any) -> Any:
-    arr = np.asarray(x)
-    if arr.dtype == object:
-        import mpmath
-
-        return np.frompyfunc(lambda v: mpmath.log(v) if v > 0 else mpmath.mpf("-inf"), 1, 1)(arr)
-    with np.errstate(divide="ignore"):
-        return np.log(arr)
 
 
 class AdamState(NamedTuple):
@@ -209,19 +172,19 @@ class Adam:
         lg = np.asarray(lg)
         shape = (-1,) + (1,) * (np.ndim(p) - 1)
         sm = np.maximum(s.sm + math.log(self.b1), lg + math.log(1 - self.b1))
-        sm = np.where(_finite(sm), sm, 0)
-        m = (_exp(s.sm + math.log(self.b1) - sm).reshape(shape) * s.m
-             + _exp(lg + math.log(1 - self.b1) - sm).reshape(shape) * unit)
+        sm = np.where(isfinite(np.asarray(sm)), sm, 0)
+        m = (elementwise_exp(s.sm + math.log(self.b1) - sm).reshape(shape) * s.m
+             + elementwise_exp(lg + math.log(1 - self.b1) - sm).reshape(shape) * unit)
         sv = np.maximum(s.sv + math.log(self.b2), 2 * lg + math.log(1 - self.b2))
-        sv = np.where(_finite(sv), sv, 0)
-        v = (_exp(s.sv + math.log(self.b2) - sv).reshape(shape) * s.v
-             + _exp(2 * lg + math.log(1 - self.b2) - sv).reshape(shape) * unit * unit)
+        sv = np.where(isfinite(np.asarray(sv)), sv, 0)
+        v = (elementwise_exp(s.sv + math.log(self.b2) - sv).reshape(shape) * s.v
+             + elementwise_exp(2 * lg + math.log(1 - self.b2) - sv).reshape(shape) * unit * unit)
         c1, c2 = 1 - self.b1 ** (t + 1), 1 - self.b2 ** (t + 1)
         # mh / (sqrt(vh) + eps) = e^{sm - sv/2} (m/c1) / (sqrt(v/c2) + eps e^{-sv/2})
         with np.errstate(over="ignore"):
-            eps_s = self.eps * _exp(-sv / 2) if self.eps > 0 else sv * 0
-        den = _sqrt(v / c2) + eps_s.reshape(shape)
-        step = _exp(sm - sv / 2).reshape(shape) * (m / c1) / den
+            eps_s = self.eps * elementwise_exp(-sv / 2) if self.eps > 0 else sv * 0
+        den = elementwise_sqrt(v / c2) + eps_s.reshape(shape)
+        step = elementwise_exp(sm - sv / 2).reshape(shape) * (m / c1) / den
         return p - self.lr * step, AdamState(sm, m, sv, v)
 
     def to_json(self) -> dict:
