@@ -18,6 +18,9 @@ The constants Delta and eps are [recon] parameters (``PARAMS``); the paper's val
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 import numpy as np
 
 from theorems import attention_classifier as ac
@@ -25,6 +28,8 @@ from verify.errors import InfeasibleSVMError, SolverError
 from verify.provenance import prov
 from verify.svm import SVMSolution, solve_att_svm
 from verify.theory import FAILS, HOLDS, UNDECIDED, Assumption, AssumptionResult
+
+T = TypeVar("T")
 
 PARAMS = {"Delta": 0.01, "eps": 0.5, "uniform_tol": 1e-9, "cone_mu": 0.05, "cone_R": 1.0, "dm_kappa": 1.0,
           "dm_tol": 1e-12}
@@ -34,19 +39,24 @@ instance has spreads of order 0.1. ``cone_R`` is in units of ||W_mm(alpha)||. ``
 residual allowed in x_{i,0} = y_i mu (float64 sign flips are exact, so a DM draw has residual ~1e-16)."""
 
 
-def svm_for(inst: ac.AttentionInstance, cache: dict, alpha: tuple[int, ...] | None = None) -> SVMSolution:
-    """The certified Att-SVM for ``alpha`` (default opt), cached per instance. Raises on infeasibility."""
-    a = tuple(int(v) for v in (ac.optimal_tokens(inst) if alpha is None else alpha))
-    key = ("svm", a)
+def cached_solve(cache: dict, key: tuple, solve: Callable[[], T]) -> T:
+    """``solve()`` once per instance cache and key; an infeasible or failed solve is cached too and re-raised on
+    every later request (so predicates and claims sharing the cache never solve the same problem twice)."""
     if key not in cache:
         try:
-            cache[key] = solve_att_svm(inst.X, inst.z, a)
+            cache[key] = solve()
         except (InfeasibleSVMError, SolverError) as exc:
             cache[key] = exc
     val = cache[key]
     if isinstance(val, Exception):
         raise val
     return val
+
+
+def svm_for(inst: ac.AttentionInstance, cache: dict, alpha: tuple[int, ...] | None = None) -> SVMSolution:
+    """The certified Att-SVM for ``alpha`` (default opt), cached per instance. Raises on infeasibility."""
+    a = tuple(int(v) for v in (ac.optimal_tokens(inst) if alpha is None else alpha))
+    return cached_solve(cache, ("svm", a), lambda: solve_att_svm(inst.X, inst.z, a))
 
 
 def _gap_result(inst: ac.AttentionInstance, threshold: float) -> AssumptionResult:

@@ -42,7 +42,7 @@ from hypothesis import assume
 from hypothesis import strategies as st
 
 from theorems import attention_classifier as ac
-from theorems.attention_assumptions import near_orthogonal, score_gap, unique_opt
+from theorems.attention_assumptions import cached_solve, near_orthogonal, score_gap, unique_opt
 from theorems.attention_gradient import ATTENTION_GRADIENT
 from theorems.attention_lp import JointProblem, LpMirrorDescent, bregman_direction, fixed_decoder_problem
 from verify.backends import get_backend
@@ -91,15 +91,7 @@ def inst_alpha(inst: ac.AttentionInstance) -> tuple[int, ...]:
 def lp_svm_for(inst: ac.AttentionInstance, cache: dict, alpha: tuple[int, ...], p: float) -> LpSVMSolution:
     """Certified lp-Att-SVM for alpha, cached per instance; raises InfeasibleSVMError / SolverError."""
     key = ("lp-svm", tuple(int(a) for a in alpha), float(p))
-    if key not in cache:
-        try:
-            cache[key] = solve_lp_att_svm(inst.X, inst.z, alpha, p)
-        except (InfeasibleSVMError, SolverError) as exc:
-            cache[key] = exc
-    val = cache[key]
-    if isinstance(val, Exception):
-        raise val
-    return val
+    return cached_solve(cache, key, lambda: solve_lp_att_svm(inst.X, inst.z, alpha, p))
 
 
 def is_locally_optimal(inst: ac.AttentionInstance, sol: LpSVMSolution) -> tuple[bool, float]:
