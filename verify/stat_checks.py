@@ -20,18 +20,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-HOLDS, VIOLATED, INCONCLUSIVE = "holds", "violated", "inconclusive"
+from verify.checks import HOLDS, INCONCLUSIVE, VIOLATED, CheckResult
 
 
 @dataclass(frozen=True)
-class StatResult:
-    verdict: str
-    reason: str
-    worst_ratio: float | None = None
-    t_worst: int | None = None
-    exponent: float | None = None
-    constant: float | None = None
-    decade_slopes: tuple[float, ...] = ()
+class StatResult(CheckResult):
+    """A :class:`CheckResult` plus the interval, estimate and per-instance data the verdict rests on."""
+
     interval: tuple[float, float] | None = None
     estimate: float | None = None
     detail: dict = field(default_factory=dict)
