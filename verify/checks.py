@@ -102,18 +102,24 @@ def check_order(t: np.ndarray, values: np.ndarray, rate: np.ndarray, ok: np.ndar
         return CheckResult(INCONCLUSIVE, "precision lost in the tail: numerically unreliable", worst, tw, p, C)
     if np.any(~np.isfinite(ratio)) or np.any(vv <= 0):
         return CheckResult(INCONCLUSIVE, "metric is zero or non-finite in the tail", worst, tw, p, C)
-    slopes = decade_slopes(tt, np.log10(ratio), decades)
+    return _growth_verdict(tt, np.log10(ratio), decades, slope_tol, worst, tw, p, C, "fitted exponent")
+
+
+def _growth_verdict(tt: np.ndarray, log10_ratio: np.ndarray, decades: int, slope_tol: float, worst: float,
+                    tw: int, p: float, C: float, fit_label: str) -> CheckResult:
+    """The order-claim rule on the per-decade slopes of log10(metric / rate) (see :func:`check_order`)."""
+    slopes = decade_slopes(tt, log10_ratio, decades)
     if not slopes:
         return CheckResult(INCONCLUSIVE, "too few checkpoints per decade to measure growth", worst, tw, p, C)
     s = tuple(round(x, 6) for x in slopes)
     if slopes[-1] <= slope_tol:
         return CheckResult(HOLDS, f"ratio to the claimed rate is flat or falling in the last decade (slope "
-                           f"{slopes[-1]:.3g} <= {slope_tol}); fitted exponent {p:.3g}", worst, tw, p, C, s)
+                           f"{slopes[-1]:.3g} <= {slope_tol}); {fit_label} {p:.3g}", worst, tw, p, C, s)
     growing = len(slopes) == decades and all(x > slope_tol for x in slopes)
     steady = len(slopes) < 2 or slopes[-1] >= 0.5 * slopes[-2]
     if growing and steady:
         return CheckResult(VIOLATED, f"ratio to the claimed rate keeps growing: slopes {s} per decade "
-                           f"(tolerance {slope_tol}); fitted exponent {p:.3g}", worst, tw, p, C, s)
+                           f"(tolerance {slope_tol}); {fit_label} {p:.3g}", worst, tw, p, C, s)
     return CheckResult(INCONCLUSIVE, f"ratio grows but the growth is slowing (slopes {s}); a longer horizon "
                        "is needed", worst, tw, p, C, s)
 
@@ -180,17 +186,4 @@ def check_order_log(t: np.ndarray, log_values: np.ndarray, log_rate: np.ndarray,
         return CheckResult(INCONCLUSIVE, "precision lost in the tail: numerically unreliable", worst, tw, p, C)
     if not np.all(np.isfinite(log10_ratio)):
         return CheckResult(INCONCLUSIVE, "metric is zero or non-finite in the tail", worst, tw, p, C)
-    slopes = decade_slopes(tt, log10_ratio, decades)
-    if not slopes:
-        return CheckResult(INCONCLUSIVE, "too few checkpoints per decade to measure growth", worst, tw, p, C)
-    s = tuple(round(x, 6) for x in slopes)
-    if slopes[-1] <= slope_tol:
-        return CheckResult(HOLDS, f"ratio to the claimed rate is flat or falling in the last decade (slope "
-                           f"{slopes[-1]:.3g} <= {slope_tol}); fitted exponential rate {p:.3g}", worst, tw, p, C, s)
-    growing = len(slopes) == decades and all(x > slope_tol for x in slopes)
-    steady = len(slopes) < 2 or slopes[-1] >= 0.5 * slopes[-2]
-    if growing and steady:
-        return CheckResult(VIOLATED, f"ratio to the claimed rate keeps growing: slopes {s} per decade "
-                           f"(tolerance {slope_tol}); fitted exponential rate {p:.3g}", worst, tw, p, C, s)
-    return CheckResult(INCONCLUSIVE, f"ratio grows but the growth is slowing (slopes {s}); a longer horizon "
-                       "is needed", worst, tw, p, C, s)
+    return _growth_verdict(tt, log10_ratio, decades, slope_tol, worst, tw, p, C, "fitted exponential rate")
