@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-HOLDS, VIOLATED, INCONCLUSIVE = "holds", "violated", "inconclusive"
+from verify.verdicts import HOLDS, INCONCLUSIVE, VIOLATED  # noqa: F401
 
 SLOPE_TOL = 0.05
 """A ratio whose log10 grows by less than 0.05 per decade of t (12% per factor 10) is treated as flat. The value
@@ -33,6 +33,7 @@ class CheckResult:
     exponent: float | None = None
     constant: float | None = None
     decade_slopes: tuple[float, ...] = ()
+    code: str = ""  # the reason code of an inconclusive verdict (verify.verdicts.REASON_CODES)
 
 
 def _tail_mask(t: np.ndarray, decades: float, t0: int) -> np.ndarray:

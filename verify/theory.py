@@ -18,10 +18,9 @@ from typing import Any
 import sympy
 
 from verify.provenance import Provenance
+from verify.verdicts import ERROR, HOLDS, INCONCLUSIVE, NOT_APPLICABLE, VIOLATED  # noqa: F401  (claim verdicts)
 
-HOLDS, FAILS, UNDECIDED = "holds", "fails", "undecided"  # assumption verdicts
-VIOLATED, INCONCLUSIVE = "violated", "inconclusive"  # claim verdicts (with HOLDS)
-NOT_APPLICABLE = "not-applicable"  # a claim evaluated on an instance whose assumptions do not hold
+FAILS, UNDECIDED = "fails", "undecided"  # assumption verdicts (with HOLDS)
 CLAIM_KINDS = ("bound", "order", "limit", "comparison", "probability", "identity")
 
 
@@ -83,11 +82,12 @@ class Evidence:
     precision_ok: bool = True
     run: dict = field(default_factory=dict)  # method, backend, precision, steps, representation
     extra: dict = field(default_factory=dict)
+    code: str = ""  # reason code of an inconclusive verdict (verify.verdicts.REASON_CODES)
 
     def to_json(self) -> dict:
         return {k: getattr(self, k) for k in (
-            "verdict", "reason", "metric", "t", "observed", "claimed", "worst_ratio", "t_worst", "exponent",
-            "constant", "precision_ok", "run", "extra")}
+            "verdict", "code", "reason", "metric", "t", "observed", "claimed", "worst_ratio", "t_worst",
+            "exponent", "constant", "precision_ok", "run", "extra")}
 
 
 @dataclass(frozen=True)
@@ -115,6 +115,42 @@ class Settings:
 
 
 @dataclass(frozen=True)
+class Reconstruction:
+    """A reconstructed ([recon]) constant, option or threshold that a claim, its assumptions or its method depend
+    on, with the values a faithful reading of the paper allows.
+
+    An unknown constant is existential: "for R large enough" is refuted only if the claim fails for every value
+    a faithful reading allows. So a candidate violation is re-run at ``default`` and at ``favourable`` (the end
+    that favours the claim), and at each of ``values``; it stays "violated" only if it survives all of them
+    (:func:`verify.engine.robustness`).
+
+    ``apply(claim, instance, value)`` returns the ``(claim, instance)`` pair under that reading (for example a
+    claim with ``params["c"] = value``, or the instance with its W0 rescaled), or ``None`` when the instance does
+    not meet the claim's assumptions under that reading (a stricter threshold): the claim then says nothing about
+    this instance, and the candidate is not a counterexample under that reading.
+    """
+
+    name: str
+    statement: str
+    default: Any
+    favourable: Any
+    apply: Callable[[Any, Any, Any], tuple[Any, Any] | None]
+    values: tuple[Any, ...] = ()
+
+    def readings(self) -> list[tuple[str, Any]]:
+        """(role, value) pairs to try: the default, the favourable end, then the other values (no repeats)."""
+        out: list[tuple[str, Any]] = [("default", self.default)]
+        for role, v in [("favourable", self.favourable), *(("other", x) for x in self.values)]:
+            if all(v != w for _, w in out):
+                out.append((role, v))
+        return out
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "statement": self.statement, "default": self.default,
+                "favourable": self.favourable, "values": list(self.values)}
+
+
+@dataclass(frozen=True)
 class Claim:
     """One claim of a theorem, as data.
 
@@ -139,6 +175,8 @@ class Claim:
     confirm_with: tuple[str, ...] = ("higher-precision", "longer-horizon", "cross-backend")
     """Which re-runs can confirm a violation of this claim (``verify.engine.CONFIRMATIONS``). A model without an
     mpmath path or a horizon declares fewer, e.g. ``("repeat",)``; reports state which ones ran."""
+    reconstructions: tuple[Reconstruction, ...] = ()
+    """The [recon] parameters this claim depends on, with the readings a faithful interpretation allows."""
 
     def __post_init__(self) -> None:
         if self.kind not in CLAIM_KINDS:
@@ -164,6 +202,7 @@ class Claim:
             "rate": None if self.rate is None else str(self.rate),
             "constant": None if self.constant is None else str(self.constant),
             "params": self.params,
+            "reconstructions": [r.to_json() for r in self.reconstructions],
         }
 
 
