@@ -32,7 +32,7 @@ def make_report(claim_id: str = "vdt24.ngd-rate", tag: int = 0) -> dict:
     observed = [0.7, 0.6, 0.5, 0.45, 0.44]
     claimed = [0.44 * 2000 / ti for ti in t]
     return {
-        "schema": REPORT_SCHEMA, "created": "2026-01-02T03:04:05+00:00",
+        "schema": REPORT_SCHEMA, "kind": "counterexample", "created": "2026-01-02T03:04:05+00:00",
         "theorem": {"module": "example", "reference": {"key": "EXAMPLE", "authors": "A. Author", "title": "T"}},
         "claim": {"id": claim_id, "title": f"A claim title {HOSTILE}", "kind": "order", "paper": "EXAMPLE",
                   "provenance": {"tags": ["seed", "abs"], "note": "seed 001"},
@@ -137,7 +137,7 @@ def test_show_html_bad_input_is_one_line(tmp_path: Path, capsys: pytest.CaptureF
 
 def test_empty_folder_gives_an_index(tmp_path: Path) -> None:
     index = write_html(tmp_path).read_text()
-    assert "No counterexample reports." in index
+    assert "No reports." in index
 
 
 # ---------------------------------------------------------------------------------------------- browser

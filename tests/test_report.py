@@ -35,6 +35,7 @@ def example_report(n: int = 40, claim_id: str = "vdt24.global", verdict: str = "
     worst = max(range(n), key=ratios.__getitem__) if n else None
     return {
         "schema": REPORT_SCHEMA,
+        "kind": "audit",
         "created": "2025-01-02T03:04:05Z",
         "theorem": {
             "module": "vdt24",
@@ -128,7 +129,9 @@ def test_markdown_content(report: dict, tmp_path: Path) -> None:
     md = paths["md"].read_text(encoding="utf-8")
     assert md == render_markdown(report)
     first = md.splitlines()[0]
-    assert "vdt24.global" in first and "violated" in first and "confirmed" in first
+    assert "vdt24.global" in first and "violated" in first and "audit" in first and "step_size" in first
+    assert "counterexample" not in first and "refutes nothing" in first
+    assert "*Kind: audit.* Nothing in the paper is refuted" in md
     assert report["claim"]["statement"] in md
     assert "[seed, abs: seed 001]" in md
     assert "[recon: eta <= 1/L]" in md
@@ -233,7 +236,10 @@ def test_nonfinite_values_survive_and_render(report: dict, tmp_path: Path) -> No
 
 def test_basename_is_stable_and_safe(report: dict) -> None:
     base = report_basename(report)
-    assert base.startswith("vdt24.global--violated--")
+    assert base.startswith("vdt24.global--audit-step_size--")
+    counter = copy.deepcopy(report)
+    counter["kind"], counter["broken_assumption"] = "counterexample", None
+    assert report_basename(counter).startswith("vdt24.global--violated--")
     digest = base.rsplit("--", 1)[1]
     assert len(digest) == 8 and all(c in "0123456789abcdef" for c in digest)
     assert report_basename(copy.deepcopy(report)) == base
@@ -381,7 +387,7 @@ def test_summarize_directory_sorted_by_claim(tmp_path: Path) -> None:
     written = [write_report(r, tmp_path)["json"] for r in (b, a, c)]
     text = summarize(tmp_path)
     lines = text.splitlines()
-    assert lines[0].split() == ["claim", "verdict", "status", "worst", "ratio", "file"]
+    assert lines[0].split() == ["claim", "kind", "verdict", "status", "worst", "ratio", "file"]
     body = [line for line in lines[2:-1]]
     assert [line.split()[0] for line in body] == ["vdt24.global", "vdt24.global", "vdt24.local"]
     for path in written:
@@ -405,3 +411,15 @@ def test_summarize_directory_with_malformed_report(report: dict, tmp_path: Path)
 def test_summarize_missing_path(tmp_path: Path) -> None:
     with pytest.raises(VerifyInputError, match="no such file or directory"):
         summarize(tmp_path / "nowhere")
+
+
+@pytest.mark.parametrize(("kind", "broken", "message"), [
+    ("refutation", "step_size", "report.kind must be one of counterexample, audit"),
+    ("counterexample", "step_size", "report.kind 'audit' goes with a broken_assumption"),
+    ("audit", None, "report.kind 'audit' goes with a broken_assumption"),
+])
+def test_validate_rejects_a_kind_that_contradicts_the_report(report: dict, kind: str, broken: str | None,
+                                                             message: str) -> None:
+    report["kind"], report["broken_assumption"] = kind, broken
+    with pytest.raises(VerifyInputError, match=message):
+        validate_report(report)

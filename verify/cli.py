@@ -1,7 +1,13 @@
-"""The ``verify`` command line: list, svm, trace, check, audit, replay, show.
+"""The ``verify`` command line: list, svm, trace, check, audit, sweep, replay, show.
 
-Exit codes: 0 = no confirmed counterexample (or success), 1 = a confirmed counterexample (check, audit) or a
-reproduced violation (replay), 2 = a usage or input error, printed as one line with no traceback.
+Exit codes (also in ``verify --help`` and the README):
+
+- ``check`` and ``sweep``: 0 = nothing violated; 1 = at least one claim violated (a confirmed counterexample, robust
+  across the reconstructions); 2 = a usage or input error; 3 = an evaluation error (one line names the claim; the
+  traceback goes to ``errors.log`` in the reports folder). 3 takes precedence over 1: the run is incomplete.
+- ``audit``: 0 when it ran (load-bearing assumptions are information, not failures); 2 or 3 as above.
+- ``replay``: 0 = the report was reproduced; 1 = it was not (each differing field is named).
+- every other command: 0 on success, 2 on a usage or input error.
 """
 
 from __future__ import annotations
@@ -14,6 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from verify.errors import VerifyInputError
+
+EXIT_OK, EXIT_VIOLATED, EXIT_USAGE, EXIT_ERROR = 0, 1, 2, 3
+EXIT_CODES_HELP = ("exit codes: check/sweep: 0 nothing violated, 1 a claim violated (confirmed counterexample), "
+                   "2 usage or input error, 3 evaluation error (traceback in REPORTS/errors.log); audit: 0 ran, "
+                   "2, 3; replay: 0 reproduced, 1 not reproduced")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -178,10 +189,14 @@ def cmd_check(args: argparse.Namespace) -> int:
             bar.advance(note=f"{claim.id}: {s.verdict}")
             summaries.append(s)
     if not args.json:
+        from verify.verdicts import describe
+
         for s in summaries:
             ex = f"; fitted exponents {_fmt_list(s.exponents)}" if s.exponents else ""
             wr = f"; worst ratio {s.worst_ratio:.4g}" if s.worst_ratio is not None else ""
-            print(f"{s.claim_id:<24} {s.verdict:<13} instances {s.tried} {s.counts}{wr}{ex}")
+            codes = (" (" + ", ".join(f"{c}: {n}" for c, n in s.codes.items()) + ")") if s.codes else ""
+            counts = ", ".join(f"{v}: {n}" for v, n in s.counts.items())
+            print(f"{s.claim_id:<24} {describe(s.verdict):<13} instances {s.tried} ({counts}){codes}{wr}{ex}")
             for note in s.notes:
                 print(f"{'':<24} note: {note}")
             for p in s.reports:
@@ -189,7 +204,28 @@ def cmd_check(args: argparse.Namespace) -> int:
     _write_run(args, pairs, summaries)
     if args.json:
         print(json.dumps([s.to_json() for s in summaries], indent=1, default=str))
-    return 1 if any(s.reports for s in summaries) else 0
+    return _exit_code(summaries, reports)
+
+
+def _exit_code(summaries: list, reports: Path) -> int:
+    """3 if any evaluation raised (the traceback goes to REPORTS/errors.log), else 1 if any claim is violated."""
+    from verify.verdicts import VIOLATED
+
+    errors = [e for s in summaries for e in s.errors]
+    if errors:
+        log = _write_error_log(reports, errors)
+        for claim_id in sorted({e["claim"] for e in errors}):
+            print(f"error: evaluating claim {claim_id} raised; traceback in {log}", file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_VIOLATED if any(s.verdict == VIOLATED for s in summaries) else EXIT_OK
+
+
+def _write_error_log(reports: Path, errors: list[dict]) -> Path:
+    from verify.instance import atomic_write_text
+
+    reports.mkdir(parents=True, exist_ok=True)
+    text = "\n".join(f"== {e['claim']}: {e['status']}\n{e.get('traceback', '')}" for e in errors)
+    return atomic_write_text(reports / "errors.log", text)
 
 
 def _check_command(args: argparse.Namespace) -> str:
@@ -263,34 +299,30 @@ def cmd_audit(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([r.to_json() for r in rows], indent=1))
     else:
-        print(f"audit of {claim.id}: each assumption broken alone ({claim.provenance.label()})")
-        print(f"{'assumption':<18} {'tried':>5}  {'verdicts':<40} load-bearing")
+        print(f"audit of {claim.id}: each assumption broken alone ({claim.provenance.label()}). A load-bearing "
+              "assumption is necessary for the claim; an audit refutes nothing.")
+        print(f"{'assumption':<18} {'tried':>5}  {'verdicts':<40} result")
         for r in rows:
-            lb = "-" if r.load_bearing is None else ("YES" if r.load_bearing else "no evidence")
-            print(f"{r.assumption:<18} {r.tried:>5}  {str(r.counts) if r.breakable else r.note:<40} {lb}")
+            counts = ", ".join(f"{v}: {n}" for v, n in r.counts.items())
+            print(f"{r.assumption:<18} {r.tried:>5}  {(counts if r.breakable else r.note):<40} {r.verdict}")
             for p in r.reports:
-                print(f"{'':<18} report: {p}")
-    return 1 if any(r.load_bearing for r in rows) else 0
+                print(f"{'':<18} audit report: {p}")
+    errors = [e for r in rows for e in r.errors]
+    if errors:
+        log = _write_error_log(Path(args.reports), errors)
+        print(f"error: evaluating claim {claim.id} raised; traceback in {log}", file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_OK
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from verify.registry import find_claim
-    from verify.report import load_report
-    from verify.theory import Settings
+    """Re-run what the report recorded (claim definition, instance, settings) and compare every recorded field."""
+    from verify.replay import replay
 
-    rep = load_report(args.report)
-    module, claim = find_claim(rep["claim"]["id"])
-    inst = module.load_instance(rep["instance"])
-    fields = {k: v for k, v in rep.get("settings", {}).items() if k in Settings.__dataclass_fields__}
-    ev = claim.run(inst, Settings(**fields), {})
-    old = [float(v) for v in rep["evidence"]["observed"]]
-    same_t = ev.t == rep["evidence"]["t"]
-    diff = max((abs(a - b) for a, b in zip(ev.observed, old, strict=False)), default=math.inf) if same_t else math.inf
-    print(f"replayed {claim.id}: verdict {ev.verdict} (report: {rep['evidence']['verdict']}); "
-          f"largest difference in {ev.metric} {diff:.3g}")
-    reproduced = ev.verdict == rep["evidence"]["verdict"] == "violated" and diff == 0.0
-    print("violation reproduced exactly" if reproduced else "violation NOT reproduced")
-    return 1 if reproduced else 0
+    result = replay(args.report)
+    for line in result.lines:
+        print(line)
+    return EXIT_OK if result.reproduced else EXIT_VIOLATED
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -312,7 +344,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             print(f"note: {note}")
         for r in s.confirmed:
             print(f"counterexample report: {r}")
-    return 1 if s.confirmed else 0
+    if s.errors:
+        log = _write_error_log(Path(args.results), s.errors)
+        print(f"error: evaluating claim {s.claim_id} raised; traceback in {log}", file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_VIOLATED if s.confirmed else EXIT_OK
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -330,7 +366,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="verify", description="Check optimization theorems about attention numerically.")
+    p = _Parser(prog="verify", description="Check optimization theorems about attention numerically.",
+                epilog=EXIT_CODES_HELP)
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     s = sub.add_parser("list", help="every registered claim")
@@ -405,7 +442,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--quiet", action="store_true", help="no progress bar")
     s.set_defaults(fn=cmd_sweep)
 
-    s = sub.add_parser("replay", help="re-run a counterexample report")
+    s = sub.add_parser("replay", help="re-run a report as recorded; exit 0 reproduced, 1 not (differing fields named)")
     s.add_argument("report")
     s.set_defaults(fn=cmd_replay)
 

@@ -1,11 +1,15 @@
 """The loop the toolkit exists for:
-instance -> assumptions -> claim evidence -> confirmation -> report (DESIGN.md).
+instance -> assumptions -> claim evidence -> confirmation -> robustness -> report (docs/engine.md).
 
 - :func:`assess` evaluates a claim's assumptions and the claim on one instance.
-- :func:`confirm` re-runs a candidate counterexample at higher precision (mpmath), on a longer horizon and on
-  the other representation; it counts only if every re-run agrees.
-- :func:`check` searches instances that meet the assumptions (hypothesis) and reports confirmed violations.
-- :func:`audit` breaks each assumption alone and shows which ones are load-bearing.
+- :func:`confirm` re-runs a candidate violation in each way the claim declares (higher precision, a longer
+  horizon, the other representation, a fresh sampling seed); re-runs that cannot differ are "not applicable".
+- :func:`robustness` re-checks it under every declared reading of the claim's reconstructed constants.
+- :func:`check` searches instances that meet the assumptions (hypothesis) and reports confirmed, robust violations.
+- :func:`audit` breaks each assumption alone and says which ones are load-bearing. An audit is not a
+  counterexample: it shows an assumption is necessary.
+
+The words are defined in :mod:`verify.verdicts`.
 """
 
 from __future__ import annotations
@@ -26,16 +30,24 @@ from hypothesis.errors import Flaky
 
 from verify.errors import VerifyInputError
 from verify.profiles import Profile, claim_settings, hypothesis_settings
-from verify.theory import (
-    FAILS,
+from verify.theory import FAILS, Claim, Evidence, Settings, TheoremModule
+from verify.verdicts import (
+    CANNOT_BREAK_ALONE,
+    CONFIRMATION_BUDGET,
+    ERROR,
     HOLDS,
     INCONCLUSIVE,
+    INPUT_PROBLEM,
+    KIND_AUDIT,
+    KIND_COUNTEREXAMPLE,
+    LOAD_BEARING,
+    MIN_CONFIRMATIONS,
+    NONE_FOUND,
     NOT_APPLICABLE,
+    NOT_CONFIRMED,
+    PRECISION_LOST,
+    RECONSTRUCTION_DEPENDENT,
     VIOLATED,
-    Claim,
-    Evidence,
-    Settings,
-    TheoremModule,
 )
 
 REPORT_SCHEMA = "verify-report/1"
@@ -53,6 +65,9 @@ class Assessment:
     confirmation: list[dict] = field(default_factory=list)
     status: str = ""
     broken: str | None = None
+    code: str = ""  # reason code of an inconclusive verdict
+    robustness: list[dict] = field(default_factory=list)
+    traceback: str = ""  # the formatted traceback of an evaluation error (written to the run's error log)
 
     @property
     def applicable(self) -> bool:
@@ -71,11 +86,15 @@ def assumption_table(module: TheoremModule, claim: Claim, instance: Any, cache: 
 
 
 def assess(module: TheoremModule, claim: Claim, instance: Any, settings: Settings, *,
-           require_assumptions: bool = True, broken: str | None = None) -> Assessment:
+           require_assumptions: bool = True, broken: str | None = None, rows: list[dict] | None = None,
+           cache: dict | None = None) -> Assessment:
     """Assumptions first; the claim is evaluated only if they hold (or if ``require_assumptions`` is False,
-    as in an audit that breaks one on purpose)."""
-    cache: dict = {}
-    rows = assumption_table(module, claim, instance, cache)
+    as in an audit that breaks one on purpose). ``rows`` and ``cache`` let a caller that already evaluated the
+    assumption table (and perhaps prefilled the cache with a batched trajectory) pass them in.
+
+    A claim whose own code raises gets the verdict "error" (never a finding, never "inconclusive")."""
+    cache = {} if cache is None else cache
+    rows = assumption_table(module, claim, instance, cache) if rows is None else rows
     ok = all(r["verdict"] == HOLDS for r in rows if r["role"] == "claim")
     if require_assumptions and not ok:
         failing = [r["id"] for r in rows if r["role"] == "claim" and r["verdict"] != HOLDS]
@@ -83,71 +102,147 @@ def assess(module: TheoremModule, claim: Claim, instance: Any, settings: Setting
     try:
         ev = claim.run(instance, settings, cache)
     except VerifyInputError as exc:
-        return Assessment(instance, rows, None, INCONCLUSIVE, status=f"could not evaluate: {exc}", broken=broken)
+        return Assessment(instance, rows, None, INCONCLUSIVE, status=f"could not evaluate: {exc}", broken=broken,
+                          code=INPUT_PROBLEM)
     except FloatingPointError as exc:
-        return Assessment(instance, rows, None, INCONCLUSIVE, status=f"numerically unreliable: {exc}", broken=broken)
-    except Exception as exc:  # a claim's own code (possibly a plugin's) failed: say so, never crash the run
-        return Assessment(instance, rows, None, INCONCLUSIVE, broken=broken,
+        return Assessment(instance, rows, None, INCONCLUSIVE, status=f"numerically unreliable: {exc}",
+                          broken=broken, code=PRECISION_LOST)
+    except Exception as exc:  # a claim's own code (possibly a plugin's) failed: an error, never a finding
+        import traceback
+
+        return Assessment(instance, rows, None, ERROR, broken=broken, traceback=traceback.format_exc(),
                           status=f"evaluation error in claim {claim.id}: {exc.__class__.__name__}: {exc}")
-    return Assessment(instance, rows, ev, ev.verdict, broken=broken)
+    return Assessment(instance, rows, ev, ev.verdict, broken=broken, code=ev.code)
 
 
-CONFIRMATIONS = ("higher-precision", "longer-horizon", "cross-backend", "repeat")
+CONFIRMATIONS = ("higher-precision", "longer-horizon", "cross-backend", "fresh-seed", "repeat")
+"""The re-runs a claim may declare in ``confirm_with``:
+
+- ``higher-precision``: mpmath at ``Settings.confirm_dps`` digits over a shorter horizon, against float64 over the
+  same horizon; agrees when the series agree to ``AGREE_TOL`` and both give the same verdict. It applies only when
+  the evaluation really ran on mpmath.
+- ``longer-horizon``: ``confirm_factor`` times the steps; agrees when it is violated again. Applies only when the
+  evaluation's horizon changed.
+- ``cross-backend``: the model's other representation; agrees when the series agree and it is violated again.
+  Applies only when the re-run recorded a different representation (a model with one representation cannot
+  disagree with itself, so that re-run is "not applicable", never agreement).
+- ``fresh-seed``: the same claim on the same instance with another sampling seed (for claims whose evaluation
+  draws random samples); agrees when it is violated again. Applies only when the observed values changed.
+- ``repeat``: an identical re-run. It checks determinism, but it cannot disagree, so it never applies.
+
+A violation is confirmed when at least :data:`verify.verdicts.MIN_CONFIRMATIONS` re-runs apply and every one
+that applies agrees."""
+
+FRESH_SEED_OFFSET = 7919
 
 
 def _series_agree(a: Evidence, b: Evidence, tol: float = AGREE_TOL) -> tuple[bool, float]:
+    """Do two runs' metric series agree to ``tol`` (relative) at their common checkpoints? (agree, worst)"""
     if len(a.t) != len(a.observed) or len(b.t) != len(b.observed):
         return False, float("inf")  # evidence without a checkpoint series cannot be compared point by point
-    common = sorted(set(a.t) & set(b.t))
-    ia = {t: v for t, v in zip(a.t, a.observed, strict=True)}
-    ib = {t: v for t, v in zip(b.t, b.observed, strict=True)}
+    ia = dict(zip(a.t, a.observed, strict=True))
+    ib = dict(zip(b.t, b.observed, strict=True))
+    common = sorted(set(ia) & set(ib))
     if not common:
         return False, float("inf")
-    diffs = [abs(ia[t] - ib[t]) / max(abs(ia[t]), abs(ib[t]), 1e-300) for t in common]
+    diffs = [abs(float(ia[t]) - float(ib[t])) / max(abs(float(ia[t])), abs(float(ib[t])), 1e-300) for t in common]
     worst = float(max(diffs))
     return worst <= tol, worst
 
 
+def _confirmation(kind: str, ev: Evidence, applies: bool, agrees: bool, reason: str) -> dict:
+    return {"kind": kind, "verdict": ev.verdict, "code": ev.code, "applies": applies,
+            "agrees": bool(applies and agrees), "reason": reason if applies else f"not applicable: {reason}",
+            "evidence": ev.to_json()}
+
+
 def confirm(claim: Claim, instance: Any, settings: Settings, evidence: Evidence, profile: Profile) -> list[dict]:
-    """Re-run a candidate counterexample in each way the claim allows (``claim.confirm_with``): mpmath at higher
-    precision, a longer horizon, the other representation, or (for models with neither) an identical repeat
-    that must reproduce the verdict and the observed values exactly. Each entry: kind, verdict, agrees,
-    reason, evidence."""
+    """Re-run a candidate violation in each way the claim declares (``claim.confirm_with``, see
+    :data:`CONFIRMATIONS`). Each entry: kind, verdict, code, applies, agrees, reason, evidence."""
     runs: list[dict] = []
     kinds = claim.confirm_with
     if "repeat" in kinds:
         again = claim.run(instance, settings, {})
-        same = again.verdict == VIOLATED and again.observed == evidence.observed
-        runs.append({"kind": "repeat", "verdict": again.verdict, "agrees": same,
-                     "reason": "identical re-run (this model has no higher-precision or longer-horizon path): "
-                               + ("verdict and observed values reproduced exactly" if same else "NOT reproduced"),
-                     "evidence": again.to_json()})
+        same = again.verdict == evidence.verdict and again.observed == evidence.observed
+        runs.append(_confirmation("repeat", again, False, same,
+                                  "an identical re-run cannot disagree with the original ("
+                                  + ("reproduced exactly" if same else "NOT reproduced: the evaluation is not "
+                                     "deterministic") + ")"))
     if "higher-precision" in kinds:
         mp_steps = min(settings.steps, profile.confirm_mp_steps)
         hp = claim.run(instance, settings.but(backend="mpmath", dps=settings.confirm_dps, steps=mp_steps), {})
         lo = claim.run(instance, settings.but(steps=mp_steps), {})
         agree, worst = _series_agree(hp, lo)
-        runs.append({"kind": "higher-precision", "verdict": hp.verdict, "agrees": agree,
-                     "reason": f"mpmath at {settings.confirm_dps} digits over {mp_steps} steps; largest relative "
-                               f"difference from float64 {worst:.3g} (tolerance {AGREE_TOL})",
-                     "evidence": hp.to_json()})
+        applies = hp.run.get("backend") == "mpmath"
+        runs.append(_confirmation(
+            "higher-precision", hp, applies, agree and hp.verdict == lo.verdict,
+            f"mpmath at {settings.confirm_dps} digits over {mp_steps} steps: verdict {hp.verdict} (float64 over the "
+            f"same steps: {lo.verdict}); largest relative difference from float64 {worst:.3g} (tolerance "
+            f"{AGREE_TOL})" if applies else f"the evaluation ran on {hp.run.get('backend')!r}, not on mpmath"))
     if "longer-horizon" in kinds:
-        long = claim.run(instance, settings.but(steps=settings.steps * settings.confirm_factor), {})
-        runs.append({"kind": "longer-horizon", "verdict": long.verdict, "agrees": long.verdict == VIOLATED,
-                     "reason": f"{settings.steps * settings.confirm_factor} steps: {long.reason}",
-                     "evidence": long.to_json()})
+        steps = settings.steps * settings.confirm_factor
+        long = claim.run(instance, settings.but(steps=steps), {})
+        applies = long.run.get("steps") != evidence.run.get("steps") or long.t != evidence.t
+        runs.append(_confirmation("longer-horizon", long, applies, long.verdict == VIOLATED,
+                                  f"{steps} steps: {long.verdict}: {long.reason}" if applies
+                                  else "the evaluation does not depend on the horizon"))
     if "cross-backend" in kinds:
         other = "dense" if settings.representation == "gram" else "gram"
         alt = claim.run(instance, settings.but(representation=other), {})
         agree2, worst2 = _series_agree(alt, evidence)
-        runs.append({"kind": "cross-backend", "verdict": alt.verdict,
-                     "agrees": agree2 and alt.verdict == VIOLATED,
-                     "reason": f"numpy {other} representation; largest relative difference {worst2:.3g}",
-                     "evidence": alt.to_json()})
-    if not runs:
-        runs.append({"kind": "none", "verdict": INCONCLUSIVE, "agrees": False, "evidence": None,
-                     "reason": "the claim declares no way to confirm a violation (confirm_with is empty)"})
+        applies = alt.run.get("representation") != evidence.run.get("representation")
+        runs.append(_confirmation(
+            "cross-backend", alt, applies, agree2 and alt.verdict == VIOLATED,
+            f"numpy {other} representation: {alt.verdict}; largest relative difference {worst2:.3g}" if applies
+            else f"the model has one representation here ({evidence.run.get('representation')!r}); the re-run "
+                 "repeats the same computation"))
+    if "fresh-seed" in kinds:
+        fresh = claim.run(instance, settings.but(seed=settings.seed + FRESH_SEED_OFFSET), {})
+        applies = fresh.observed != evidence.observed
+        runs.append(_confirmation("fresh-seed", fresh, applies, fresh.verdict == VIOLATED,
+                                  f"seed {settings.seed + FRESH_SEED_OFFSET}: {fresh.verdict}: {fresh.reason}"
+                                  if applies else "the evaluation does not depend on the sampling seed"))
     return runs
+
+
+def confirmed(runs: list[dict]) -> tuple[bool, str]:
+    """(confirmed?, why): at least MIN_CONFIRMATIONS re-runs apply and every one that applies agrees."""
+    applying = [c for c in runs if c.get("applies", True)]
+    failed = [c["kind"] for c in applying if not c["agrees"]]
+    if failed:
+        return False, f"not reproduced by {', '.join(failed)}"
+    if len(applying) < MIN_CONFIRMATIONS:
+        names = ", ".join(c["kind"] for c in applying) or "none"
+        return False, (f"only {len(applying)} confirmation run(s) apply ({names}); a violation needs "
+                       f"{MIN_CONFIRMATIONS} independent ones")
+    return True, f"confirmed by {', '.join(c['kind'] for c in applying)}"
+
+
+def robustness(module: TheoremModule, claim: Claim, instance: Any, settings: Settings,
+               evidence: Evidence) -> list[dict]:
+    """Re-check a candidate violation under every declared reading of the claim's reconstructed constants.
+
+    One row per (reconstruction, reading): name, role (default / favourable / other), value, verdict, code and
+    reason. The default reading is the candidate itself. A reading under which the instance no longer meets the
+    claim's assumptions gives "not-applicable" (the claim says nothing about it there)."""
+    rows: list[dict] = []
+    for rec in claim.reconstructions:
+        for role, value in rec.readings():
+            row = {"name": rec.name, "role": role, "value": value}
+            if role == "default":
+                rows.append({**row, "verdict": evidence.verdict, "code": evidence.code, "reason": evidence.reason})
+                continue
+            pair = rec.apply(claim, instance, value)
+            if pair is None:
+                rows.append({**row, "verdict": NOT_APPLICABLE, "code": "",
+                             "reason": "the instance does not meet the claim's assumptions under this reading"})
+                continue
+            c2, i2 = pair
+            a2 = assess(module, c2, i2, settings)
+            ev2 = a2.evidence
+            rows.append({**row, "verdict": a2.verdict, "code": a2.code,
+                         "reason": ev2.reason if ev2 is not None else a2.status})
+    return rows
 
 
 def versions() -> dict:
@@ -161,14 +256,18 @@ def versions() -> dict:
 
 
 def build_report(module: TheoremModule, claim: Claim, a: Assessment, settings: Settings, seed: int | None) -> dict:
+    """The report of a confirmed finding. ``kind`` is "counterexample" (from check or sweep, on data meeting every
+    assumption) or "audit" (an assumption broken on purpose, named in ``broken_assumption``)."""
     ev = a.evidence
     assert ev is not None
     return {
         "schema": REPORT_SCHEMA,
+        "kind": KIND_AUDIT if a.broken else KIND_COUNTEREXAMPLE,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "theorem": {"module": module.key, "reference": module.reference.__dict__},
         "claim": claim.to_json(),
         "verdict": a.verdict,
+        "code": a.code,
         "status": a.status,
         "assumptions": [{k: v for k, v in r.items()} for r in a.assumptions],
         "broken_assumption": a.broken,
@@ -180,6 +279,7 @@ def build_report(module: TheoremModule, claim: Claim, a: Assessment, settings: S
         "settings": settings.to_json(),
         "evidence": ev.to_json(),
         "confirmation": a.confirmation,
+        "robustness": a.robustness,
         "versions": versions(),
         "replay": "",
     }
@@ -187,15 +287,25 @@ def build_report(module: TheoremModule, claim: Claim, a: Assessment, settings: S
 
 def finalize(module: TheoremModule, claim: Claim, a: Assessment, settings: Settings, profile: Profile,
              reports: Path | None, seed: int | None) -> Path | None:
-    """Confirm a candidate, set its status, and write its report. Returns the JSON path (or None)."""
+    """Confirm a candidate violation, re-check it under every reading of the reconstructed constants (not for an
+    audit, whose instance breaks an assumption on purpose), set its verdict and status, and write its report when
+    it survives. Returns the JSON path (or None)."""
     assert a.evidence is not None
     a.confirmation = confirm(claim, a.instance, settings, a.evidence, profile)
-    if all(c["agrees"] for c in a.confirmation):
-        a.status = "confirmed counterexample"
-    else:
-        a.verdict = INCONCLUSIVE
-        failed = [c["kind"] for c in a.confirmation if not c["agrees"]]
-        a.status = f"numerically unreliable: not confirmed by {', '.join(failed)}"
+    ok, why = confirmed(a.confirmation)
+    if not ok:
+        a.verdict, a.code, a.status = INCONCLUSIVE, NOT_CONFIRMED, f"candidate violation {why}"
+        return None
+    if a.broken is None and claim.reconstructions:
+        a.robustness = robustness(module, claim, a.instance, settings, a.evidence)
+        survivors = [r for r in a.robustness if r["verdict"] != VIOLATED]
+        if survivors:
+            where = "; ".join(f"{r['name']}={r['value']}: {r['verdict']}" for r in survivors)
+            a.verdict, a.code = INCONCLUSIVE, RECONSTRUCTION_DEPENDENT
+            a.status = f"candidate violation ({why}) does not survive every reading of the reconstructions: {where}"
+            return None
+    a.status = (f"{'audit finding' if a.broken else 'confirmed counterexample'} ({why}"
+                + (", robust across every declared reconstruction" if a.robustness else "") + ")")
     if reports is None:
         return None
     from verify.report import report_basename, write_report
@@ -216,20 +326,27 @@ class ClaimSummary:
     exponents: list[float]
     worst_ratio: float | None
     notes: list[str] = field(default_factory=list)
+    codes: dict = field(default_factory=dict)  # reason code -> count, over the inconclusive instances
+    errors: list[dict] = field(default_factory=list)  # {"claim", "status", "traceback"} per evaluation error
 
     def to_json(self) -> dict:
-        return dict(self.__dict__)
+        return {k: v for k, v in self.__dict__.items() if k != "errors"} | {
+            "errors": [{k: v for k, v in e.items() if k != "traceback"} for e in self.errors]}
 
 
 def explore(strategy: Any, fn: Callable[[Any], Assessment], profile: Profile, max_examples: int | None = None,
-            stop_on_violation: bool = False) -> list[Assessment]:
-    """Draw instances with hypothesis and assess each; ``target()`` steers towards the worst ratio. With
-    ``stop_on_violation`` the search stops (and, in the thorough profile, shrinks) at the first violation."""
+            stop_on_violation: bool = False, seed: int = 0) -> list[Assessment]:
+    """Draw instances with hypothesis (deterministically from ``seed``) and assess each; ``target()`` steers
+    towards the worst ratio. With ``stop_on_violation`` the search stops (and, in the thorough profile, shrinks)
+    at the first violation."""
+    from hypothesis import seed as hypothesis_seed
+
     results: list[Assessment] = []
 
     class _Violation(Exception):
         pass
 
+    @hypothesis_seed(seed)
     @given(strategy)
     @hypothesis_settings(profile, max_examples)
     def prop(instance: Any) -> None:
@@ -248,77 +365,107 @@ def explore(strategy: Any, fn: Callable[[Any], Assessment], profile: Profile, ma
     return results
 
 
+def claim_verdict(counts: dict) -> str:
+    """A claim over its instances: error if any evaluation raised; violated if any instance gave a confirmed,
+    robust violation; holds if every applicable instance holds; inconclusive otherwise (including when no
+    instance was applicable)."""
+    if counts.get(ERROR):
+        return ERROR
+    if counts.get(VIOLATED):
+        return VIOLATED
+    if counts.get(HOLDS) and not counts.get(INCONCLUSIVE):
+        return HOLDS
+    return INCONCLUSIVE
+
+
 def _summarize(claim: Claim, results: list[Assessment], reports: list[str]) -> ClaimSummary:
     counts: dict[str, int] = {}
+    codes: dict[str, int] = {}
     for r in results:
         counts[r.verdict] = counts.get(r.verdict, 0) + 1
+        if r.verdict == INCONCLUSIVE:
+            codes[r.code or "unspecified"] = codes.get(r.code or "unspecified", 0) + 1
     evs = [r.evidence for r in results if r.evidence is not None]
     exps = [float(e.exponent) for e in evs if e.exponent is not None and np.isfinite(e.exponent)]
     ratios = [float(e.worst_ratio) for e in evs if e.worst_ratio is not None and np.isfinite(e.worst_ratio)]
-    if counts.get(VIOLATED):
-        verdict = VIOLATED
-    elif counts.get(HOLDS) and not counts.get(INCONCLUSIVE):
-        verdict = HOLDS
-    else:
-        verdict = INCONCLUSIVE
-    return ClaimSummary(claim.id, verdict, len(results), counts, reports, exps, max(ratios) if ratios else None)
+    errors = [{"claim": claim.id, "status": r.status, "traceback": r.traceback} for r in results
+              if r.verdict == ERROR]
+    return ClaimSummary(claim.id, claim_verdict(counts), len(results), counts, reports, exps,
+                        max(ratios) if ratios else None, codes=dict(sorted(codes.items())), errors=errors)
 
 
 def check(module: TheoremModule, claim: Claim, profile: Profile, *, instance: Any = None,
           reports: Path | None = None, seed: int = 0, max_confirm: int = 2) -> ClaimSummary:
-    """Search for a confirmed counterexample among instances meeting the claim's assumptions (or on one
-    given instance). Unconfirmed candidates are reported as inconclusive ("numerically unreliable")."""
+    """Search for a confirmed, robust counterexample among instances meeting the claim's assumptions (or on one
+    given instance). Candidates that are not confirmed, or not robust across the reconstructions, are
+    inconclusive with the reason code."""
     settings = claim_settings(profile, seed)
     if instance is not None:
         results = [assess(module, claim, instance, settings)]
     else:
         results = explore(module.meets(claim.id), lambda inst: assess(module, claim, inst, settings), profile,
-                          stop_on_violation=profile.shrink)
+                          stop_on_violation=profile.shrink, seed=seed)
     paths = []
-    for a in [r for r in results if r.verdict == VIOLATED][:max_confirm]:
+    candidates = [r for r in results if r.verdict == VIOLATED]
+    for a in candidates[:max_confirm]:
         p = finalize(module, claim, a, settings, profile, reports, seed)
         if p is not None:
             paths.append(str(p))
-    for a in [r for r in results if r.verdict == VIOLATED][max_confirm:]:
-        a.verdict, a.status = INCONCLUSIVE, "candidate not confirmed (confirmation budget of the profile spent)"
+    for a in candidates[max_confirm:]:
+        a.verdict, a.code = INCONCLUSIVE, CONFIRMATION_BUDGET
+        a.status = "candidate not confirmed (confirmation budget of the profile spent)"
     summary = _summarize(claim, results, paths)
     if instance is not None and results[0].verdict == NOT_APPLICABLE:
         summary.notes.append(results[0].status)
-    summary.notes.extend(sorted({r.status for r in results if r.status.startswith("evaluation error")}))
+    summary.notes.extend(sorted({r.status for r in results if r.verdict == ERROR}))
+    summary.notes.extend(sorted({r.status for r in results if r.code in (NOT_CONFIRMED, RECONSTRUCTION_DEPENDENT)}))
     return summary
 
 
 @dataclass
 class AuditRow:
+    """One assumption of an audit: ``verdict`` is load-bearing, none-found or cannot-break-alone."""
+
     assumption: str
-    breakable: bool
+    verdict: str
     tried: int
     counts: dict
-    load_bearing: bool | None
     reports: list[str]
     note: str = ""
+    errors: list[dict] = field(default_factory=list)
+
+    @property
+    def breakable(self) -> bool:
+        return self.verdict != CANNOT_BREAK_ALONE
+
+    @property
+    def load_bearing(self) -> bool:
+        return self.verdict == LOAD_BEARING
 
     def to_json(self) -> dict:
-        return dict(self.__dict__)
+        return {"assumption": self.assumption, "verdict": self.verdict, "tried": self.tried,
+                "counts": self.counts, "reports": self.reports, "note": self.note,
+                "errors": [{k: v for k, v in e.items() if k != "traceback"} for e in self.errors]}
 
 
 def audit(module: TheoremModule, claim: Claim, profile: Profile, *, reports: Path | None = None, seed: int = 0,
           max_examples: int | None = None, max_confirm: int = 2) -> list[AuditRow]:
-    """Break each of the claim's assumptions alone and evaluate the claim anyway."""
+    """Break each of the claim's assumptions alone and evaluate the claim anyway. A confirmed failure makes that
+    assumption load-bearing (necessary); it refutes nothing, and its report has ``"kind": "audit"``."""
     settings = claim_settings(profile, seed)
     rows = []
     for aid in claim.assumptions:
         strat = module.breaks(claim.id, aid)
         if strat is None:
             implied = module.assumptions[aid].implied_by
-            note = f"cannot be broken alone (implied by {', '.join(implied)})" if implied else "no break strategy"
-            rows.append(AuditRow(aid, False, 0, {}, None, [], note))
+            note = f"implied by {', '.join(implied)}" if implied else "no break strategy"
+            rows.append(AuditRow(aid, CANNOT_BREAK_ALONE, 0, {}, [], note))
             continue
 
         def fn(inst: Any, aid: str = aid) -> Assessment:
             return assess(module, claim, inst, settings, require_assumptions=False, broken=aid)
 
-        results = explore(strat, fn, profile, max_examples or max(profile.max_examples, 4))
+        results = explore(strat, fn, profile, max_examples or max(profile.max_examples, 4), seed=seed)
         results = [r for r in results if _breaks_exactly(r, aid)]
         paths = []
         for a in [r for r in results if r.verdict == VIOLATED][:max_confirm]:
@@ -328,9 +475,11 @@ def audit(module: TheoremModule, claim: Claim, profile: Profile, *, reports: Pat
         counts: dict[str, int] = {}
         for r in results:
             counts[r.verdict] = counts.get(r.verdict, 0) + 1
-        confirmed = any(r.status == "confirmed counterexample" for r in results)
-        rows.append(AuditRow(aid, True, len(results), counts, confirmed, paths,
-                             "" if results else "no instance broke exactly this assumption"))
+        found = any(r.verdict == VIOLATED for r in results)
+        errors = [{"claim": claim.id, "status": r.status, "traceback": r.traceback} for r in results
+                  if r.verdict == ERROR]
+        rows.append(AuditRow(aid, LOAD_BEARING if found else NONE_FOUND, len(results), counts, paths,
+                             "" if results else "no instance broke exactly this assumption", errors))
     return rows
 
 

@@ -33,11 +33,14 @@ from verify.report import (
     _ratios,
     _reference,
     _worst_index,
+    headline,
     load_report,
     load_runs,
     plot_report,
+    refutes_if,
     report_basename,
 )
+from verify.verdicts import KIND_AUDIT, KIND_COUNTEREXAMPLE
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:72rem;padding:0 1rem;
@@ -118,7 +121,10 @@ def render_report_page(report: dict, json_path: Path, out_dir: Path) -> str:
     claim, ev = report["claim"], report["evidence"]
     broken = report["broken_assumption"]
     parts = ['<p><a href="index.html">&larr; all reports</a></p>',
-             f"<h1>{esc(claim['id'])}: {_verdict(report['verdict'])}</h1>",
+             f"<h1>{esc(claim['id'])}: {_verdict(report['verdict'])} "
+             f"<span class=\"kind\" id=\"kind\">{esc(report['kind'])}</span></h1>",
+             f"<p id=\"headline\"><strong>{esc(headline(report))}</strong></p>",
+             f"<p>{esc(refutes_if(report))}</p>",
              f"<p><strong>{esc(claim['title'])}</strong> &mdash; {esc(claim['kind'])} claim, status "
              f"<em>{esc(report['status'])}</em></p>",
              f"<blockquote>{esc(claim['statement'])}</blockquote>",
@@ -162,10 +168,15 @@ def render_report_page(report: dict, json_path: Path, out_dir: Path) -> str:
     parts.append("<h2>Confirmation runs</h2>")
     if report["confirmation"]:
         parts.append(_table(["kind", "confirms?", "verdict", "reason"], [
-            [esc(c["kind"]), ("yes" if c.get("agrees") else "<strong>NO</strong>") if "agrees" in c else "—",
+            [esc(c["kind"]), "not applicable" if c.get("applies") is False else
+             (("yes" if c.get("agrees") else "<strong>NO</strong>") if "agrees" in c else "—"),
              _verdict(c["verdict"]), esc(c["reason"])] for c in report["confirmation"]]))
     else:
         parts.append("<p>No confirmation runs.</p>")
+    if report.get("robustness"):
+        parts += ["<h2>Reconstructed constants</h2>", _table(["parameter", "reading", "value", "verdict", "reason"], [
+            [esc(r["name"]), esc(r["role"]), esc(r["value"]), _verdict(r["verdict"]), esc(r["reason"])]
+            for r in report["robustness"]])]
     parts += ["<h2>Replay</h2>", f'<pre id="replay">{esc(report["replay"])}</pre>',
               f'<p>Report data: <a href="{esc(_rel(json_path, out_dir))}">{esc(json_path.name)}</a></p>',
               "<h2>Versions</h2>",
@@ -177,7 +188,9 @@ def render_index(entries: list[tuple[dict, Path, str]], runs: list[tuple[dict, P
     """The index: a section per run (a row per claim) and a table of every counterexample report."""
     by_path = {str(Path(p)): page for _, p, page in entries}
     parts = ["<h1>Verification reports</h1>",
-             f"<p class=\"muted\">{len(runs)} run(s) and {len(entries)} counterexample report(s) in "
+             f"<p class=\"muted\">{len(runs)} run(s) and {len(entries)} report(s) "
+             f"({sum(1 for r, _, _ in entries if r['kind'] == KIND_COUNTEREXAMPLE)} counterexample(s), "
+             f"{sum(1 for r, _, _ in entries if r['kind'] == KIND_AUDIT)} audit finding(s)) in "
              f"<code>{esc(source)}</code>.</p>",
              '<p><input id="filter" type="search" placeholder="filter rows (claim, verdict, status...)"></p>']
     for run, _ in runs:
@@ -200,16 +213,17 @@ def render_index(entries: list[tuple[dict, Path, str]], runs: list[tuple[dict, P
                   f"<code>{esc(run.get('command', ''))}</code></p>",
                   _table(["claim", "title", "kind", "provenance", "verdict", "instances", "verdicts", "worst ratio",
                           "fitted exponents", "counterexamples"], rows, "row")]
-    parts.append("<h2>Counterexample reports</h2>")
+    parts.append("<h2>Reports</h2>")
     if entries:
-        rows = [[f'<a href="{esc(page)}"><code>{esc(r["claim"]["id"])}</code></a>', _verdict(r["verdict"]),
-                 esc(r["status"]), esc(r["broken_assumption"] or "—"), esc(_fmt(r["evidence"]["worst_ratio"], 4)),
+        rows = [[f'<a href="{esc(page)}"><code>{esc(r["claim"]["id"])}</code></a>', esc(r["kind"]),
+                 _verdict(r["verdict"]), esc(r["status"]), esc(r["broken_assumption"] or "—"),
+                 esc(_fmt(r["evidence"]["worst_ratio"], 4)),
                  f"<code>{esc(_label(r['claim']['provenance']))}</code>", f"<code>{esc(r['replay'])}</code>"]
                 for r, _, page in entries]
-        parts.append(_table(["claim", "verdict", "status", "broken assumption", "worst ratio", "provenance",
+        parts.append(_table(["claim", "kind", "verdict", "status", "broken assumption", "worst ratio", "provenance",
                              "replay"], rows, "row"))
     else:
-        parts.append("<p>No counterexample reports.</p>")
+        parts.append("<p>No reports.</p>")
     return _page("Verification reports", "\n".join(parts))
 
 

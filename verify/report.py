@@ -23,6 +23,7 @@ from typing import Any
 
 from verify.errors import VerifyInputError
 from verify.instance import atomic_write_bytes, atomic_write_text, dumps, read_json
+from verify.verdicts import KIND_AUDIT, REPORT_KINDS
 
 REPORT_SCHEMA = "verify-report/1"
 
@@ -42,7 +43,7 @@ _NUM_OR_NULL = "a number or null"
 _NUM = "a number"
 
 _TOP_KEYS: tuple[tuple[str, str], ...] = (
-    ("schema", _STR), ("created", _STR), ("theorem", _DICT), ("claim", _DICT), ("verdict", _STR),
+    ("schema", _STR), ("kind", _STR), ("created", _STR), ("theorem", _DICT), ("claim", _DICT), ("verdict", _STR),
     ("status", _STR), ("assumptions", _LIST), ("broken_assumption", _STR_OR_NULL), ("instance", _DICT),
     ("method", _DICT), ("backend", _STR), ("precision", _DICT), ("seed", _INT_OR_NULL), ("evidence", _DICT),
     ("confirmation", _LIST), ("versions", _DICT), ("replay", _STR),
@@ -153,6 +154,10 @@ def validate_report(obj: dict) -> dict:
     broken = obj["broken_assumption"]
     if broken is not None and broken not in {a["id"] for a in obj["assumptions"]}:
         raise VerifyInputError(f"report.broken_assumption {broken!r} is not one of report.assumptions")
+    if obj["kind"] not in REPORT_KINDS:
+        raise VerifyInputError(f"report.kind must be one of {', '.join(REPORT_KINDS)}, got {obj['kind']!r}")
+    if (obj["kind"] == KIND_AUDIT) != (broken is not None):
+        raise VerifyInputError("report.kind 'audit' goes with a broken_assumption, 'counterexample' without one")
     ev = obj["evidence"]
     _check_keys(ev, "report.evidence", _EVIDENCE_KEYS)
     _check_series(ev)
@@ -183,7 +188,8 @@ def _safe(text: str, fallback: str) -> str:
 
 
 def report_basename(report: dict) -> str:
-    """A stable, filesystem-safe name: ``<claim id>--<verdict>--<8 hex digits>``.
+    """A stable, filesystem-safe name: ``<claim id>--<verdict>--<8 hex digits>`` for a counterexample, and
+    ``<claim id>--audit-<broken assumption>--<8 hex digits>`` for an audit finding.
 
     The digits are the start of the SHA-256 of the canonical JSON (sorted keys, no whitespace, non-finite
     floats as strings) of the instance, the method and the claim id, so re-running the same check on the same
@@ -194,7 +200,35 @@ def report_basename(report: dict) -> str:
     canonical = json.dumps(json.loads(dumps(payload)), sort_keys=True, separators=(",", ":"),
                            ensure_ascii=True, allow_nan=False)
     digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:8]
-    return f"{_safe(report['claim']['id'], 'claim')}--{_safe(report['verdict'], 'unknown')}--{digest}"
+    middle = (f"audit-{_safe(str(report['broken_assumption']), 'assumption')}" if report["kind"] == KIND_AUDIT
+              else _safe(report["verdict"], "unknown"))
+    return f"{_safe(report['claim']['id'], 'claim')}--{middle}--{digest}"
+
+
+def headline(report: dict) -> str:
+    """What the report is, in one line, the same in Markdown, HTML, the plot and ``verify show``."""
+    if report["kind"] == KIND_AUDIT:
+        return (f"audit: with {report['broken_assumption']} broken on purpose, the claim is {report['verdict']}; "
+                f"{report['broken_assumption']} is load-bearing (an audit refutes nothing)")
+    return f"counterexample: {report['verdict']} on data meeting every assumption ({report['status']})"
+
+
+def refutes_if(report: dict) -> str:
+    """What would have to be true of the paper for this finding to refute it."""
+    claim = report["claim"]
+    if report["kind"] == KIND_AUDIT:
+        return (f"Nothing in the paper is refuted: this shows that {report['broken_assumption']} is necessary. It "
+                "would matter only if the paper claimed the result without that assumption.")
+    recon = [r["name"] for r in claim.get("reconstructions", [])]
+    parts = ["the paper's claim is the one encoded here (statement, rate, constant and metric)",
+             "its assumptions are the ones checked here, with the thresholds used"]
+    if recon:
+        parts.append("the paper's reading of each reconstructed constant is among those tried ("
+                     + ", ".join(recon) + ")")
+    tags = claim.get("provenance", {}).get("tags", [])
+    if "recon" in tags:
+        parts.append("the claim itself, marked [recon], matches what the paper states")
+    return "This refutes the paper only if " + "; ".join(parts) + "."
 
 
 def write_report(report: dict, directory: str | os.PathLike) -> dict[str, Path]:
@@ -355,7 +389,9 @@ def render_markdown(report: dict) -> str:
     claim, ev = report["claim"], report["evidence"]
     broken = report["broken_assumption"]
     out: list[str] = [
-        f"# {claim['id']}: {report['verdict']} ({report['status']})",
+        f"# {claim['id']}: {headline(report)}",
+        "",
+        f"*Kind: {report['kind']}.* {refutes_if(report)}",
         "",
         f"**{claim['title']}** — {claim['kind']} claim {_label(claim['provenance'])}",
         "",
@@ -398,7 +434,7 @@ def render_markdown(report: dict) -> str:
         "",
         "## Evidence",
         "",
-        f"- Verdict: {ev['verdict']}",
+        f"- Verdict: {ev['verdict']}" + (f" ({ev['code']})" if ev.get("code") else ""),
         f"- Reason: {ev['reason']}",
         f"- Metric: {ev['metric']}",
         f"- Worst ratio observed/claimed: {_fmt(ev['worst_ratio'])} at t = {_fmt_t(ev['t_worst'])}",
@@ -432,6 +468,15 @@ def render_markdown(report: dict) -> str:
         out += _table(["kind", "confirms?", "reason", "worst ratio", "t worst"], rows)
     else:
         out.append("No confirmation runs.")
+    out += ["", "## Reconstructed constants", ""]
+    if report.get("robustness"):
+        out += _table(["parameter", "reading", "value", "verdict", "reason"],
+                      [[r["name"], r["role"], r["value"], r["verdict"] + (f" ({r['code']})" if r.get("code") else ""),
+                        r["reason"]] for r in report["robustness"]])
+    elif report["kind"] == KIND_AUDIT:
+        out.append("Not re-checked: an audit breaks an assumption on purpose.")
+    else:
+        out.append("The claim declares no reconstructed constants.")
     out += ["", "## Versions", ""]
     if report["versions"]:
         out += _table(["package", "version"], [[k, v] for k, v in sorted(report["versions"].items())])
@@ -511,7 +556,9 @@ def plot_report(report: dict) -> bytes:
     note = f"{dropped} non-finite point(s) not shown" if dropped and (obs_pts or cl_pts) else ""
     ax.set_xlabel("t")
     ax.set_ylabel(metric)
-    ax.set_title(f"{claim_id}: {verdict}")
+    kind = "audit: " + str(report.get("broken_assumption")) + " broken on purpose" \
+        if report.get("kind") == KIND_AUDIT else "counterexample"
+    ax.set_title(f"{claim_id}: {verdict} ({kind})", fontsize=10)
     fig.tight_layout()
     if note:  # in the figure's corner, clear of the data and the legend
         fig.text(0.005, 0.005, note, fontsize=8, color="0.4", ha="left", va="bottom")
@@ -529,6 +576,7 @@ def _summary_lines(report: dict, path: Path) -> list[str]:
     broken = report["broken_assumption"]
     lines = [
         f"report:     {path}",
+        f"kind:       {headline(report)}",
         f"claim:      {claim['id']} ({claim['kind']}) {_label(claim['provenance'])} — {claim['title']}",
         f"verdict:    {report['verdict']} (status: {report['status']})",
         f"broken:     {broken if broken is not None else 'none'}",
@@ -552,7 +600,9 @@ def _summary_lines(report: dict, path: Path) -> list[str]:
 
 
 def _agreement(c: dict) -> str:
-    """'agrees' / 'DISAGREES' when the run says whether it confirms, else the run's verdict."""
+    """'agrees' / 'DISAGREES' / 'not applicable' when the run says whether it confirms, else its verdict."""
+    if c.get("applies") is False:
+        return f"not applicable (verdict {c['verdict']})"
     if "agrees" in c:
         return f"{'agrees' if c['agrees'] else 'DISAGREES'} (verdict {c['verdict']})"
     return str(c["verdict"])
@@ -571,9 +621,9 @@ def summarize(path: str | os.PathLike) -> str:
             return f"no reports in {p}"
         entries = [(load_report(f), f) for f in files]
         entries.sort(key=lambda e: (str(e[0]["claim"]["id"]), e[1].name))
-        rows = [[str(r["claim"]["id"]), str(r["verdict"]), str(r["status"]),
+        rows = [[str(r["claim"]["id"]), str(r["kind"]), str(r["verdict"]), str(r["status"]),
                  _fmt(r["evidence"]["worst_ratio"], 4), f.name] for r, f in entries]
-        header = ["claim", "verdict", "status", "worst ratio", "file"]
+        header = ["claim", "kind", "verdict", "status", "worst ratio", "file"]
         widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
         lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip(),
                  "  ".join("-" * w for w in widths)]

@@ -45,7 +45,15 @@ from typing import Any
 
 from verify.errors import VerifyInputError
 from verify.instance import atomic_write_text, dumps
-from verify.theory import HOLDS, INCONCLUSIVE, NOT_APPLICABLE, VIOLATED, Settings
+from verify.theory import Settings
+from verify.verdicts import (
+    ERROR,
+    HOLDS,
+    INCONCLUSIVE,
+    NOT_CONFIRMED,
+    RECONSTRUCTION_DEPENDENT,
+    VIOLATED,
+)
 
 RESULT_SCHEMA = "verify-sweep-result/1"
 SUMMARY_SCHEMA = "verify-sweep-summary/1"
@@ -157,28 +165,11 @@ def serial_executor(fn: Callable[[WorkUnit], list[dict]], units: Sequence[WorkUn
         yield fn(u)
 
 
-def _assess_with_cache(claim: Any, inst: Any, rows: list[dict], settings: Settings, cache: dict) -> Any:
-    """verify.engine.assess, given the assumption rows and a per-instance cache the caller may have prefilled
-    (the same verdict logic)."""
-    from verify.engine import Assessment
-
-    failing = [r["id"] for r in rows if r["role"] == "claim" and r["verdict"] != HOLDS]
-    if failing:
-        return Assessment(inst, rows, None, NOT_APPLICABLE, status=f"assumptions not met: {failing}")
-    try:
-        ev = claim.run(inst, settings, cache)
-    except VerifyInputError as exc:
-        return Assessment(inst, rows, None, INCONCLUSIVE, status=f"could not evaluate: {exc}")
-    except FloatingPointError as exc:
-        return Assessment(inst, rows, None, INCONCLUSIVE, status=f"numerically unreliable: {exc}")
-    return Assessment(inst, rows, ev, ev.verdict)
-
-
 def run_unit(unit: WorkUnit) -> list[dict]:
     """Evaluate a claim on every instance of a unit: assumptions per instance, one batched trajectory for the
     applicable ones (via the schema's batch runner), the claim's verdict, and confirmation of every violation
     (mpmath, longer horizon, other representation; :func:`verify.engine.finalize`)."""
-    from verify.engine import assumption_table, finalize
+    from verify.engine import assess, assumption_table, finalize
     from verify.profiles import get_profile
     from verify.registry import find_claim
 
@@ -202,7 +193,7 @@ def run_unit(unit: WorkUnit) -> list[dict]:
             batched = len(applicable) if any(pre) else 0
     out = []
     for k, inst in enumerate(insts):
-        a = _assess_with_cache(claim, inst, tables[k], unit.settings, caches[k])
+        a = assess(module, claim, inst, unit.settings, rows=tables[k], cache=caches[k])
         report = None
         if a.verdict == VIOLATED:
             p = finalize(module, claim, a, unit.settings, profile, Path(unit.reports) if unit.reports else None,
@@ -211,8 +202,8 @@ def run_unit(unit: WorkUnit) -> list[dict]:
         ev = a.evidence
         out.append({
             "schema": RESULT_SCHEMA, "key": unit.keys[k], "index": unit.indices[k], "claim": claim.id,
-            "verdict": a.verdict, "status": a.status or (ev.reason if ev is not None else ""),
-            "confirmed": a.status == "confirmed counterexample", "report": report,
+            "verdict": a.verdict, "code": a.code, "status": a.status or (ev.reason if ev is not None else ""),
+            "confirmed": a.verdict == VIOLATED, "report": report, "traceback": a.traceback,
             "worst_ratio": None if ev is None else ev.worst_ratio,
             "exponent": None if ev is None else ev.exponent,
             "final_metric": None if ev is None or not ev.observed else ev.observed[-1],
@@ -237,9 +228,12 @@ class SweepSummary:
     results: str
     backend: str
     notes: list[str] = field(default_factory=list)
+    codes: dict = field(default_factory=dict)  # reason code -> count, over the inconclusive instances
+    errors: list[dict] = field(default_factory=list)  # evaluation errors: claim, status, traceback
 
     def to_json(self) -> dict:
-        return {"schema": SUMMARY_SCHEMA, **self.__dict__}
+        return {"schema": SUMMARY_SCHEMA, **{k: v for k, v in self.__dict__.items() if k != "errors"},
+                "errors": [{k: v for k, v in e.items() if k != "traceback"} for e in self.errors]}
 
 
 def plan(claim_id: str, instances: list, settings: Settings, profile: str, results: Path, batch_size: int,
@@ -316,12 +310,19 @@ def sweep(claim_id: str, count: int, *, backend: str = "numpy", seed: int = 0, r
     rows = [json.loads(_result_path(out, result_key(i, claim_id, settings, prof.name)).read_text())
             for i in instances]
     counts: dict[str, int] = {}
+    codes: dict[str, int] = {}
     for r in rows:
         counts[r["verdict"]] = counts.get(r["verdict"], 0) + 1
+        if r["verdict"] == INCONCLUSIVE:
+            code = r.get("code") or "unspecified"
+            codes[code] = codes.get(code, 0) + 1
+    errors = [{"claim": claim_id, "status": r["status"], "traceback": r.get("traceback", "")} for r in rows
+              if r["verdict"] == ERROR]
     summary = SweepSummary(claim_id, count, todo, skipped, counts,
-                           [r["report"] for r in rows if r["confirmed"] and r["report"]], str(out), backend)
-    unconfirmed = sum(1 for r in rows if r["verdict"] == INCONCLUSIVE and "not confirmed" in (r["status"] or ""))
-    if unconfirmed:
-        summary.notes.append(f"{unconfirmed} candidate(s) not confirmed by the high-precision re-runs")
+                           [r["report"] for r in rows if r["confirmed"] and r["report"]], str(out), backend,
+                           codes=dict(sorted(codes.items())), errors=errors)
+    for code in (NOT_CONFIRMED, RECONSTRUCTION_DEPENDENT):
+        if codes.get(code):
+            summary.notes.append(f"{codes[code]} candidate violation(s) inconclusive: {code}")
     atomic_write_text(out / "summary.json", dumps(summary.to_json()))
     return summary
