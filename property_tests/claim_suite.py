@@ -1,8 +1,9 @@
 """Reusable property checks for any theorem module (used by the per-module suites in this folder).
 
-- ``assert_claim_holds``: assess a claim on an instance meeting its assumptions; a violation is confirmed
-  (mpmath, longer horizon, other representation) and a confirmed one fails the test with its evidence, because
-  a paper's claim failing on data that meets its assumptions is a finding, not noise.
+- ``assert_claim_holds``: assess a claim on an instance meeting its assumptions; a candidate violation goes
+  through the engine's own judgement (:func:`verify.engine.finalize`: the confirmations that apply, then every
+  declared reading of the reconstructed constants), and one that survives fails the test with its evidence,
+  because a paper's claim failing on data that meets its assumptions is a finding, not noise.
 - ``assert_meets`` / ``assert_breaks_exactly``: the strategies really meet / break what they say.
 """
 
@@ -14,9 +15,9 @@ from typing import Any
 import numpy as np
 from hypothesis import target
 
-from verify.engine import assess, assumption_table, confirm
+from verify.engine import assess, assumption_table, finalize
 from verify.profiles import get_profile
-from verify.theory import FAILS, HOLDS, VIOLATED, Claim, TheoremModule
+from verify.theory import ERROR, FAILS, HOLDS, VIOLATED, Claim, TheoremModule
 
 
 def profile_name() -> str:
@@ -39,12 +40,12 @@ def assert_claim_holds(module: TheoremModule, claim: Claim, instance: Any) -> No
     score = ev.worst_ratio if ev.worst_ratio is not None else (ev.observed[-1] if ev.observed else None)
     if score is not None and np.isfinite(score):
         target(float(score), label="worst ratio or final metric")
+    assert a.verdict != ERROR, a.status
     if a.verdict == VIOLATED:
-        runs = confirm(claim, instance, settings, ev, get_profile(profile_name()))
-        confirmed = all(r["agrees"] for r in runs)
-        assert not confirmed, (
-            f"FINDING: {claim.id} is violated on an instance meeting its assumptions: {ev.reason}; "
-            f"confirmation: {[(r['kind'], r['reason']) for r in runs]}; instance meta {instance.meta}")
+        finalize(module, claim, a, settings, get_profile(profile_name()), None, settings.seed)
+        assert a.verdict != VIOLATED, (
+            f"FINDING: {claim.id} is violated on an instance meeting its assumptions: {ev.reason}; {a.status}; "
+            f"confirmation: {[(r['kind'], r['reason']) for r in a.confirmation]}; instance meta {instance.meta}")
 
 
 def assert_meets(module: TheoremModule, claim: Claim, instance: Any) -> None:

@@ -22,9 +22,11 @@ from typing import Any
 from verify.errors import VerifyInputError
 
 EXIT_OK, EXIT_VIOLATED, EXIT_USAGE, EXIT_ERROR = 0, 1, 2, 3
-EXIT_CODES_HELP = ("exit codes: check/sweep: 0 nothing violated, 1 a claim violated (confirmed counterexample), "
-                   "2 usage or input error, 3 evaluation error (traceback in REPORTS/errors.log); audit: 0 ran, "
-                   "2, 3; replay: 0 reproduced, 1 not reproduced")
+EXIT_CODES_HELP = """exit codes:
+  check, sweep  0 nothing violated, 1 a claim violated (a confirmed counterexample),
+                2 usage or input error, 3 evaluation error (traceback in REPORTS/errors.log)
+  audit         0 it ran (load-bearing assumptions are information), 2, 3 as above
+  replay        0 reproduced, 1 not reproduced (each differing field is named)"""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -367,7 +369,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------------------------- parser
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="verify", description="Check optimization theorems about attention numerically.",
-                epilog=EXIT_CODES_HELP)
+                epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     s = sub.add_parser("list", help="every registered claim")
