@@ -59,10 +59,15 @@ def svm_for(inst: ac.AttentionInstance, cache: dict, alpha: tuple[int, ...] | No
     return cached_solve(cache, ("svm", a), lambda: solve_att_svm(inst.X, inst.z, a))
 
 
+def score_gap_slack(inst: ac.AttentionInstance, delta: float) -> float:
+    """min_i (g_{i,opt} - max_{t != opt} g_{i,t}) - delta: >= 0 iff the score gap holds at threshold delta."""
+    return float(ac.score_gaps(inst).min() - delta)
+
+
 def _gap_result(inst: ac.AttentionInstance, threshold: float) -> AssumptionResult:
     gaps = ac.score_gaps(inst)
     i = int(np.argmin(gaps))
-    slack = float(gaps[i] - threshold)
+    slack = score_gap_slack(inst, threshold)
     verdict = HOLDS if (slack > 0 if threshold == 0 else slack >= 0) else FAILS
     return AssumptionResult(verdict, slack, f"smallest score gap {gaps[i]:.6g} (sequence {i}), threshold {threshold}")
 
@@ -84,9 +89,14 @@ def near_orthogonality_ratio(inst: ac.AttentionInstance) -> float:
     return float(np.max(np.abs(G)) / np.min(sq)) if np.min(sq) > 0 else float("inf")
 
 
+def near_orthogonal_slack(inst: ac.AttentionInstance, eps: float) -> float:
+    """eps - max |<x_a, x_b>| / min ||x||^2: >= 0 iff the tokens are near-orthogonal at threshold eps."""
+    return eps - near_orthogonality_ratio(inst)
+
+
 def _near_orthogonal(inst: ac.AttentionInstance, cache: dict) -> AssumptionResult:
     ratio = near_orthogonality_ratio(inst)
-    slack = PARAMS["eps"] - ratio
+    slack = near_orthogonal_slack(inst, PARAMS["eps"])
     return AssumptionResult(HOLDS if slack >= 0 else FAILS, slack,
                             f"max |<x_a,x_b>| / min ||x||^2 = {ratio:.4g}, eps = {PARAMS['eps']}")
 
@@ -150,15 +160,22 @@ nonopt_support = Assumption(
 )
 
 
-def _uniform_scores(inst: ac.AttentionInstance, cache: dict) -> AssumptionResult:
+def score_spreads(inst: ac.AttentionInstance) -> list[float]:
+    """Per sequence, max_{t != opt} g_{i,t} - min_{t != opt} g_{i,t} (Assumption B asks for 0)."""
     g = ac.token_scores(inst)
     opt = ac.optimal_tokens(inst)
-    spreads = []
-    for i in range(inst.n):
-        rest = np.delete(g[i], opt[i])
-        spreads.append(float(rest.max() - rest.min()))
+    return [float(np.ptp(np.delete(g[i], opt[i]))) for i in range(inst.n)]
+
+
+def uniform_scores_slack(inst: ac.AttentionInstance, tol: float) -> float:
+    """tol - the largest spread of non-optimal scores: >= 0 iff Assumption B holds to tolerance tol."""
+    return tol - max(score_spreads(inst))
+
+
+def _uniform_scores(inst: ac.AttentionInstance, cache: dict) -> AssumptionResult:
+    spreads = score_spreads(inst)
     i = int(np.argmax(spreads))
-    slack = PARAMS["uniform_tol"] - spreads[i]
+    slack = uniform_scores_slack(inst, PARAMS["uniform_tol"])
     return AssumptionResult(HOLDS if slack >= 0 else FAILS, slack,
                             f"largest spread of non-optimal scores {spreads[i]:.3g} (sequence {i}), "
                             f"tolerance {PARAMS['uniform_tol']}")
@@ -213,6 +230,11 @@ def _init_cone(inst: ac.AttentionInstance, cache: dict) -> AssumptionResult:
                             f"(needs >= {PARAMS['cone_R']})")
 
 
+def dm_dimension_slack(inst: ac.AttentionInstance, kappa: float) -> float:
+    """d/(nT) - kappa: >= 0 iff "d large relative to n and T" holds at d >= kappa n T."""
+    return inst.d / (inst.n * inst.T) - kappa
+
+
 def _data_model(inst: ac.AttentionInstance, cache: dict) -> AssumptionResult:
     from theorems.attention_joint import dm_structure_residual
 
@@ -221,7 +243,7 @@ def _data_model(inst: ac.AttentionInstance, cache: dict) -> AssumptionResult:
         return AssumptionResult(FAILS, -resid, f"x_(i,0) is not y_i mu for a common mu (relative residual "
                                 f"{resid:.3g} > {PARAMS['dm_tol']})")
     ratio = inst.d / (inst.n * inst.T)
-    slack = ratio - PARAMS["dm_kappa"]
+    slack = dm_dimension_slack(inst, PARAMS["dm_kappa"])
     return AssumptionResult(HOLDS if slack >= 0 else FAILS, slack,
                             f"signal token x_(i,0) = y_i mu; d/(nT) = {ratio:.3g} (needs >= {PARAMS['dm_kappa']})")
 

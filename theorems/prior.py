@@ -33,6 +33,7 @@ from theorems.attention_assumptions import (
 )
 from theorems.attention_claims import evaluate_direction_limit
 from theorems.attention_gradient import ATTENTION_GRADIENT
+from theorems.attention_recon import DELTA, TOL, claim_param, cone_radius, cone_width, refutation_docs
 from theorems.attention_strategies import local_alpha_strategy, uniform_strategy
 from verify.provenance import prov
 from verify.theory import Claim, Reference, TheoremModule
@@ -54,6 +55,23 @@ LOCAL = ("alpha_locally_optimal", "init_cone")
 UNIFORM = ("unique_opt", "score_gap", "feasible_svm", "uniform_scores")
 GD_LOCAL = {"eta": 0.5}  # "small eta": half of the unit-token smoothness scale [recon]
 GD_GLOBAL = {"eta": 1.0}
+LOCAL_RECON = (
+    cone_radius("PRIOR proves the local claim for every start in the cone with R 'large enough' (R0 depends on mu "
+                "and the data), so any R >= 1 (in units of ||W_mm(alpha)||) is a reading; W0 is rescaled along its "
+                "own direction to R ||W_mm(alpha)|| when shorter; a larger R favours the claim (at R = 10 the "
+                "attention off alpha starts below e^-10)", PARAMS["cone_R"], 10.0, (3.0,)),
+    cone_width("PRIOR asks mu 'small enough' (the cone corr(W, W_mm(alpha)) >= 1 - mu); any mu in (0, 0.05] is a "
+               "reading; W0 is turned towards W_mm(alpha), same norm, to corr = 1 - mu when outside; a smaller mu "
+               "favours the claim", PARAMS["cone_mu"], 0.005),
+    claim_param("eta", "PRIOR's GD uses a 'small enough' step; any eta in (0, 0.5] is a reading (0.5 is half the "
+                "unit-token smoothness scale); a smaller step favours the claim (and needs a longer run)", ("eta",),
+                GD_LOCAL["eta"], 0.1),
+)
+GLOBAL_RECON = (
+    DELTA, TOL,
+    claim_param("eta", "GD's constant step is ours: any eta in (0, 2/L) with L ~ 1 is a stable reading; a smaller "
+                "step favours the claim (and needs a longer run)", ("eta",), GD_GLOBAL["eta"], 0.25),
+)
 
 CLAIMS = {
     "prior.gd-local": Claim(
@@ -69,6 +87,7 @@ CLAIMS = {
         metric="dir_err_alpha",
         evaluate=evaluate_direction_limit,
         params={**GD_LOCAL, "target": "alpha"},
+        reconstructions=LOCAL_RECON,
     ),
     "prior.gd-global-uniform": Claim(
         id="prior.gd-global-uniform",
@@ -83,6 +102,7 @@ CLAIMS = {
         metric="dir_err",
         evaluate=evaluate_direction_limit,
         params=dict(GD_GLOBAL),
+        reconstructions=GLOBAL_RECON,
     ),
 }
 
@@ -131,7 +151,12 @@ MODULE = TheoremModule(
     instance_schema=ac.SCHEMA,
     gradient=ATTENTION_GRADIENT,
     extra_docs=f"Assumption parameters (all [recon]): {PARAMS}. The local claim's instances name alpha in "
-    "meta['alpha'].",
+    "meta['alpha'].\n\n" + refutation_docs({
+        "prior.gd-local": "the theorem's R0(mu) is at most the radius at which the failure persists (tried up to "
+        "10 ||W_mm(alpha)||), its mu at least 0.005 and its step at least 0.1; a witness of leaving W_mm(alpha) "
+        "there contradicts it",
+        "prior.gd-global-uniform": "Assumption B admits the instance with tol 1e-12 and gap 0.1, and GD's step 0.25 "
+        "is 'small enough'; a witness of convergence to W_mm(alpha), alpha != opt, then contradicts it"}),
 )
 
 __all__ = ["MODULE", "CLAIMS", "ASSUMPTIONS"]

@@ -45,6 +45,17 @@ from theorems.attention_claims import (
     evaluate_sparsity,
 )
 from theorems.attention_gradient import ATTENTION_GRADIENT
+from theorems.attention_recon import (
+    DELTA,
+    EPS,
+    KAPPA,
+    comparison_target,
+    delta_probability,
+    gd_step,
+    normalization,
+    polyak_c,
+    refutation_docs,
+)
 from theorems.attention_strategies import dm_strategy, instance_strategy
 from verify.provenance import prov
 from verify.theory import Claim, Reference, TheoremModule
@@ -68,6 +79,10 @@ NGD = {"eta": 0.1}
 PS = {"c": 1.0}  # the classic Polyak constant; seed 001 writes c = 2 (set "c": 2.0 to check that reading)
 GD = {"eta": 1.0}  # GD's step: 1 is about 1/smoothness for unit-norm tokens and a unit decoder [recon]
 TARGET = 0.05  # direction-error level of the comparisons [recon]: all three methods reach it on most ci runs
+CORE_RECON = (EPS, DELTA)  # readings of the [recon] thresholds of CORE (theorems.attention_recon)
+JOINT_RECON = (KAPPA, DELTA)
+PS_FASTER = polyak_c(("methods", "polyak", "c"), 1.0, "c = 1 gives PS the larger step and favours 'PS is faster'")
+GD_SLOWER = gd_step(("methods", "gd", "eta"), GD["eta"], 0.25, "a smaller step slows GD and favours the claim")
 
 CLAIMS = {
     "vdt24.global": Claim(
@@ -77,12 +92,13 @@ CLAIMS = {
         "converges in direction to W_mm, not to a locally-optimal W_mm(alpha).",
         kind="limit",
         paper="VDT24",
-        provenance=prov("seed", "abs", note="seed 000-002; the assumptions are [recon]"),
+        provenance=prov("seed", "abs", note="seed 000-002; the assumptions' eps and Delta are [recon]"),
         assumptions=CORE,
         method="ngd",
         metric="dir_err",
         evaluate=evaluate_direction_limit,
         params={"eta": 0.1},
+        reconstructions=CORE_RECON,
     ),
     "vdt24.ngd-rate": Claim(
         id="vdt24.ngd-rate",
@@ -97,6 +113,7 @@ CLAIMS = {
         evaluate=evaluate_direction_order,
         rate=T_SYM ** sympy.Rational(-1, 2),
         params={"eta": 0.1, "decades": 2},
+        reconstructions=CORE_RECON,
     ),
     "vdt24.ps-rate": Claim(
         id="vdt24.ps-rate",
@@ -112,6 +129,8 @@ CLAIMS = {
         evaluate=evaluate_direction_order,
         rate=T_SYM ** sympy.Rational(-1, 2),
         params={**PS, "decades": 2},
+        reconstructions=(*CORE_RECON, polyak_c(("c",), 2.0, "c = 2 (the seed's own form, half the classic step) "
+                                                 "is taken as favourable")),
     ),
     "vdt24.ps-faster": Claim(
         id="vdt24.ps-faster",
@@ -125,6 +144,7 @@ CLAIMS = {
         metric="dir_err",
         evaluate=evaluate_comparison,
         params={"pairs": [("polyak", "ngd")], "methods": {"polyak": PS, "ngd": NGD}, "target": TARGET},
+        reconstructions=(*CORE_RECON, PS_FASTER, comparison_target(TARGET)),
     ),
     "vdt24.beats-gd": Claim(
         id="vdt24.beats-gd",
@@ -140,6 +160,7 @@ CLAIMS = {
         evaluate=evaluate_comparison,
         params={"pairs": [("ngd", "gd"), ("polyak", "gd")], "methods": {"ngd": NGD, "polyak": PS, "gd": GD},
                 "target": TARGET},
+        reconstructions=(*CORE_RECON, PS_FASTER, GD_SLOWER, comparison_target(TARGET)),
     ),
     "vdt24.sparsity": Claim(
         id="vdt24.sparsity",
@@ -155,6 +176,7 @@ CLAIMS = {
         evaluate=evaluate_sparsity,
         rate=sympy.exp(-sympy.Symbol("c", positive=True) * T_SYM),
         params={**NGD, "slope_fraction": 1.0, "decades": 2},
+        reconstructions=CORE_RECON,
     ),
     "vdt24.loss": Claim(
         id="vdt24.loss",
@@ -168,6 +190,11 @@ CLAIMS = {
         metric="log10_loss_gap",
         evaluate=evaluate_loss_rates,
         params={"fast": ["ngd", "polyak"], "slow": ["gd"], "methods": {"ngd": NGD, "polyak": PS, "gd": GD}},
+        reconstructions=(*CORE_RECON,
+                         polyak_c(("methods", "polyak", "c"), 1.0, "the rate classes do not depend on c in theory, "
+                                  "so neither end is known to favour the claim"),
+                         gd_step(("methods", "gd", "eta"), GD["eta"], GD["eta"], "GD's loss gap is polynomial at "
+                                 "every stable step, so no end is known to favour the claim", (0.25,))),
     ),
     "vdt24.joint-dir": Claim(
         id="vdt24.joint-dir",
@@ -175,13 +202,15 @@ CLAIMS = {
         statement="Joint NGD on (u, W) from u = 0: ||W_t/||W_t|| - W_mm/||W_mm|| || = O(1/log t) under DM.",
         kind="order",
         paper="VDT24",
-        provenance=prov("seed", note="the normalization (joint or per block) is a parameter"),
+        provenance=prov("seed", note="the normalization is a parameter (joint or per block)"),
         assumptions=JOINT,
         method="ngd",
         metric="dir_err",
         evaluate=evaluate_joint_direction,
         rate=1 / sympy.log(T_SYM),
         params={**NGD, "normalize": "joint", "decades": 2, "fit_scale": "log", "svm": "hard"},
+        reconstructions=(*JOINT_RECON, normalization("per block moves W as fast as u, which favours the "
+                                                     "W-direction claim")),
     ),
     "vdt24.joint-u": Claim(
         id="vdt24.joint-u",
@@ -196,6 +225,8 @@ CLAIMS = {
         metric="u_dir_err",
         evaluate=evaluate_joint_decoder,
         params={**NGD, "normalize": "joint"},
+        reconstructions=(*JOINT_RECON, normalization("neither is known to favour the u-direction claim; per "
+                                                     "block (PRIOR's code) is taken as favourable")),
     ),
     "vdt24.joint-loss": Claim(
         id="vdt24.joint-loss",
@@ -204,16 +235,39 @@ CLAIMS = {
         "NGD from u = 0 (Clopper-Pearson over params['draws'] draws).",
         kind="probability",
         paper="VDT24",
-        provenance=prov("seed", "abs", note="delta, the draws and the confidence are [recon]"),
+        provenance=prov("seed", "abs", note="delta is [recon]; the draws and the confidence are settings of the "
+                        "Clopper-Pearson test, not readings of the paper"),
         assumptions=JOINT,
         method="ngd",
         metric="log10_loss",
         evaluate=evaluate_joint_loss_probability,
         rate=sympy.exp(-(T_SYM ** sympy.Rational(1, 3))),
         params={**NGD, "normalize": "joint", "decades": 2, "draws": 16, "delta": 0.25, "confidence": 0.95},
+        reconstructions=(*JOINT_RECON, delta_probability(0.25),
+                         normalization("neither is known to favour the loss claim; per block (PRIOR's code) is "
+                                       "taken as favourable")),
     ),
 }
 
+
+REFUTES = {
+    "vdt24.global": "the paper's near-orthogonality admits the instance at eps 0.01 and its gap at Delta 0.1 (the "
+    "strictest readings tried); then a certified witness of convergence to W_mm(alpha), alpha != opt, contradicts it",
+    "vdt24.ngd-rate": "the instance meets the paper's eps and Delta (down to 0.01 / up to 0.1) and the t^-1/2 is for "
+    "the Frobenius direction error with a constant that does not depend on the horizon",
+    "vdt24.ps-rate": "as for vdt24.ngd-rate, for the paper's Polyak constant c, whichever of 1 and 2 it is",
+    "vdt24.ps-faster": "'faster' means fewer steps to every fixed direction-error level (0.02 included) with the "
+    "paper's c in [1, 2]",
+    "vdt24.beats-gd": "'faster than GD' is against GD at any stable constant step (0.25 included) and at every level",
+    "vdt24.sparsity": "the exponential rate is claimed with slope about eta/||W_mm|| (our derived shape) on data "
+    "meeting the paper's eps and Delta; a slower exponential does not refute 'exponential'",
+    "vdt24.loss": "the rate classes are claimed for every Polyak c in [1, 2] and every stable GD step",
+    "vdt24.joint-dir": "the paper normalizes the concatenated gradient of (u, W), not each block (per block the "
+    "error falls like t^-1), and its DM admits d = kappa nT at the instance's kappa (up to 2)",
+    "vdt24.joint-u": "the u-limit is claimed for the normalization that fails, on DM data at kappa up to 2",
+    "vdt24.joint-loss": "the probability is at least 1 - delta with delta <= 0.25 over the DM draws of the instance's "
+    "generator, under the normalization that fails",
+}
 
 # ---------------------------------------------------------------------------------------------- strategies
 @st.composite
@@ -296,7 +350,8 @@ MODULE = TheoremModule(
     load_instance=ac.instance_from_json,
     instance_schema=ac.SCHEMA,
     gradient=ATTENTION_GRADIENT,
-    extra_docs=f"Assumption parameters (all [recon]): {PARAMS}. Diagnostic assumptions: {DIAGNOSTIC}.",
+    extra_docs=f"Assumption parameters (all [recon]): {PARAMS}. Diagnostic assumptions: {DIAGNOSTIC}.\n\n"
+    + refutation_docs(REFUTES),
 )
 
 __all__ = ["MODULE", "CLAIMS", "ASSUMPTIONS", "np"]
