@@ -28,6 +28,7 @@ from theorems import attention_classifier as ac
 from theorems.attention_assumptions import feasible_svm, near_orthogonal, score_gap, unique_opt
 from theorems.attention_claims import evaluate_direction_limit
 from theorems.attention_gradient import ATTENTION_GRADIENT
+from theorems.attention_recon import DELTA, EPS
 from theorems.attention_strategies import instance_strategy
 from verify.provenance import prov
 from verify.theory import Claim, Reference, TheoremModule
@@ -60,6 +61,9 @@ CLAIMS = {
         metric="dir_err",
         evaluate=evaluate_direction_limit,
         params={"eta": 0.1},
+        # TODO: every [recon] constant the claim, its assumptions or its method depend on, with the readings a
+        # faithful interpretation allows (verify.theory.Reconstruction); eps and Delta are the shared predicates'.
+        reconstructions=(EPS, DELTA),
     ),
 }
 

@@ -26,6 +26,11 @@ when the module does not conform:
   is None, the assumption must declare ``implied_by`` (why it cannot be broken alone).
 - ``check_instance_round_trip``: instance -> JSON text -> ``load_instance`` gives the same instance and the
   same JSON, and the JSON names the module's ``instance_schema``.
+- ``check_reconstructions``: every [recon] parameter that a claim's provenance note, or the note of one of its
+  assumptions, names ("X is [recon]", "X and Y are [recon] parameters", "X is a parameter") has a
+  :class:`~verify.theory.Reconstruction` in the claim's ``reconstructions`` whose name ends the phrase (the
+  "cone's mu" is ``mu``); each declares a statement, JSON values and a callable ``apply``; and on instances drawn
+  from ``meets(claim)``, ``apply`` at the default gives the same claim parameters and the same instance JSON.
 - ``check_gradient``: if the module declares a :class:`~verify.theory.GradientSpec`, its closed-form gradient
   matches Richardson-extrapolated central differences of its loss (skipped, with the reason, when the module
   declares none).
@@ -39,6 +44,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -216,6 +222,54 @@ def check_instance_round_trip(module: TheoremModule) -> None:
         assert same is True or bool(np.all(same)), f"instance {k}: the loaded instance differs from the original"
 
 
+_RECON_PHRASE = re.compile(r"([^;:.()\[\]]+?)\s+(?:is|are)\s+(?:an?\s+)?(?:\[recon\]|parameters?\b)", re.I)
+
+
+def recon_names(note: str) -> list[str]:
+    """The [recon] parameters a provenance note names: "mu, R and eta are [recon] parameters" -> mu, R, eta."""
+    out = []
+    for m in _RECON_PHRASE.finditer(note or ""):
+        out += [p.strip() for p in re.split(r",\s*|\s+and\s+", m.group(1).strip()) if p.strip()]
+    return out
+
+
+def names_reconstruction(phrase: str, name: str) -> bool:
+    """The reconstruction's name (its words, case-insensitive) ends the phrase: "the cone's mu" names ``mu``."""
+    pw, nw = phrase.lower().split(), name.lower().split()
+    return bool(nw) and len(nw) <= len(pw) and pw[-len(nw):] == nw
+
+
+def check_reconstructions(module: TheoremModule) -> None:
+    """Every named [recon] parameter of a claim (its own note and its assumptions') declares its readings."""
+    for cid, c in module.claims.items():
+        notes = [("claim", c.provenance.note)] + [(f"assumption {a}", module.assumptions[a].provenance.note)
+                                                  for a in c.assumptions if a in module.assumptions]
+        for where, note in notes:
+            for phrase in recon_names(note):
+                assert any(names_reconstruction(phrase, r.name) for r in c.reconstructions), (
+                    f"claim {cid}: the {where} provenance names the [recon] parameter {phrase!r}, but the claim "
+                    f"declares no Reconstruction for it (declared: {[r.name for r in c.reconstructions]})")
+        for r in c.reconstructions:
+            assert str(r.name).strip() and str(r.statement).strip(), (
+                f"claim {cid}: a reconstruction lacks a name or a statement")
+            assert callable(r.apply), f"claim {cid}: reconstruction {r.name} has no callable apply"
+            try:
+                json.dumps(r.to_json())
+            except (TypeError, ValueError) as exc:
+                raise AssertionError(f"claim {cid}: reconstruction {r.name}'s values are not JSON: {exc}") from exc
+        if not c.reconstructions:
+            continue
+        for k, inst in enumerate(draw_examples(module.meets(cid), n_examples())):
+            for r in c.reconstructions:
+                pair = r.apply(c, inst, r.default)
+                assert pair is not None, f"claim {cid}: {r.name} at its default rejects meets() instance {k}"
+                c2, i2 = pair
+                assert c2.params == c.params and c2.rate == c.rate, (
+                    f"claim {cid}: {r.name} at its default changes the claim ({c2.params} vs {c.params})")
+                assert dumps(i2.to_json()) == dumps(inst.to_json()), (
+                    f"claim {cid}: {r.name} at its default changes meets() instance {k}")
+
+
 def directional_fd(loss: Callable[[Any], float], theta: np.ndarray, V: np.ndarray, h: float) -> float:
     """Richardson-extrapolated central difference of ``loss`` at ``theta`` along ``V``:
     R = (4 D(h/2) - D(h)) / 3 with D(h) = (L(theta + hV) - L(theta - hV)) / (2h); R - <grad, V> = O(h^4)."""
@@ -299,7 +353,7 @@ def static_problems(module: Any) -> str | None:
 
 ALL_CHECKS: tuple[Callable[[TheoremModule], None], ...] = (
     check_docs_metadata, check_provenance, check_claims_well_formed, check_meets_strategies,
-    check_break_strategies, check_instance_round_trip, check_gradient,
+    check_break_strategies, check_instance_round_trip, check_reconstructions, check_gradient,
 )
 
 

@@ -18,6 +18,7 @@ import sympy
 
 from theorems import attention_classifier as ac
 from theorems.attention_claims import evaluate_direction_limit, evaluate_direction_order
+from theorems.attention_recon import DELTA, EPS
 from theorems.template import ASSUMPTIONS, ATTENTION_GRADIENT, BREAKERS, CORE, near_orthogonal_instances
 from verify.provenance import prov
 from verify.theory import Claim, Reference, TheoremModule
@@ -45,6 +46,7 @@ CLAIMS = {
         metric="dir_err",
         evaluate=evaluate_direction_limit,
         params={"eta": 0.1},
+        reconstructions=(EPS, DELTA),  # the readings of the shared predicates' [recon] thresholds
     ),
     "example.gd-fast": Claim(
         id="example.gd-fast",
@@ -61,6 +63,7 @@ CLAIMS = {
         evaluate=evaluate_direction_order,
         rate=T ** -1,
         params={"eta": 0.1, "decades": 2},
+        reconstructions=(EPS, DELTA),
     ),
 }
 
