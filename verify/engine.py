@@ -465,7 +465,7 @@ def audit(module: TheoremModule, claim: Claim, profile: Profile, *, reports: Pat
         def fn(inst: Any, aid: str = aid) -> Assessment:
             return assess(module, claim, inst, settings, require_assumptions=False, broken=aid)
 
-        results = explore(strat, fn, profile, max_examples or max(profile.max_examples, 4), seed=seed)
+        results = explore(strat, fn, profile, max_examples or profile.audit_examples, seed=seed)
         results = [r for r in results if _breaks_exactly(r, aid)]
         paths = []
         for a in [r for r in results if r.verdict == VIOLATED][:max_confirm]:
