@@ -159,12 +159,19 @@ T = np.asarray(log_checkpoints(10**6, per_decade=10, start=10), dtype=float)
 OK = np.ones(T.shape, dtype=bool)
 
 
-def test_check_order_flags_a_log_factor() -> None:
-    # e(t) = t^-1/2 log t against the claimed t^-1/2: the ratio log t grows by log10(ln 10t / ln t) ~ 0.08-0.1
-    # per decade over t in [1e4, 1e6], above SLOPE_TOL = 0.05, and is not decelerating enough to excuse it.
+def test_check_order_judges_a_log_factor_in_the_rate_scale() -> None:
+    # e(t) = t^-1/2 log t against the claimed t^-1/2. In the rate's coordinate x = -ln rate = ln(t)/2 the ratio's
+    # slope is 2/ln t: positive but falling segment by segment, so a power-law rule cannot exclude a bounded
+    # ratio (the log factor lives on the finer ln ln t scale): inconclusive, never violated.
     r = check_order(T, T**-0.5 * np.log(T), T**-0.5, OK)
-    assert r.verdict == VIOLATED, r.reason
-    assert len(r.decade_slopes) == 2 and all(0.05 < s < 0.15 for s in r.decade_slopes)
+    assert (r.verdict, r.code) == (INCONCLUSIVE, "growth-decelerating"), r.reason
+    assert len(r.decade_slopes) == 3 and all(np.diff(r.decade_slopes) < 0)
+    mids = [np.sqrt(s["t"][0] * s["t"][1]) for s in r.params["segments"]]
+    assert r.decade_slopes == pytest.approx([2 / np.log(m) for m in mids], rel=0.05)
+    # a power-law excess (t^-0.4 against t^-0.5) grows steadily in that coordinate: violated, slope 0.2
+    r = check_order(T, T**-0.4, T**-0.5, OK)
+    assert (r.verdict, r.code) == (VIOLATED, ""), r.reason
+    assert all(s == pytest.approx(0.2, abs=1e-9) for s in r.decade_slopes)
 
 
 @pytest.mark.parametrize("values,rate", [
@@ -188,27 +195,30 @@ def test_check_order_is_inconclusive_without_precision() -> None:
     bad = OK.copy()
     bad[-1] = False
     r = check_order(T, T**-0.5 * np.log(T), T**-0.5, bad)
-    assert r.verdict == INCONCLUSIVE and "precision" in r.reason
+    assert r.verdict == INCONCLUSIVE and "precision" in r.reason and r.code == "precision-lost"
     r = check_order(T, T**-1.0, T**-0.5, np.zeros_like(OK))
-    assert r.verdict == INCONCLUSIVE
+    assert (r.verdict, r.code) == (INCONCLUSIVE, "precision-lost")
 
 
 def test_check_limit() -> None:
     # a witness: the metric stays above a certified positive, flat lower bound
     lb = np.full(T.shape, 0.4)
     r = check_limit(T, 0.6 + T**-0.5, OK, lower_bound=lb)
-    assert r.verdict == VIOLATED, r.reason
+    assert r.verdict == VIOLATED and "certified lower bound" in r.reason, r.reason
     # a decaying metric holds (with or without a witness that itself decays)
     assert check_limit(T, T**-0.5, OK).verdict == HOLDS
     assert check_limit(T, 2 * T**-0.5, OK, lower_bound=T**-0.5).verdict == HOLDS
-    # no witness and no decay: nothing can be concluded
-    assert check_limit(T, 0.6 + 0 * T, OK).verdict == INCONCLUSIVE
-    # a witness that is not positive everywhere in the tail is no witness
-    lb2 = lb.copy()
+    # no witness, no decay: a flat positive metric is its own floor, significantly positive in every family
+    r = check_limit(T, 0.6 + 0 * T, OK)
+    assert r.verdict == VIOLATED and "floor" in r.reason, r.reason
+    # a witness that is not positive over the end of the tail is no witness; the decaying metric then holds
+    lb2 = 0.5 * T**-0.5
     lb2[-1] = -0.1
-    assert check_limit(T, 0.6 + 0 * T, OK, lower_bound=lb2).verdict == INCONCLUSIVE
+    r = check_limit(T, T**-0.5, OK, lower_bound=lb2)
+    assert r.verdict == HOLDS and "witness" not in r.params, r.reason
     # lost precision: never a verdict
-    assert check_limit(T, 0.6 + 0 * T, np.zeros_like(OK), lower_bound=lb).verdict == INCONCLUSIVE
+    r = check_limit(T, 0.6 + 0 * T, np.zeros_like(OK), lower_bound=lb)
+    assert (r.verdict, r.code) == (INCONCLUSIVE, "precision-lost")
 
 
 def test_check_bound() -> None:

@@ -2,26 +2,91 @@
 
 Conventions: ``t`` are the checkpoints (increasing, positive), ``values`` the observed metric, ``ok`` the
 per-checkpoint precision flags. A checker never calls a point "violated" if the trajectory lost precision
-there: that is "inconclusive (numerically unreliable)".
+there: that is "inconclusive (precision-lost)". Every inconclusive result carries a reason code
+(:mod:`verify.verdicts`), and every result carries the rule it was judged by (``params["rule"]``).
 
-Tail and decades: asymptotic claims are judged on the last ``decades`` decades of t, i.e. t in
-[t_end / 10^decades, t_end]. The growth of a ratio over a decade is the least-squares slope of
-log10(ratio) against log10(t) inside that decade (robust to oscillation between checkpoints).
+Tail: asymptotic claims are judged on the last ``decades`` decades of t, i.e. t in [t_end / 10^decades, t_end],
+split into consecutive *segments* of equal checkpoint counts (docs/engine.md, "Verdicts").
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
-from verify.verdicts import HOLDS, INCONCLUSIVE, VIOLATED  # noqa: F401
+from verify.verdicts import (  # noqa: F401  (HOLDS/INCONCLUSIVE/VIOLATED are re-exported)
+    GROWTH_DECELERATING,
+    HOLDS,
+    HORIZON_TOO_SHORT,
+    INCONCLUSIVE,
+    NO_LIMIT_EVIDENCE,
+    NON_FINITE,
+    PRECISION_LOST,
+    VIOLATED,
+)
 
-SLOPE_TOL = 0.05
-"""A ratio whose log10 grows by less than 0.05 per decade of t (12% per factor 10) is treated as flat. The value
-is a parameter of every checker and is written into each report; it separates a persistent power-law or log
-growth (a log t factor grows by >= 0.09 per decade up to t = 10^6) from checkpoint-to-checkpoint noise."""
+
+@dataclass(frozen=True)
+class GrowthRule:
+    """The order-claim rule (``metric = O(rate)``, unknown constant), all its parameters in one place.
+
+    y = ln(metric / rate) is fitted against the rate's natural coordinate x = -ln rate(t) (a ln t for t^-a,
+    ln ln t for 1/ln t, c t for e^{-ct}, t^a for e^{-t^a}; ln t when the rate is flat). In x the claimed rate is
+    e^{-x} for every form, so a slope s of y means "the metric decays (1 - s) times as fast as claimed". The
+    tail is cut into ``segments`` consecutive parts of equal checkpoint counts (at least ``min_points`` each);
+    each part gets an ordinary-least-squares slope s_i with its standard error se_i.
+
+    - holds: the last slope s_L <= ``tol`` (the ratio is flat or falling at the end of the run);
+    - violated: s_L - k se_L > tol (significant growth) AND the growth is not slowing, s_{L-1} - s_L <= k se_d
+      with se_d = sqrt(se_{L-1}^2 + se_L^2);
+    - inconclusive (growth-decelerating): growth that is not significant, or that slows.
+    """
+
+    tol: float = 0.05
+    k: float = 3.0
+    segments: int = 3
+    min_points: int = 3
+
+    def to_json(self) -> dict:
+        return {"name": "growth", **asdict(self)}
+
+
+GROWTH_RULE = GrowthRule()
+SLOPE_TOL = GROWTH_RULE.tol  # kept for callers that pass a tolerance by name
+
+
+@dataclass(frozen=True)
+class LimitRule:
+    """The limit-claim rule (``metric -> 0``; a distance to a stated target is the metric).
+
+    On the tail: floor models metric ~ F + C s^{-a} (a > 0; s = t and s = ln t) fitted by least squares, F with
+    its standard error se_F; and the tail's last segment (as in :class:`GrowthRule`).
+
+    - violated (witness): a certified lower bound lb(t) <= metric(t) is > 0 at every checkpoint of the last
+      segment and its slope of ln lb against ln t there is >= -``tol`` (it does not decay);
+    - violated (floor): in every decay family (:data:`FLOOR_FAMILIES`: F + C t^-a and F + C (ln t)^-a),
+      F - k se_F > ``negligible`` * m_end and F >= ``floor_share`` * m_end (the floor is significantly positive
+      whatever the shape of the decay, and the metric has covered most of its way down to it);
+    - holds: the metric decays over the last segment (slope of ln metric against ln t, plus k se, < -tol) AND
+      in some decay family the floor is consistent with 0: F - k se_F <= negligible * m_end;
+    - inconclusive (no-limit-evidence): anything else (e.g. a slow decay whose floor fit is ambiguous).
+    """
+
+    tol: float = 0.05
+    k: float = 3.0
+    floor_share: float = 0.5
+    negligible: float = 0.01
+    segments: int = 3
+    min_points: int = 3
+
+    def to_json(self) -> dict:
+        return {"name": "limit", **asdict(self)}
+
+
+LIMIT_RULE = LimitRule()
 
 
 @dataclass(frozen=True)
@@ -32,13 +97,31 @@ class CheckResult:
     t_worst: int | None = None
     exponent: float | None = None
     constant: float | None = None
-    decade_slopes: tuple[float, ...] = ()
+    decade_slopes: tuple[float, ...] = ()  # the per-segment slopes the verdict rests on (oldest first)
     code: str = ""  # the reason code of an inconclusive verdict (verify.verdicts.REASON_CODES)
+    params: dict = field(default_factory=dict)  # the rule (params["rule"]) and the figures it was applied to
 
 
 def _tail_mask(t: np.ndarray, decades: float, t0: int) -> np.ndarray:
     lo = max(float(t0), float(t[-1]) / 10.0**decades)
     return (t >= lo) & (t > 0)
+
+
+def ols(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Least-squares slope of y on x and its standard error sqrt(RSS / (n - 2) / Sxx) (inf for n <= 2).
+
+    On a deterministic checkpoint series the SE is not a sampling error: it measures how far the series departs
+    from a straight line inside the fitted range (curvature, checkpoint-to-checkpoint oscillation)."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    xm, ym = x.mean(), y.mean()
+    sxx = float(np.sum((x - xm) ** 2))
+    if len(x) < 2 or sxx <= 0:
+        return math.nan, math.inf
+    s = float(np.sum((x - xm) * (y - ym)) / sxx)
+    if len(x) <= 2:
+        return s, math.inf
+    rss = float(np.sum((y - ym - s * (x - xm)) ** 2))
+    return s, math.sqrt(rss / (len(x) - 2) / sxx)
 
 
 def fit_power(t: np.ndarray, values: np.ndarray, scale: str = "power") -> tuple[float, float]:
@@ -63,128 +146,302 @@ def decade_slopes(t: np.ndarray, log10_ratio: np.ndarray, decades: int) -> list[
     return out
 
 
-def check_bound(t: np.ndarray, values: np.ndarray, bound: np.ndarray, ok: np.ndarray, t0: int = 1) -> CheckResult:
-    """metric(t) <= bound(t) at every checkpoint t >= t0."""
-    sel = t >= t0
-    if not sel.any():
-        return CheckResult(INCONCLUSIVE, f"no checkpoint at or after t0={t0}")
-    ratio = values[sel] / bound[sel]
-    i = int(np.nanargmax(ratio))
-    worst, tw = float(ratio[i]), int(t[sel][i])
-    bad = ratio > 1
-    if bad.any():
-        if not ok[sel][bad].all():
-            return CheckResult(INCONCLUSIVE, "bound exceeded only where precision was lost", worst, tw)
-        return CheckResult(VIOLATED, f"metric exceeds the bound at t={tw} by a factor {worst:.4g}", worst, tw)
-    if not ok[sel].all():
-        return CheckResult(HOLDS, "bound holds; some checkpoints lost precision", worst, tw)
-    return CheckResult(HOLDS, f"bound holds at all {int(sel.sum())} checkpoints (worst ratio {worst:.4g})", worst, tw)
+def natural_coordinate(t: np.ndarray, log_rate: np.ndarray) -> tuple[np.ndarray, str]:
+    """x = -ln rate(t) (ln rate for a growing rate), the coordinate in which the claimed rate is e^{-x}; ln t when
+    the rate is flat or not strictly monotone over ``t``. Returns (x, a label)."""
+    lr = np.asarray(log_rate, float)
+    if len(lr) >= 2 and np.all(np.isfinite(lr)):
+        x = -lr if lr[-1] < lr[0] else lr
+        if np.all(np.diff(x) > 1e-12 * np.maximum(1.0, np.abs(x[1:]))):
+            return x - x[0], "-ln rate" if lr[-1] < lr[0] else "ln rate"
+    return np.log(t), "ln t"
+
+
+def segment_fits(t: np.ndarray, x: np.ndarray, y: np.ndarray, segments: int, min_points: int) -> list[dict]:
+    """OLS slope of y on x with its SE on each of up to ``segments`` consecutive equal-count parts."""
+    n = min(segments, len(x) // max(min_points, 1))
+    out = []
+    for idx in np.array_split(np.arange(len(x)), n) if n >= 1 else []:
+        s, se = ols(x[idx], y[idx])
+        out.append({"t": [int(t[idx[0]]), int(t[idx[-1]])], "slope": s, "se": se, "points": int(len(idx))})
+    return out
+
+
+def _fmt_segments(segs: list[dict]) -> str:
+    return ", ".join(f"{s['slope']:.4g} ± {s['se']:.2g} (t {s['t'][0]}-{s['t'][1]})" for s in segs)
+
+
+def growth_verdict(t: np.ndarray, x: np.ndarray, y: np.ndarray, rule: GrowthRule = GROWTH_RULE,
+                   coordinate: str = "-ln rate") -> tuple[str, str, str, dict]:
+    """(verdict, code, reason, params) of :class:`GrowthRule` on y = ln(metric / rate) against x."""
+    segs = segment_fits(t, x, y, rule.segments, rule.min_points)
+    params: dict[str, Any] = {"rule": rule.to_json(), "coordinate": coordinate, "segments": segs}
+    if not segs:
+        return INCONCLUSIVE, HORIZON_TOO_SHORT, (f"horizon too short: {len(x)} checkpoints in the tail, fewer than "
+                                                 f"{rule.min_points} for one segment"), params
+    fig = f"slopes of ln(metric/rate) vs x = {coordinate}, per segment: {_fmt_segments(segs)}"
+    last = segs[-1]
+    s, se = last["slope"], last["se"]
+    if s <= rule.tol:
+        return HOLDS, "", f"ratio to the claimed rate is flat or falling at the end (last slope {s:.4g} <= " \
+                          f"{rule.tol}); {fig}", params
+    if not s - rule.k * se > rule.tol:
+        return INCONCLUSIVE, GROWTH_DECELERATING, f"the ratio's growth is not significant (last slope {s:.4g} " \
+                                                  f"± {se:.2g}, needs > {rule.tol} + {rule.k:g} SE); {fig}", params
+    if len(segs) < 2:
+        return INCONCLUSIVE, HORIZON_TOO_SHORT, f"one segment only: cannot tell whether the growth slows; {fig}", \
+            params
+    prev = segs[-2]
+    d, sd = prev["slope"] - s, math.hypot(prev["se"], se)
+    params.update({"deceleration": d, "deceleration_se": sd})
+    if d > rule.k * sd:
+        return INCONCLUSIVE, GROWTH_DECELERATING, f"the ratio grows but the growth slows: last slopes " \
+            f"{prev['slope']:.4g} -> {s:.4g}, a drop of {d:.3g} > {rule.k:g} SE ({sd:.2g}); a bounded ratio is " \
+            f"not excluded; {fig}", params
+    return VIOLATED, "", f"ratio to the claimed rate keeps growing: last slope {s:.4g} ± {se:.2g} > {rule.tol}, " \
+                         f"not slowing (change {-d:+.3g}, {rule.k:g} SE = {rule.k * sd:.2g}); {fig}", params
+
+
+def _rule_of(rule: GrowthRule, slope_tol: float | None) -> GrowthRule:
+    return rule if slope_tol is None else replace(rule, tol=float(slope_tol))
 
 
 def check_order(t: np.ndarray, values: np.ndarray, rate: np.ndarray, ok: np.ndarray, *, t0: int = 1,
-                decades: int = 2, slope_tol: float = SLOPE_TOL, fit_scale: str = "power") -> CheckResult:
-    """metric(t) = O(rate(t)) with an unknown constant.
-
-    - violated: the ratio metric/rate grows by more than ``slope_tol`` per decade in each of the last
-      ``decades`` decades, and the growth is not decelerating (last slope >= half the previous one);
-    - holds: the ratio does not grow by more than ``slope_tol`` in the last decade;
-    - inconclusive: anything else (growth that is slowing down, too short a horizon, lost precision).
-    The fitted exponent p and constant C of metric ~ C x^p over the tail are always reported.
-    """
+                decades: int = 2, slope_tol: float | None = None, fit_scale: str = "power",
+                rule: GrowthRule = GROWTH_RULE) -> CheckResult:
+    """metric(t) = O(rate(t)) with an unknown constant, judged by :class:`GrowthRule` (``slope_tol`` overrides
+    its tolerance). The fitted exponent p and constant C of metric ~ C x^p over the tail (x = t, or log t with
+    ``fit_scale="log"``) are always reported."""
+    rule = _rule_of(rule, slope_tol)
+    t, values, rate = np.asarray(t, float), np.asarray(values, float), np.asarray(rate, float)
     tail = _tail_mask(t, decades, t0)
-    if tail.sum() < 3:
-        return CheckResult(INCONCLUSIVE, f"horizon too short: fewer than 3 checkpoints in the last {decades} decades")
+    base = {"rule": rule.to_json()}
+    if tail.sum() < rule.min_points:
+        return CheckResult(INCONCLUSIVE, f"horizon too short: fewer than {rule.min_points} checkpoints in the last "
+                           f"{decades} decades", code=HORIZON_TOO_SHORT, params=base)
     tt, vv, rr = t[tail], values[tail], rate[tail]
-    ratio = vv / rr
-    p, C = fit_power(tt, vv, fit_scale)
-    i = int(np.nanargmax(ratio))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = vv / rr
+        p, C = fit_power(tt, vv, fit_scale)
+    i = int(np.nanargmax(ratio)) if np.isfinite(ratio).any() else 0
     worst, tw = float(ratio[i]), int(tt[i])
     if not ok[tail].all():
-        return CheckResult(INCONCLUSIVE, "precision lost in the tail: numerically unreliable", worst, tw, p, C)
-    if np.any(~np.isfinite(ratio)) or np.any(vv <= 0):
-        return CheckResult(INCONCLUSIVE, "metric is zero or non-finite in the tail", worst, tw, p, C)
-    return _growth_verdict(tt, np.log10(ratio), decades, slope_tol, worst, tw, p, C, "fitted exponent")
+        return CheckResult(INCONCLUSIVE, "precision lost in the tail: numerically unreliable", worst, tw, p, C,
+                           code=PRECISION_LOST, params=base)
+    if np.any(~np.isfinite(ratio)) or np.any(vv <= 0) or np.any(rr <= 0):
+        return CheckResult(INCONCLUSIVE, "metric or rate is zero or non-finite in the tail", worst, tw, p, C,
+                           code=NON_FINITE, params=base)
+    x, label = natural_coordinate(tt, np.log(rr))
+    return _result(tt, x, np.log(vv) - np.log(rr), rule, label, worst, tw, p, C, "fitted exponent")
 
 
-def _growth_verdict(tt: np.ndarray, log10_ratio: np.ndarray, decades: int, slope_tol: float, worst: float,
-                    tw: int, p: float, C: float, fit_label: str) -> CheckResult:
-    """The order-claim rule on the per-decade slopes of log10(metric / rate) (see :func:`check_order`)."""
-    slopes = decade_slopes(tt, log10_ratio, decades)
-    if not slopes:
-        return CheckResult(INCONCLUSIVE, "too few checkpoints per decade to measure growth", worst, tw, p, C)
-    s = tuple(round(x, 6) for x in slopes)
-    if slopes[-1] <= slope_tol:
-        return CheckResult(HOLDS, f"ratio to the claimed rate is flat or falling in the last decade (slope "
-                           f"{slopes[-1]:.3g} <= {slope_tol}); {fit_label} {p:.3g}", worst, tw, p, C, s)
-    growing = len(slopes) == decades and all(x > slope_tol for x in slopes)
-    steady = len(slopes) < 2 or slopes[-1] >= 0.5 * slopes[-2]
-    if growing and steady:
-        return CheckResult(VIOLATED, f"ratio to the claimed rate keeps growing: slopes {s} per decade "
-                           f"(tolerance {slope_tol}); {fit_label} {p:.3g}", worst, tw, p, C, s)
-    return CheckResult(INCONCLUSIVE, f"ratio grows but the growth is slowing (slopes {s}); a longer horizon "
-                       "is needed", worst, tw, p, C, s)
-
-
-def check_limit(t: np.ndarray, values: np.ndarray, ok: np.ndarray, *, lower_bound: np.ndarray | None = None,
-                t0: int = 1, decades: int = 2, slope_tol: float = SLOPE_TOL) -> CheckResult:
-    """metric(t) -> 0.
-
-    A numerical run cannot prove a limit; it can only fail to refute it, or exhibit a *witness*: a certified
-    lower bound ``lower_bound(t) <= metric(t)`` (e.g. from the triangle inequality against another limit point)
-    that stays positive and does not decay over the last ``decades`` decades.
-
-    - violated: the witness is positive at every tail checkpoint and its log-slope per decade is >= -slope_tol;
-    - holds: the metric falls by more than ``slope_tol`` (in log10) in each of the last ``decades`` decades;
-    - inconclusive: otherwise.
-    """
-    tail = _tail_mask(t, decades, t0)
-    if tail.sum() < 3:
-        return CheckResult(INCONCLUSIVE, "horizon too short for a limit check")
-    tt, vv = t[tail], values[tail]
-    p, C = fit_power(tt, vv)
-    worst, tw = None, None  # a limit claim has no claimed curve, hence no observed-to-claimed ratio
-    if not ok[tail].all():
-        return CheckResult(INCONCLUSIVE, "precision lost in the tail: numerically unreliable", worst, tw, p, C)
-    if lower_bound is not None:
-        lb = lower_bound[tail]
-        if np.all(lb > 0):
-            slopes = decade_slopes(tt, np.log10(lb), decades)
-            if slopes and all(x >= -slope_tol for x in slopes):
-                return CheckResult(VIOLATED, f"the metric stays above a certified positive lower bound "
-                                   f"(min {float(lb.min()):.4g} over the last {decades} decades, not decaying)",
-                                   worst, tw, p, C, tuple(slopes))
-    slopes = decade_slopes(tt, np.log10(np.maximum(vv, np.finfo(float).tiny)), decades)
-    if len(slopes) == decades and all(x < -slope_tol for x in slopes):
-        return CheckResult(HOLDS, f"metric decreasing in each of the last {decades} decades (slopes "
-                           f"{tuple(round(x, 4) for x in slopes)}), now {float(vv[-1]):.3g}", worst, tw, p, C,
-                           tuple(slopes))
-    return CheckResult(INCONCLUSIVE, f"metric {float(vv[-1]):.3g} is not clearly decreasing and no witness of "
-                       "another limit was found", worst, tw, p, C, tuple(slopes))
+def _result(tt: np.ndarray, x: np.ndarray, y: np.ndarray, rule: GrowthRule, label: str, worst: float, tw: int,
+            p: float, C: float, fit_label: str) -> CheckResult:
+    verdict, code, reason, params = growth_verdict(tt, x, y, rule, label)
+    slopes = tuple(round(s["slope"], 6) for s in params["segments"])
+    return CheckResult(verdict, f"{reason}; {fit_label} {p:.3g}", worst, tw, p, C, slopes, code, params)
 
 
 def check_order_log(t: np.ndarray, log_values: np.ndarray, log_rate: np.ndarray, ok: np.ndarray, *, t0: int = 1,
-                    decades: int = 2, slope_tol: float = SLOPE_TOL) -> CheckResult:
+                    decades: int = 2, slope_tol: float | None = None,
+                    rule: GrowthRule = GROWTH_RULE) -> CheckResult:
     """:func:`check_order` for a metric and a rate given as natural logs, so neither ever underflows (a loss of
-    e^{-3000} or an attention of e^{-1400} is ordinary data here). Same verdict rules on the log10 ratio.
+    e^{-3000} or an attention of e^{-1400} is ordinary data here). Same rule, on ln(metric) - ln(rate).
 
     The fitted (exponent, constant) are those of an *exponential* fit over the tail, metric ~ C e^{p t}
     (least squares of log metric against t), the natural shape for the claims this serves.
     """
+    rule = _rule_of(rule, slope_tol)
+    t = np.asarray(t, float)
     tail = _tail_mask(t, decades, t0)
-    if tail.sum() < 3:
-        return CheckResult(INCONCLUSIVE, f"horizon too short: fewer than 3 checkpoints in the last {decades} decades")
-    tt, lv, lr = t[tail], log_values[tail], log_rate[tail]
-    log10_ratio = (lv - lr) / math.log(10)
+    base = {"rule": rule.to_json()}
+    if tail.sum() < rule.min_points:
+        return CheckResult(INCONCLUSIVE, f"horizon too short: fewer than {rule.min_points} checkpoints in the last "
+                           f"{decades} decades", code=HORIZON_TOO_SHORT, params=base)
+    tt, lv, lr = t[tail], np.asarray(log_values, float)[tail], np.asarray(log_rate, float)[tail]
+    y = lv - lr
     good = np.isfinite(lv)
     p, C = (math.nan, math.nan)
     if good.sum() >= 2:
         slope, icpt = np.polyfit(tt[good], lv[good], 1)
         p, C = float(slope), float(math.exp(min(icpt, 700.0)))
-    i = int(np.nanargmax(log10_ratio)) if np.isfinite(log10_ratio).any() else 0
-    worst = float(10.0 ** min(float(log10_ratio[i]), 300.0)) if np.isfinite(log10_ratio[i]) else math.inf
+    i = int(np.nanargmax(y)) if np.isfinite(y).any() else 0
+    worst = float(math.exp(min(float(y[i]), 690.0))) if np.isfinite(y[i]) else math.inf
     tw = int(tt[i])
     if not ok[tail].all():
-        return CheckResult(INCONCLUSIVE, "precision lost in the tail: numerically unreliable", worst, tw, p, C)
-    if not np.all(np.isfinite(log10_ratio)):
-        return CheckResult(INCONCLUSIVE, "metric is zero or non-finite in the tail", worst, tw, p, C)
-    return _growth_verdict(tt, log10_ratio, decades, slope_tol, worst, tw, p, C, "fitted exponential rate")
+        return CheckResult(INCONCLUSIVE, "precision lost in the tail: numerically unreliable", worst, tw, p, C,
+                           code=PRECISION_LOST, params=base)
+    if not np.all(np.isfinite(y)):
+        return CheckResult(INCONCLUSIVE, "metric is zero or non-finite in the tail", worst, tw, p, C,
+                           code=NON_FINITE, params=base)
+    x, label = natural_coordinate(tt, lr)
+    return _result(tt, x, y, rule, label, worst, tw, p, C, "fitted exponential rate")
+
+
+# ---------------------------------------------------------------------------------------------- limit
+FLOOR_FAMILIES = ("power", "log")
+"""Decay families of the floor fit: metric ~ F + C s^{-a} with s = t (``power``) or s = ln t (``log``)."""
+
+
+def fit_floor(t: np.ndarray, values: np.ndarray) -> dict:
+    """Least squares of values ~ F + C t^{-a}, a in [1e-3, 8] (pass ln t as ``t`` for the log family): for each a
+    on a log grid (refined around the best) F and C are linear; F's standard error comes from the linearized
+    3-parameter fit (Jacobian in F, C, a) with residual variance RSS / (n - 3). Returns {"floor", "floor_se",
+    "C", "a", "rss"} (NaN when n < 4)."""
+    t, v = np.asarray(t, float), np.asarray(values, float)
+    n = len(t)
+    if n < 4:
+        return {"floor": math.nan, "floor_se": math.inf, "C": math.nan, "a": math.nan, "rss": math.nan}
+    lt = np.log(t / t[0])  # t^-a = t0^-a e^{-a lt}: C is reported for the rescaled t / t0
+
+    def fit(a: float) -> tuple[float, float, float]:
+        A = np.stack([np.ones(n), np.exp(-a * lt)], axis=1)
+        coef, *_ = np.linalg.lstsq(A, v, rcond=None)
+        r = v - A @ coef
+        return float(r @ r), float(coef[0]), float(coef[1])
+
+    grid = np.logspace(-3, math.log10(8.0), 121)
+    rss = [fit(a)[0] for a in grid]
+    j = int(np.argmin(rss))
+    fine = np.logspace(math.log10(grid[max(j - 1, 0)]), math.log10(grid[min(j + 1, len(grid) - 1)]), 81)
+    a = float(min(fine, key=lambda a: fit(a)[0]))
+    r2, F, C = fit(a)
+    e = np.exp(-a * lt)
+    J = np.stack([np.ones(n), e, -C * lt * e], axis=1)
+    s2 = r2 / (n - 3)
+    try:
+        scale = np.maximum(np.sqrt(np.sum(J * J, axis=0)), 1e-300)
+        cov = np.linalg.inv((J / scale).T @ (J / scale)) / np.outer(scale, scale) * s2
+        se = float(math.sqrt(max(cov[0, 0], 0.0)))
+    except np.linalg.LinAlgError:
+        se = math.inf
+    if not np.isfinite(se):
+        se = math.inf
+    return {"floor": F, "floor_se": se, "C": C, "a": a, "rss": r2}
+
+
+def check_limit(t: np.ndarray, values: np.ndarray, ok: np.ndarray, *, lower_bound: np.ndarray | None = None,
+                t0: int = 1, decades: int = 2, rule: LimitRule = LIMIT_RULE) -> CheckResult:
+    """metric(t) -> 0 (the metric is the distance to the claimed limit), judged by :class:`LimitRule`.
+
+    A numerical run cannot prove a limit. It can refute one with a certified lower bound ``lower_bound(t) <=
+    metric(t)`` (e.g. from the triangle inequality against another limit point) that stays positive over the
+    end of the tail, or with a floor that the fit shows to be significantly positive; it agrees with one only
+    when the metric decays AND the fitted floor is consistent with 0. Monotone decrease alone never holds.
+    """
+    t, values = np.asarray(t, float), np.asarray(values, float)
+    tail = _tail_mask(t, decades, t0)
+    params: dict[str, Any] = {"rule": rule.to_json()}
+    if tail.sum() < 2 * rule.min_points:
+        return CheckResult(INCONCLUSIVE, "horizon too short for a limit check", code=HORIZON_TOO_SHORT, params=params)
+    tt, vv = t[tail], values[tail]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p, C = fit_power(tt, vv)
+    if not ok[tail].all():
+        return CheckResult(INCONCLUSIVE, "precision lost in the tail: numerically unreliable", None, None, p, C,
+                           code=PRECISION_LOST, params=params)
+    if not np.all(np.isfinite(vv)):
+        return CheckResult(INCONCLUSIVE, "metric is non-finite in the tail", None, None, p, C, code=NON_FINITE,
+                           params=params)
+    idx = np.array_split(np.arange(len(tt)), min(rule.segments, len(tt) // rule.min_points))[-1]
+    t_end = [int(tt[idx[0]]), int(tt[-1])]
+    m_end = float(vv[-1])
+    if lower_bound is not None:
+        lb = np.asarray(lower_bound, float)[tail][idx]
+        if np.all(np.isfinite(lb)) and np.all(lb > 0):
+            s_lb, se_lb = ols(np.log(tt[idx]), np.log(lb))
+            params["witness"] = {"t": t_end, "min": float(lb.min()), "end": float(lb[-1]), "slope": s_lb}
+            if s_lb >= -rule.tol:
+                return CheckResult(VIOLATED, f"a certified lower bound on the metric is positive over the end of "
+                                   f"the tail (t {t_end[0]}-{t_end[1]}: min {float(lb.min()):.4g}, at the end "
+                                   f"{float(lb[-1]):.4g}) and does not decay (ln-ln slope {s_lb:.3g} >= -{rule.tol})",
+                                   None, None, p, C, (s_lb,), params=params)
+    fams = FLOOR_FAMILIES if tt[0] > 1 else ("power",)  # ln t must be positive for the log family
+    fits = {fam: fit_floor(tt if fam == "power" else np.log(tt), vv) for fam in fams}
+    params["floor_fit"] = fits
+    pos = np.all(vv[idx] > 0)
+    s_end, se_end = ols(np.log(tt[idx]), np.log(vv[idx])) if pos else (math.nan, math.inf)
+    params["end_decay"] = {"t": t_end, "slope": s_end, "se": se_end}
+    neg = rule.negligible * abs(m_end)
+    tag = "; ".join(f"{fam} floor fit F + C {'t' if fam == 'power' else '(ln t)'}^-a: F = {f['floor']:.4g} ± "
+                    f"{f['floor_se']:.2g} (a = {f['a']:.3g})" for fam, f in fits.items())
+    tag += f"; metric at the end {m_end:.4g}; ln-ln slope over t {t_end[0]}-{t_end[1]}: {s_end:.3g} ± {se_end:.2g}"
+    positive = [f["floor"] - rule.k * f["floor_se"] > neg and rule.floor_share * m_end <= f["floor"]
+                for f in fits.values()]
+    if all(positive):
+        return CheckResult(VIOLATED, f"the metric approaches a significantly positive floor in every decay family: "
+                           f"{tag}", None, None, p, C, (s_end,), params=params)
+    decays = pos and s_end + rule.k * se_end < -rule.tol
+    zero_floor = any(f["floor"] - rule.k * f["floor_se"] <= neg for f in fits.values())
+    if decays and zero_floor:
+        return CheckResult(HOLDS, f"the metric decays and a fitted floor is consistent with 0: {tag}", None, None,
+                           p, C, (s_end,), params=params)
+    why = "the metric does not decay clearly" if not decays else "the fitted floor is not consistent with 0"
+    return CheckResult(INCONCLUSIVE, f"{why}, and no positive floor or witness was established: {tag}", None, None,
+                       p, C, (s_end,), NO_LIMIT_EVIDENCE, params)
+
+
+# ---------------------------------------------------------------------------------------------- bound
+def rounding_bound(values: Any, rel_error: np.ndarray, unit_roundoff: float, t: np.ndarray,
+                   eval_ops: int = 1, param_rel: float = 0.0) -> np.ndarray:
+    """An absolute error bound per checkpoint for a metric of the iterate, as floats:
+    |m| * (rho(t) + param_rel + (t + eval_ops) * u).
+
+    rho(t) is the running maximum of the precision watch's per-step relative error up to checkpoint t
+    (``Trajectory.max_rel_error``; for a normalized method the error of the iterate is an average of the
+    per-step errors), ``t * u`` bounds the rounding accumulated by t additions W <- W - step, ``eval_ops * u``
+    the metric's own evaluation (e.g. d^2 terms of a Frobenius norm), and ``param_rel`` a relative error of
+    the step lengths that the watch does not see (a step parameter held in float64 inside a higher-precision
+    run)."""
+    rho = np.maximum.accumulate(np.asarray(rel_error, float))
+    mag = np.abs(np.asarray([float(v) for v in np.ravel(values)], float))
+    return mag * (rho + param_rel + (np.asarray(t, float) + eval_ops) * unit_roundoff)
+
+
+def check_bound(t: np.ndarray, values: Any, bound: Any, ok: np.ndarray, t0: int = 1, *,
+                error: np.ndarray | None = None, bound_error: np.ndarray | None = None) -> CheckResult:
+    """metric(t) <= bound(t) at every checkpoint t >= t0, against the run's own rounding error.
+
+    ``error`` / ``bound_error`` are absolute error bounds of the metric and of the bound curve per checkpoint
+    (0 when not given). The excess metric - bound is computed in the values' own arithmetic (float64 arrays,
+    or object arrays of mpmath mpf: call this inside the backend's precision context), and a checkpoint
+    violates the bound only where the excess exceeds error + bound_error. An excess within that allowance is
+    not a violation: the bound holds to the run's precision, and the result says so (``params``)."""
+    t = np.asarray(t, float)
+    sel = t >= t0
+    n = len(t)
+    err = np.zeros(n) if error is None else np.asarray(error, float)
+    berr = np.zeros(n) if bound_error is None else np.asarray(bound_error, float)
+    params: dict[str, Any] = {"rule": {"name": "bound", "violation": "excess > error + bound_error"}}
+    if not sel.any():
+        return CheckResult(INCONCLUSIVE, f"no checkpoint at or after t0={t0}", code=HORIZON_TOO_SHORT, params=params)
+    v, b = np.asarray(values), np.asarray(bound)
+    excess_exact = v - b  # in the values' own precision
+    allow = err + berr
+    over = np.asarray([bool(e > 0) for e in np.ravel(excess_exact)]) & sel
+    beyond = np.asarray([bool(e > a) for e, a in zip(np.ravel(excess_exact), allow, strict=True)]) & sel
+    excess = np.asarray([float(e) for e in np.ravel(excess_exact)])
+    bf = np.asarray([float(x) for x in np.ravel(b)])
+    vf = np.asarray([float(x) for x in np.ravel(v)])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(bf != 0, vf / bf, np.where(vf > 0, np.inf, 1.0))
+    i = int(np.nanargmax(np.where(sel, excess - allow, -np.inf)))
+    worst, tw = float(np.nanmax(np.where(sel, ratio, -np.inf))), int(t[i])
+    params.update({"t": int(t[i]), "excess": float(excess[i]), "error_bound": float(allow[i]),
+                   "max_excess": float(np.max(np.where(sel, excess, -np.inf)))})
+    fig = f"excess {excess[i]:.3g} against the error bound {allow[i]:.3g} at t={tw}"
+    if beyond.any():
+        if not ok[beyond].all():
+            return CheckResult(INCONCLUSIVE, f"bound exceeded beyond rounding only where precision was lost ({fig})",
+                               worst, tw, code=PRECISION_LOST, params=params)
+        j = int(np.argmax(np.where(beyond, excess - allow, -np.inf)))
+        params.update({"t": int(t[j]), "excess": float(excess[j]), "error_bound": float(allow[j])})
+        return CheckResult(VIOLATED, f"metric exceeds the bound at t={int(t[j])} by {excess[j]:.4g}, beyond the "
+                           f"run's error bound {allow[j]:.3g} (ratio {ratio[j]:.17g})", float(ratio[j]), int(t[j]),
+                           params=params)
+    params["within_rounding"] = bool(over.any())
+    note = f"; exceeded only within rounding ({fig})" if over.any() else f" (worst ratio {worst:.17g})"
+    if not ok[sel].all():
+        return CheckResult(HOLDS, f"bound holds; some checkpoints lost precision{note}", worst, tw, params=params)
+    return CheckResult(HOLDS, f"bound holds at all {int(sel.sum())} checkpoints to the run's precision{note}", worst,
+                       tw, params=params)
