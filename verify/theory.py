@@ -185,14 +185,28 @@ class Claim:
     def run(self, instance: Any, settings: Settings, cache: dict | None = None) -> Evidence:
         return self.evaluate(self, instance, settings, {} if cache is None else cache)
 
-    def curve(self, t: Any, consts: dict | None = None) -> Any:
-        """constant(consts) * rate(t) as floats (constant 1 for an order claim), for plots and bounds."""
+    def curve(self, t: Any, consts: dict | None = None, dps: int | None = None) -> Any:
+        """constant(consts) * rate(t) (constant 1 for an order claim), for plots and bounds: float64 by default;
+        with ``dps``, an object array of mpmath ``mpf`` evaluated at ``dps`` digits, the constants and t entering
+        exactly (an mpf of a float is that float's exact binary value), so nothing passes through float64."""
         import numpy as np
 
         expr = (self.constant if self.constant is not None else sympy.Integer(1)) * (self.rate or sympy.Integer(1))
-        subs = {sympy.Symbol(k, positive=True): v for k, v in (consts or {}).items()}
-        f = sympy.lambdify(sympy.Symbol("t", positive=True), expr.subs(subs), "numpy")
-        return np.broadcast_to(np.asarray(f(np.asarray(t, dtype=float)), dtype=float), np.shape(t))
+        tsym = sympy.Symbol("t", positive=True)
+        if dps is None:
+            subs = {sympy.Symbol(k, positive=True): v for k, v in (consts or {}).items()}
+            f = sympy.lambdify(tsym, expr.subs(subs), "numpy")
+            return np.broadcast_to(np.asarray(f(np.asarray(t, dtype=float)), dtype=float), np.shape(t))
+        import mpmath
+
+        names = sorted(consts or {})
+        g = sympy.lambdify([tsym, *(sympy.Symbol(k, positive=True) for k in names)], expr, "mpmath")
+        with mpmath.workdps(dps):
+            args = [_mpf((consts or {})[k]) for k in names]
+            vals = [mpmath.mpf(g(mpmath.mpf(float(x)), *args)) for x in np.ravel(np.asarray(t, dtype=float))]
+        out = np.empty(len(vals), dtype=object)
+        out[:] = vals
+        return out.reshape(np.shape(t))
 
     def to_json(self) -> dict:
         return {
@@ -204,6 +218,13 @@ class Claim:
             "params": self.params,
             "reconstructions": [r.to_json() for r in self.reconstructions],
         }
+
+
+def _mpf(v: Any) -> Any:
+    """An exact mpf of an int, a float or an mpf (anything else through float)."""
+    import mpmath
+
+    return mpmath.mpf(v) if isinstance(v, (int, float, mpmath.mpf)) else mpmath.mpf(float(v))
 
 
 @dataclass(frozen=True)
