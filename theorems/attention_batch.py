@@ -22,9 +22,7 @@ GD_TYPE = ("gd", "ngd", "polyak")  # step rules whose iterates stay in W0 + span
 
 def slice_trajectory(tr: Trajectory, b: int) -> Trajectory:
     """Instance ``b`` of a batched trajectory, as a batch of one (notes are the batch's: they name no instance)."""
-    return Trajectory(t=list(tr.t), records={k: v[:, b:b + 1] for k, v in tr.records.items()},
-                      precision_ok=tr.precision_ok[:, b:b + 1], max_rel_error=tr.max_rel_error[:, b:b + 1],
-                      backend=tr.backend, dps=tr.dps, rule=tr.rule, notes=list(tr.notes))
+    return tr.take(b)  # lazy records stay lazy: a Gram run's W is rebuilt only when the claim reads it
 
 
 def prefill(claim: Claim, instances: list[ac.AttentionInstance], settings: Settings) -> list[dict]:

@@ -26,6 +26,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+import mpmath
 import numpy as np
 
 from verify.backends import Array, Backend, isfinite, namespace
@@ -212,12 +213,16 @@ def _take(a: Array, idx: Array) -> Array:
     return namespace(a).take_along_axis(a, idx[..., None], axis=-1)[..., 0]
 
 
-def softmax_logistic_kernel(bk: Backend, a: Array, g: Array, opt: np.ndarray) -> KernelOut:
+def softmax_logistic_kernel(bk: Backend, a: Array, g: Array, opt: np.ndarray, metrics: bool = True) -> KernelOut:
     """Loss, loss gap, non-optimal attention and the log-scaled gradient coefficients from logits ``a``.
 
     Inputs have shape (B, n, T); ``g`` are the token scores and ``opt`` (B, n) the optimal tokens. See the module
     docstring for the math; every quantity that can underflow is carried in log form. The same code runs on every
     backend: array functions come from ``bk.xp`` (numpy itself for float64 and mpmath, torch for torch).
+
+    ``metrics=False`` computes only what a step needs (the gradient coefficients, their log scale and the
+    selected tokens); ``loss``, ``log_loss_gap`` and ``log_max_nonopt`` are then None. The gradient is the same
+    computation either way (bit for bit).
     """
     xp = bk.xp
     B, n, T = a.shape
@@ -241,6 +246,8 @@ def softmax_logistic_kernel(bk: Backend, a: Array, g: Array, opt: np.ndarray) ->
     G_nonref = coef[..., None] * s_hat * (dg - (e_m * D_hat)[..., None])
     onehot_r = ~nonref
     G_hat = xp.where(onehot_r, -xp.sum(G_nonref, axis=-1)[..., None], G_nonref)
+    if not metrics:
+        return KernelOut(G_hat, M, None, None, None, r)
 
     loss = xp.mean(bk.softplus(-gbar), axis=-1)
 
@@ -278,13 +285,12 @@ class Dense:
         return namespace(self.W0).copy(self.W0)
 
     def logits(self, W: Array) -> Array:
-        """a_{i,t} = x_{i,t}^T W z_i."""
-        xp = namespace(W)
-        return xp.einsum("bntd,bnd->bnt", self.X, xp.einsum("bde,bne->bnd", W, self.Z))
+        """a_{i,t} = x_{i,t}^T W z_i: (Z W^T) gives the rows W z_i, then one mat-vec per sequence."""
+        return dense_logits(self.X, self.Z, W)
 
     def gradient(self, G: Array) -> Array:
-        """sum_{i,t} G_{i,t} x_{i,t} z_i^T."""
-        return namespace(G).einsum("bnt,bntd,bne->bde", G, self.X, self.Z)
+        """sum_{i,t} G_{i,t} x_{i,t} z_i^T, factored: A_i = sum_t G_{i,t} x_{i,t}, then A^T Z."""
+        return rank_one_sum(G, self.X, self.Z)
 
     def sq_norm(self, V: Array) -> Array:
         return namespace(V).sum(V * V, axis=(1, 2))
@@ -313,6 +319,7 @@ class Gram:
     a0: Array  # (B, n, T) logits of W0
     name: str = "gram"
     absK: Any = field(default=None, repr=False, compare=False)
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)  # mpmath rows, float64 bound data
 
     @staticmethod
     def build(X: Array, Z: Array, W0: Array) -> Gram:
@@ -321,7 +328,7 @@ class Gram:
         XX = xp.einsum("bntd,bmsd->bntms", X, X)
         ZZ = xp.einsum("bnd,bmd->bnm", Z, Z)
         K = (XX * ZZ[:, :, None, :, None]).reshape(B, n * T, n * T)
-        a0 = xp.einsum("bntd,bnd->bnt", X, xp.einsum("bde,bne->bnd", W0, Z))
+        a0 = dense_logits(X, Z, W0)
         return Gram(X, Z, W0, K, a0, absK=abs(K))
 
     def init(self) -> Array:
@@ -329,27 +336,85 @@ class Gram:
 
     def logits(self, c: Array) -> Array:
         B, n, T = c.shape
-        return self.a0 + namespace(c).matmul(self.K, c.reshape(B, n * T, 1)).reshape(B, n, T)
+        return self.a0 + self._matvec(c.reshape(B, n * T)).reshape(B, n, T)
 
     def gradient(self, G: Array) -> Array:
         return G
 
     def sq_norm(self, V: Array) -> Array:
         B, n, T = V.shape
-        v = V.reshape(B, n * T, 1)
+        v = V.reshape(B, n * T)
+        if _is_object(v):
+            out = np.empty(B, dtype=object)
+            out[:] = [mpmath.fdot(list(v[b]), list(kv)) for b, kv in enumerate(self._matvec(v))]
+            return out
         xp = namespace(V)
-        return xp.matmul(v.swapaxes(1, 2), xp.matmul(self.K, v))[:, 0, 0]
+        v1 = v.reshape(B, n * T, 1)
+        return xp.matmul(v1.swapaxes(1, 2), xp.matmul(self.K, v1))[:, 0, 0]
+
+    def _matvec(self, v: Array) -> Array:
+        """K v for v of shape (B, nT). mpmath: ``mpmath.fdot`` per row (one rounding per entry instead of one
+        per operation: the same value to working precision, several times faster than numpy's object matmul)."""
+        if _is_object(v):
+            rows = self._rows()
+            out = np.empty(v.shape, dtype=object)
+            for b in range(v.shape[0]):
+                vb = list(v[b])
+                out[b] = [mpmath.fdot(r, vb) for r in rows[b]]
+            return out
+        return namespace(v).matmul(self.K, v[..., None])[..., 0]
+
+    def _rows(self) -> list:
+        rows = self._cache.get("rows")
+        if rows is None:
+            rows = self._cache["rows"] = [[list(r) for r in Kb] for Kb in self.K]
+        return rows
 
     def matrix(self, c: Array) -> Array:
-        return self.W0 + namespace(c).einsum("bnt,bntd,bne->bde", c, self.X, self.Z)
+        return self.W0 + rank_one_sum(c, self.X, self.Z)
 
     def logit_abs_error(self, bk: Backend, c: Array, norms: Array) -> Array:
-        """u nT max_k (|K| |c|)_k + u max |a0|: the rounding error of a0 + K c."""
+        """u nT max_k (|K| |c|)_k + u max |a0|: the rounding error of a0 + K c.
+
+        On the mpmath backend the bound is evaluated in float64 (it needs a few correct digits, not 50; entries of
+        |c| below float64's range would contribute less than 1e-300 absolute, far below u max |a0| + the
+        (nT + 8) u term it is added to), so it costs a float64 mat-vec instead of an object one."""
         B, n, T = c.shape
+        if bk.name == "mpmath":
+            absK, a0max = self._float_bound_data(bk)
+            Kc = np.matmul(absK, np.abs(bk.to_float(c)).reshape(B, n * T, 1))[..., 0]
+            return bk.eps * (n * T * np.max(Kc, axis=-1) + a0max)
         xp = bk.xp
         absK = self.absK if self.absK is not None else abs(self.K)
         Kc = xp.matmul(absK, abs(c).reshape(B, n * T, 1))[..., 0]
         return bk.eps * (n * T * xp.max(Kc, axis=-1) + xp.max(abs(self.a0), axis=(1, 2)))
+
+    def _float_bound_data(self, bk: Backend) -> tuple[np.ndarray, np.ndarray]:
+        got = self._cache.get("float_bound")
+        if got is None:
+            got = self._cache["float_bound"] = (np.abs(bk.to_float(self.K)),
+                                                np.max(np.abs(bk.to_float(self.a0)), axis=(1, 2)))
+        return got
+
+
+def _is_object(x: Any) -> bool:
+    return isinstance(x, np.ndarray) and x.dtype == object
+
+
+def dense_logits(X: Array, Z: Array, W: Array) -> Array:
+    """x_{i,t}^T W z_i for X (..., n, T, d), Z (..., n, d), W (..., d, d), factored: the rows W z_i (Z W^T), then
+    one mat-vec per sequence. O(n d^2 + n T d) instead of a contraction over all four indices at once."""
+    xp = namespace(W)
+    Wz = xp.matmul(Z, W.swapaxes(-1, -2))
+    return xp.matmul(X, Wz[..., None])[..., 0]
+
+
+def rank_one_sum(G: Array, X: Array, Z: Array) -> Array:
+    """sum_{i,t} G_{i,t} x_{i,t} z_i^T for G (..., n, T), factored: A_i = sum_t G_{i,t} x_{i,t} (a mat-vec per
+    sequence), then A^T Z. O(n T d + n d^2) instead of the 3-operand contraction's O(n T d^2)."""
+    xp = namespace(G)
+    A = xp.matmul(G[..., None, :], X)[..., 0, :]
+    return xp.matmul(A.swapaxes(-1, -2), Z)
 
 
 Representation = Dense | Gram
@@ -377,45 +442,125 @@ class FixedDecoderProblem:
     g: Array  # (B, n, T) in backend numbers
     opt: np.ndarray
     norms: Array  # (B, n, T) ||x_{i,t}|| ||z_i||
+    norms_f: np.ndarray | None = None  # the same in float64 (the mpmath backend's error bound runs in float64)
+    host: Batch | None = field(default=None, repr=False, compare=False)  # float64 data: rebuilds W from c lazily
+
+    lazy_metrics = True
+    """``first_order(state, metrics=False)`` skips the checkpoint metrics (verify.trajectory.run uses it)."""
+
+    @property
+    def iterate_record(self) -> str:
+        """The record that holds the iterate (the runner's "did it move" watch): c for Gram, W for dense."""
+        return "c" if self.rep.name == "gram" else "W"
 
     def init(self) -> Array:
         return self.rep.init()
 
-    def first_order(self, state: Array) -> FirstOrder:
+    def first_order(self, state: Array, metrics: bool = True) -> FirstOrder:
         bk, rep, xp = self.bk, self.rep, self.bk.xp
-        k = softmax_logistic_kernel(bk, rep.logits(state), self.g, self.opt)
-        sq = rep.sq_norm(rep.gradient(k.G_hat))
+        k = softmax_logistic_kernel(bk, rep.logits(state), self.g, self.opt, metrics)
+        V = rep.gradient(k.G_hat)
+        sq = rep.sq_norm(V)
         nrm = bk.sqrt(sq)
         safe = xp.where(sq > 0, nrm, 1)
         B = k.G_hat.shape[0]
-        unit = rep.gradient(k.G_hat) / safe.reshape((B,) + (1,) * (state.ndim - 1))
+        unit = V / safe.reshape((B,) + (1,) * (state.ndim - 1))
         log_norm = k.log_scale + bk.log(nrm)
-        # Relative error of the computed direction (first order): each rank-one term carries relative error
-        # ~ 2 * logit error + (nT + 8) u; cancellation among terms amplifies it by
-        # rho = sum |G_it| ||x_it|| ||z_i|| / ||sum G_it x_it z_i^T||.
-        n, T = k.G_hat.shape[1:]
-        rho = xp.sum(abs(k.G_hat) * self.norms, axis=(1, 2)) / safe
+        return FirstOrder(unit, log_norm, k.log_loss_gap, self._rel_error(state, k.G_hat, sq, safe), k)
+
+    def _rel_error(self, state: Array, G_hat: Array, sq: Array, safe: Array) -> np.ndarray:
+        """Relative error of the computed direction (first order): each rank-one term carries relative error
+        ~ 2 * logit error + (nT + 8) u; cancellation among terms amplifies it by
+        rho = sum |G_it| ||x_it|| ||z_i|| / ||sum G_it x_it z_i^T||.
+
+        On the mpmath backend with the Gram representation the bound is evaluated in float64 from the rounded
+        G_hat and ||grad||: a bound needs a few correct digits, and G_hat is O(1) by construction (log-scaled).
+        A ||grad|| below float64's range makes rho infinite there, which flags the step (never hides it)."""
+        bk, rep = self.bk, self.rep
+        n, T = G_hat.shape[1:]
+        if bk.name == "mpmath" and rep.name == "gram" and self.norms_f is not None:
+            pos = np.asarray(sq > 0, dtype=bool)
+            with np.errstate(divide="ignore", over="ignore"):
+                rho = np.sum(np.abs(bk.to_float(G_hat)) * self.norms_f, axis=(1, 2)) / bk.to_float(safe)
+            per_term = 2 * rep.logit_abs_error(bk, state, self.norms) + (n * T + 8) * bk.eps
+            return np.where(pos, rho * per_term, math.inf)
+        xp = bk.xp
+        rho = xp.sum(abs(G_hat) * self.norms, axis=(1, 2)) / safe
         per_term = 2 * rep.logit_abs_error(bk, state, self.norms) + (n * T + 8) * bk.eps
-        rel = xp.where(sq > 0, rho * per_term, math.inf)
-        return FirstOrder(unit, log_norm, k.log_loss_gap, bk.to_float(rel), k)
+        return bk.to_float(xp.where(sq > 0, rho * per_term, math.inf))
 
     def observe(self, state: Array, fo: FirstOrder) -> dict[str, np.ndarray]:
-        """Checkpoint metrics in float64: W (B, d, d), ||W||, loss, log(L - L*), log max non-opt attention,
-        log ||grad||, and the selected (argmax-attention) tokens."""
+        """Checkpoint metrics in float64: loss, log(L - L*), log max non-opt attention, log ||grad||, the selected
+        (argmax-attention) tokens, and the iterate: W (B, d, d) and ||W|| for dense; for Gram the coefficients c
+        (B, n, T), from which :meth:`derived_records` rebuilds W and ||W|| only for the instances and checkpoints a
+        caller reads (the mpmath backend, whose runs are small, also keeps W itself, rebuilt at full precision)."""
         bk, k = self.bk, fo.kernel
-        W = bk.to_float(self.rep.matrix(state))
-        return {
-            "W": W,
-            "norm": np.linalg.norm(W, axis=(1, 2)),
+        out = {
             "loss": bk.to_float(k.loss),
             "log_loss_gap": bk.to_float(k.log_loss_gap),
             "log_max_nonopt": bk.to_float(k.log_max_nonopt),
             "log_grad_norm": bk.to_float(fo.log_grad_norm),
             "selected": bk.to_numpy(k.selected),
         }
+        if self.rep.name == "gram" and self.host is not None:
+            out["c"] = bk.to_float(state)
+            if bk.name != "mpmath":
+                return out
+        W = bk.to_float(self.rep.matrix(state))
+        out.update({"W": W, "norm": np.linalg.norm(W, axis=(1, 2))})
+        return out
+
+    def derived_records(self) -> dict[str, Any]:
+        """Records computed on demand from the stored ones (see verify.trajectory.Records)."""
+        if self.rep.name != "gram" or self.host is None or self.bk.name == "mpmath":
+            return {}
+        m = GramMatrices(self.host.X, self.host.Z, self.host.W0)
+        return {"W": m, "norm": GramNorms(m)}
+
+
+@dataclass(frozen=True)
+class GramMatrices:
+    """W_t = W0 + sum c_{i,t} x_{i,t} z_i^T at each checkpoint, rebuilt in float64 from the recorded c for the
+    instances asked for only (a Gram run never holds B d x d matrices per checkpoint)."""
+
+    X: np.ndarray  # (B, n, T, d) float64
+    Z: np.ndarray
+    W0: np.ndarray
+
+    def __call__(self, stored: dict[str, np.ndarray], sel: int | slice) -> np.ndarray:
+        c = stored["c"][:, sel]  # (L, n, T) for an int, (L, B', n, T) for a slice
+        return self.W0[sel] + rank_one_sum(c, self.X[sel], self.Z[sel])
+
+    def take(self, b: int) -> GramMatrices:
+        return GramMatrices(self.X[b:b + 1], self.Z[b:b + 1], self.W0[b:b + 1])
+
+
+@dataclass(frozen=True)
+class GramNorms:
+    """||W_t||_F from :class:`GramMatrices`, one instance at a time (no B d x d matrices at once)."""
+
+    m: GramMatrices
+
+    def __call__(self, stored: dict[str, np.ndarray], sel: int | slice) -> np.ndarray:
+        if isinstance(sel, int):
+            return np.linalg.norm(self.m(stored, sel), axis=(-2, -1))
+        idx = range(self.m.X.shape[0])[sel]
+        cols = [np.linalg.norm(self.m(stored, b), axis=(-2, -1)) for b in idx]
+        return np.stack(cols, axis=1) if cols else np.zeros((len(stored["c"]), 0))
+
+    def take(self, b: int) -> GramNorms:
+        return GramNorms(self.m.take(b))
 
 
 def build_problem(bk: Backend, batch: Batch, representation: str = "gram") -> FixedDecoderProblem:
+    """The problem on ``bk``. Everything derived from the data (K, a0, the scores g) is computed at the backend's
+    working precision: inside ``bk.context()``, so an mpmath K or g is not rounded to mpmath's default 53 bits
+    when the caller builds the problem outside the context (as verify.trajectory.run's callers do)."""
+    with bk.context():
+        return _build_problem(bk, batch, representation)
+
+
+def _build_problem(bk: Backend, batch: Batch, representation: str) -> FixedDecoderProblem:
     X, Z, W0 = bk.asarray(batch.X), bk.asarray(batch.Z), bk.asarray(batch.W0)
     if representation == "dense":
         rep: Dense | Gram = Dense(X, Z, W0)
@@ -423,10 +568,11 @@ def build_problem(bk: Backend, batch: Batch, representation: str = "gram") -> Fi
         rep = Gram.build(X, Z, W0)
     else:
         raise VerifyInputError(f"unknown representation {representation!r}; expected one of {REPRESENTATIONS}")
-    norms = bk.asarray(np.linalg.norm(batch.X, axis=3) * np.linalg.norm(batch.Z, axis=2)[:, :, None])
+    norms_f = np.linalg.norm(batch.X, axis=3) * np.linalg.norm(batch.Z, axis=2)[:, :, None]
+    norms = bk.asarray(norms_f)  # exact for every backend
     # g = y u^T x in the backend's own precision: float64 scores would cap the mpmath oracle at 1e-16.
     g = bk.asarray(batch.y)[:, :, None] * bk.xp.einsum("bntd,bd->bnt", X, bk.asarray(batch.u))
-    return FixedDecoderProblem(bk, rep, g, bk.asindex(batch.opt), norms)
+    return FixedDecoderProblem(bk, rep, g, bk.asindex(batch.opt), norms, norms_f, batch)
 
 
 # ---------------------------------------------------------------------------------------------- metrics

@@ -83,7 +83,7 @@ def joint_kernel(bk: Backend, a: Array, g: Array, y: Array, X: Array, opt: np.nd
     # u block: (1/n) sum_i l'_i y_i X_i^T s_i = e^{Mu} sum_i cu_hat_i X_i^T s_i.
     Mu = np.max(log_lp, axis=-1)
     cu_hat = -y * bk.exp(log_lp - Mu[:, None]) / n
-    gu_hat = np.einsum("bn,bnt,bntd->bd", cu_hat, s, X)
+    gu_hat = np.matmul((cu_hat[..., None] * s).reshape(B, 1, n * T), X.reshape(B, n * T, -1))[:, 0, :]
     loss = np.mean(bk.softplus(-gbar), axis=-1)
     log_loss = bk.logsumexp(bk.log_log1p_exp(-gbar), axis=-1) - math.log(n)
     at_opt = r == opt
@@ -132,10 +132,10 @@ class JointProblem:
     def first_order(self, state: tuple[Array, Array]) -> JointFirstOrder:
         bk = self.bk
         u, W = state
-        a = np.einsum("bntd,bnd->bnt", self.X, np.einsum("bde,bne->bnd", W, self.Z))
+        a = ac.dense_logits(self.X, self.Z, W)
         g = self.y[:, :, None] * np.einsum("bntd,bd->bnt", self.X, u)
         k = joint_kernel(bk, a, g, self.y, self.X, self.opt)
-        GW = np.einsum("bnt,bntd,bne->bde", k.G_hat, self.X, self.Z)
+        GW = ac.rank_one_sum(k.G_hat, self.X, self.Z)
         nW, lW = _log_norm(bk, np.sum(GW * GW, axis=(1, 2)))
         nu, lu = _log_norm(bk, np.sum(k.gu_hat * k.gu_hat, axis=1))
         log_W, log_u = k.log_scale_W + lW, k.log_scale_u + lu
@@ -152,7 +152,7 @@ class JointProblem:
         n, T, d = self.X.shape[1], self.X.shape[2], self.X.shape[3]
         logit_err = bk.eps * d * np.max(self.norms, axis=(1, 2)) * bk.sqrt(np.sum(W * W, axis=(1, 2)))
         rho_W = np.sum(abs(k.G_hat) * self.norms, axis=(1, 2)) / nW
-        Xs = np.einsum("bnt,bntd->bnd", k.s, self.X)
+        Xs = np.matmul(k.s[:, :, None, :], self.X)[:, :, 0, :]
         rho_u = np.sum(abs(k.cu_hat) * bk.sqrt(np.sum(Xs * Xs, axis=2)), axis=1) / nu
         rel_W = np.where(isfinite(lW), rho_W * (2 * logit_err + (n * T + 8) * bk.eps), 0)
         rel_u = np.where(isfinite(lu), rho_u * (2 * logit_err + (T + d + 8) * bk.eps), 0)

@@ -137,6 +137,7 @@ class LpMirrorDescent:
     normalized: bool = True
     blockwise: bool = True  # joint parameters: normalize each block (PRIOR's code) or the concatenation
     name: str = "lp-md"
+    needs_loss_gap = False  # a mirror step reads the gradient only (verify.trajectory.run)
 
     def __post_init__(self) -> None:
         check_p(self.p)
@@ -270,7 +271,7 @@ class JointProblem:
     def first_order(self, state: tuple[Array, Array]) -> JointFirstOrder:
         bk = self.bk
         W, u = state
-        a = np.einsum("bntd,bnd->bnt", self.X, np.einsum("bde,bne->bnd", W, self.Z))
+        a = ac.dense_logits(self.X, self.Z, W)
         g = self.y[:, :, None] * np.einsum("bntd,bd->bnt", self.X, u)
         B, n, T = a.shape
         r = np.argmax(a, axis=-1)
@@ -292,12 +293,12 @@ class JointProblem:
         MW = np.max(cW, axis=-1)
         GW_nonref = -(bk.exp(cW - MW[:, None]) / n)[..., None] * s_hat * (dg - (e_m * D_hat)[..., None])
         GW = np.where(~nonref, -np.sum(GW_nonref, axis=-1)[..., None], GW_nonref)
-        gW = np.einsum("bnt,bntd,bne->bde", GW, self.X, self.Z)
+        gW = ac.rank_one_sum(GW, self.X, self.Z)
         # u block: s_i = e^{m} s_hat off the reference token, 1/(1+S) on it.
         s = np.where(nonref, e_m[..., None] * s_hat, bk.exp(-log_1pS)[..., None])
         Mu = np.max(log_lp, axis=-1)
         cu = -(bk.exp(log_lp - Mu[:, None]) / n) * self.y
-        gu = np.einsum("bn,bnt,bntd->bd", cu, s, self.X)
+        gu = np.matmul((cu[..., None] * s).reshape(B, 1, n * T), self.X.reshape(B, n * T, -1))[:, 0, :]
         nW, nu = bk.sqrt(np.sum(gW * gW, axis=(1, 2))), bk.sqrt(np.sum(gu * gu, axis=1))
         with np.errstate(divide="ignore"):  # a zero block (grad_W at u = 0) has log norm -inf, exactly
             lW = MW + bk.log(nW)

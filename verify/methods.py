@@ -51,6 +51,12 @@ class StepRule:
             return log_loss_gap - math.log(self.params["c"]) - log_grad_norm
         raise VerifyInputError(f"unknown step rule {self.name!r}")
 
+    @property
+    def needs_loss_gap(self) -> bool:
+        """Whether a step reads log(L - L*) (Polyak's length does; GD's and NGD's do not). The trajectory runner
+        lets a problem skip that metric on steps that are not checkpoints when it is not needed."""
+        return self.name == "polyak"
+
     def init(self, params: Any) -> None:
         return None
 
@@ -73,6 +79,9 @@ class Method(Protocol):
     def update(self, params: Any, state: Any, fo: Any, t: int) -> tuple[Any, Any]: ...
 
     def to_json(self) -> dict: ...
+
+    # Optional: ``needs_loss_gap`` (bool, default True when absent): whether ``update`` reads
+    # ``fo.log_loss_gap``; when False the runner may skip that metric on steps that are not checkpoints.
 
 
 def tree_axpy(params: Any, direction: Any, log_length: Any) -> Any:
@@ -100,6 +109,10 @@ class BlockStepRule:
     @property
     def name(self) -> str:
         return self.rule.name
+
+    @property
+    def needs_loss_gap(self) -> bool:
+        return self.rule.needs_loss_gap
 
     def init(self, params: Any) -> None:
         return None
@@ -152,6 +165,8 @@ class Adam:
     @property
     def name(self) -> str:
         return "adam"
+
+    needs_loss_gap = False  # Adam reads the gradient only
 
     def init(self, params: Any) -> Any:
         if isinstance(params, tuple):

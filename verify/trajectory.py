@@ -17,6 +17,7 @@ Callers escalate (higher precision) or report "numerically unreliable"; they nev
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -42,12 +43,69 @@ class Problem(Protocol):
     def observe(self, state: Any, fo: Any) -> dict[str, np.ndarray]: ...
 
 
+# Optional parts of a problem, read with getattr (a problem without them behaves as before):
+# - ``lazy_metrics = True``: ``first_order(state, metrics=False)`` may skip the checkpoint-only metrics; the
+#   runner asks for them only at checkpoints and when the method needs the loss gap (``needs_loss_gap``);
+# - ``iterate_record``: the name of the record that holds the iterate (default "W"), watched for "did not move";
+# - ``derived_records() -> {name: Derived}``: records computed on demand from the stored ones (Records).
+
+
+class Derived(Protocol):
+    """A record computed on demand: ``f(stored, sel)`` with ``sel`` an instance index (returns (len(t), ...)) or a
+    slice of instances (returns (len(t), B', ...)); ``take(b)`` is the same record for instance b alone."""
+
+    def __call__(self, stored: dict[str, np.ndarray], sel: int | slice) -> np.ndarray: ...
+
+    def take(self, b: int) -> Derived: ...
+
+
+class Records(Mapping[str, np.ndarray]):
+    """A trajectory's checkpoint records: stored arrays plus :class:`Derived` ones, built on first access.
+
+    ``records[name]`` has shape (len(t), B, ...) as a plain dict would; :meth:`series` builds a derived record for
+    one instance only, so e.g. a Gram run keeps only its coefficients and never materializes B d x d matrices
+    per checkpoint unless a caller indexes the whole record."""
+
+    def __init__(self, stored: dict[str, np.ndarray], derived: dict[str, Derived] | None = None) -> None:
+        self._stored = stored
+        self._derived = {k: v for k, v in (derived or {}).items() if k not in stored}
+        self._cache: dict[str, np.ndarray] = {}
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name in self._stored:
+            return self._stored[name]
+        if name in self._derived:
+            if name not in self._cache:
+                self._cache[name] = self._derived[name](self._stored, slice(None))
+            return self._cache[name]
+        raise KeyError(name)
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._stored
+        yield from self._derived
+
+    def __len__(self) -> int:
+        return len(self._stored) + len(self._derived)
+
+    def series(self, name: str, b: int) -> np.ndarray:
+        if name in self._stored or name in self._cache:
+            return self[name][:, b]
+        if name in self._derived:
+            return self._derived[name](self._stored, b)
+        raise KeyError(name)
+
+    def take(self, b: int) -> Records:
+        """Instance ``b`` as a batch of one (still lazy)."""
+        return Records({k: v[:, b:b + 1] for k, v in self._stored.items()},
+                       {k: d.take(b) for k, d in self._derived.items()})
+
+
 @dataclass
 class Trajectory:
     """Metrics at checkpoints: ``records[name]`` has shape (len(t), B, ...)."""
 
     t: list[int]
-    records: dict[str, np.ndarray]
+    records: Mapping[str, np.ndarray]
     precision_ok: np.ndarray  # (len(t), B) bool
     max_rel_error: np.ndarray  # (len(t), B) float
     backend: str
@@ -56,7 +114,17 @@ class Trajectory:
     notes: list[str] = field(default_factory=list)
 
     def series(self, name: str, b: int = 0) -> np.ndarray:
+        if isinstance(self.records, Records):
+            return self.records.series(name, b)
         return self.records[name][:, b]
+
+    def take(self, b: int) -> Trajectory:
+        """Instance ``b`` as a batch of one (notes are the batch's: they name no instance)."""
+        recs = self.records.take(b) if isinstance(self.records, Records) else {
+            k: v[:, b:b + 1] for k, v in self.records.items()}
+        return Trajectory(t=list(self.t), records=recs, precision_ok=self.precision_ok[:, b:b + 1],
+                          max_rel_error=self.max_rel_error[:, b:b + 1], backend=self.backend, dps=self.dps,
+                          rule=self.rule, notes=list(self.notes))
 
 
 def log_checkpoints(steps: int, per_decade: int = 10, start: int = 1) -> list[int]:
@@ -78,6 +146,10 @@ def run(problem: Problem, rule: Method, steps: int, checkpoints: list[int] | Non
     ok_rows: list[np.ndarray] = []
     err_rows: list[np.ndarray] = []
     notes: list[str] = []
+    lazy = bool(getattr(problem, "lazy_metrics", False))
+    every_step = bool(getattr(rule, "needs_loss_gap", True))  # a method that reads log(L - L*) at every step
+    iterate = str(getattr(problem, "iterate_record", "W"))
+    step_error = getattr(rule, "step_error", None)  # a method that bounds its own update's rounding
     with bk.context():
         state = problem.init()
         mstate = rule.init(state)
@@ -86,18 +158,19 @@ def run(problem: Problem, rule: Method, steps: int, checkpoints: list[int] | Non
         last_W: np.ndarray | None = None
         cp_set = set(cps)
         for t in range(steps + 1):
-            fo = problem.first_order(state)
+            at_cp = t in cp_set
+            fo = (problem.first_order(state, metrics=at_cp or every_step)  # type: ignore[call-arg]
+                  if lazy else problem.first_order(state))
             rel = np.asarray(fo.rel_error, dtype=float)
-            step_error = getattr(rule, "step_error", None)  # a method that bounds its own update's rounding
             if step_error is not None:  # (e.g. the steep inverse mirror map): fold it into the watch
                 rel = np.maximum(rel, np.asarray(step_error(mstate), dtype=float))
             finite = np.asarray(isfinite(fo.log_grad_norm), dtype=bool) | (np.asarray(fo.rel_error) == np.inf)
             window_err = rel if window_err is None else np.maximum(window_err, rel)
             good = finite & (rel <= tol)
             window_ok = good if window_ok is None else (window_ok & good)
-            if t in cp_set:
+            if at_cp:
                 obs = problem.observe(state, fo)
-                W = obs.get("W")
+                W = obs.get(iterate)
                 if W is not None and last_W is not None:
                     moved = np.any(last_W != W, axis=tuple(range(1, W.ndim)))
                     stuck = ~moved & (rel < np.inf)
@@ -113,9 +186,10 @@ def run(problem: Problem, rule: Method, steps: int, checkpoints: list[int] | Non
             if t == steps:
                 break
             state, mstate = rule.update(state, mstate, fo, t)
+    derived = getattr(problem, "derived_records", None)
     return Trajectory(
         t=cps,
-        records={k: np.stack(v) for k, v in recs.items()},
+        records=Records({k: np.stack(v) for k, v in recs.items()}, derived() if derived is not None else None),
         precision_ok=np.stack(ok_rows),
         max_rel_error=np.stack(err_rows),
         backend=bk.name,
