@@ -11,13 +11,14 @@ import numpy as np
 from theorems import attention_classifier as ac
 from theorems.attention_assumptions import svm_for
 from verify.backends import get_backend
-from verify.checks import check_bound, check_limit, check_order
+from verify.checks import check_bound, check_limit, check_order, rounding_bound
 from verify.errors import InfeasibleSVMError, SolverError
 from verify.methods import make_method
 from verify.svm import classify_alpha
 from verify.sweep import trajectory_cache_key
 from verify.theory import HOLDS, INCONCLUSIVE, VIOLATED, Claim, Evidence, Settings
 from verify.trajectory import Trajectory, run
+from verify.verdicts import HORIZON_TOO_SHORT, INSUFFICIENT_DATA, PRECISION_LOST, UNDETERMINED
 
 
 def simulate(inst: ac.AttentionInstance, method: str, settings: Settings, checkpoints: list[int] | None = None,
@@ -48,8 +49,10 @@ def _run_info(tr: Trajectory, settings: Settings, method: str, params: dict) -> 
 
 
 def _instance_constants(inst: ac.AttentionInstance, W_mm: np.ndarray, params: dict) -> dict:
-    """Constants a bound may use: n, T, d, eta, norm_Wmm (||W_mm||_F), Delta (smallest score gap)."""
+    """Constants a bound may use: n, T, d, eta, norm_Wmm (||W_mm||_F), norm_W0 (||W_0||_F), Delta (smallest score
+    gap)."""
     return {"n": inst.n, "T": inst.T, "d": inst.d, "norm_Wmm": float(np.linalg.norm(W_mm)),
+            "norm_W0": float(np.linalg.norm(inst.W0)),
             "Delta": float(ac.score_gaps(inst).min()), **{k: v for k, v in params.items() if k != "decades"}}
 
 
@@ -64,8 +67,10 @@ def evaluate_direction_order(claim: Claim, inst: ac.AttentionInstance, settings:
     consts = _instance_constants(inst, W_mm, claim.params)
     rate = claim.curve(t, consts) if claim.constant is not None else (
         claim.curve(t) if claim.rate is not None else np.ones_like(t))
-    if claim.constant is not None:
-        res = check_bound(t, err, rate, ok)
+    if claim.constant is not None:  # the direction error is accurate to about 2 rho(t) (trajectory.DEFAULT_TOL)
+        e_err = 2 * rounding_bound(np.ones_like(err), tr.max_rel_error[:, 0], get_backend(settings.backend,
+                                   settings.dps).eps, t, eval_ops=2 * inst.d**2)
+        res = check_bound(t, err, rate, ok, error=e_err, bound_error=np.abs(rate) * 4 * 2.0**-53)
         claimed = rate
     else:
         res = check_order(t, err, rate, ok, decades=int(claim.params.get("decades", 2)))
@@ -76,7 +81,8 @@ def evaluate_direction_order(claim: Claim, inst: ac.AttentionInstance, settings:
         exponent=res.exponent, constant=res.constant, precision_ok=bool(ok.all()),
         run=_run_info(tr, settings, claim.method, mp),
         extra={"decade_slopes": list(res.decade_slopes), "max_rel_error": float(tr.max_rel_error.max()),
-               "selected_final": tr.series("selected")[-1].tolist()},
+               "selected_final": tr.series("selected")[-1].tolist(), "rule": res.params},
+        code=res.code,
     )
 
 
@@ -127,7 +133,7 @@ def evaluate_direction_limit(claim: Claim, inst: ac.AttentionInstance, settings:
         verdict=res.verdict, reason=res.reason, metric=claim.metric, t=tr.t, observed=err.tolist(),
         claimed=[], worst_ratio=res.worst_ratio, t_worst=res.t_worst, exponent=res.exponent,
         constant=res.constant, precision_ok=bool(ok.all()),
-        run=_run_info(tr, settings, claim.method, mp), extra=extra,
+        run=_run_info(tr, settings, claim.method, mp), extra={**extra, "rule": res.params}, code=res.code,
     )
 
 
@@ -173,26 +179,34 @@ def evaluate_comparison(claim: Claim, inst: ac.AttentionInstance, settings: Sett
         runs[name] = {"params": mp, "instance": _fingerprint(inst), "settings": settings.to_json(),
                       "steps_to_target": steps_to_reach(tr.t, err.tolist(), target),
                       "final": float(err[-1]), "precision_ok": bool(tr.precision_ok[:, 0].all())}
-    verdicts, reasons, ratios = [], [], []
+    verdicts, reasons, ratios, codes = [], [], [], []
     for a, b in claim.params["pairs"]:
         sa, sb = runs[a]["steps_to_target"], runs[b]["steps_to_target"]
         ok = runs[a]["precision_ok"] and runs[b]["precision_ok"]
+        code = ""
         if not (np.isfinite(sa) or np.isfinite(sb)):
             v, why = INCONCLUSIVE, f"neither {a} nor {b} reached dir_err <= {target} within {settings.steps} steps"
+            code = HORIZON_TOO_SHORT
         elif sa == sb:
             v, why = INCONCLUSIVE, f"{a} and {b} reached the target at the same checkpoint t={sa:.0f}"
+            code = UNDETERMINED
         else:
             r = check_comparison([sa], [sb], labels=(a, b))
             v = r.verdict if (ok or r.verdict == HOLDS) else INCONCLUSIVE
+            code = PRECISION_LOST if v == INCONCLUSIVE else ""
             why = f"{a}: {sa:.0f} steps, {b}: {sb:.0f} steps to dir_err <= {target}" + ("" if ok else
                                                                                          " (precision lost)")
             ratios.append(r.worst_ratio)
         verdicts.append(v)
         reasons.append(why)
+        codes.append(code)
     verdict = VIOLATED if VIOLATED in verdicts else (HOLDS if all(v == HOLDS for v in verdicts) else INCONCLUSIVE)
     first_a, first_b = claim.params["pairs"][0]
     t = np.asarray(trs[first_a].t, dtype=float)
+    code = next((c for v, c in zip(verdicts, codes, strict=True) if v == INCONCLUSIVE), "") \
+        if verdict == INCONCLUSIVE else ""
     extra: dict = {"runs": runs, "pairs": [list(p) for p in claim.params["pairs"]], "pair_verdicts": verdicts,
+                   "pair_codes": codes,
                    "target": target, "max_rel_error": max(float(tr.max_rel_error.max()) for tr in trs.values())}
     if "gd" in series:
         from verify.checks import fit_power
@@ -207,7 +221,7 @@ def evaluate_comparison(claim: Claim, inst: ac.AttentionInstance, settings: Sett
         run={"method": claim.method, "params": claim.params["methods"], "backend": trs[first_a].backend,
              "dps": trs[first_a].dps, "steps": settings.steps, "representation": settings.representation,
              "notes": [n for tr in trs.values() for n in tr.notes]},
-        extra=extra,
+        extra=extra, code=code,
     )
 
 
@@ -242,7 +256,8 @@ def evaluate_sparsity(claim: Claim, inst: ac.AttentionInstance, settings: Settin
         run=_run_info(tr, settings, claim.method, mp),
         extra={"decade_slopes": list(res.decade_slopes), "c_checked": c, "c_derived": c_derived,
                "last_decade_slope": local, "slope_ratio": -local / c_derived,
-               "max_rel_error": float(tr.max_rel_error.max())},
+               "max_rel_error": float(tr.max_rel_error.max()), "rule": res.params},
+        code=res.code,
     )
 
 
@@ -295,10 +310,12 @@ def evaluate_loss_rates(claim: Claim, inst: ac.AttentionInstance, settings: Sett
             [m for m in claim.params["slow"] if classes[m] == "exponential"]
     undetermined = [m for m, c in classes.items() if c == "undetermined"]
     desc = ", ".join(f"{m}: {c} (local exponents {[round(x, 3) for x in exps[m]]})" for m, c in classes.items())
+    code = ""
     if wrong and all_ok:
         verdict, reason = VIOLATED, f"wrong rate class for {wrong}: {desc}"
     elif wrong or undetermined or not all_ok:
         verdict, reason = INCONCLUSIVE, f"undetermined or imprecise: {desc}"
+        code = PRECISION_LOST if not all_ok else UNDETERMINED
     else:
         verdict, reason = HOLDS, desc
     first = claim.params["fast"][0]
@@ -308,7 +325,7 @@ def evaluate_loss_rates(claim: Claim, inst: ac.AttentionInstance, settings: Sett
         run={"method": claim.method, "params": claim.params["methods"], "backend": settings.backend,
              "dps": settings.dps if settings.backend == "mpmath" else 15, "steps": settings.steps,
              "representation": settings.representation, "notes": []},
-        extra={"runs": runs, "exp_ratio": EXP_RATIO, "poly_ratio": POLY_RATIO},
+        extra={"runs": runs, "exp_ratio": EXP_RATIO, "poly_ratio": POLY_RATIO}, code=code,
     )
 
 
@@ -367,8 +384,9 @@ def evaluate_joint_direction(claim: Claim, inst: ac.AttentionInstance, settings:
         worst_ratio=res.worst_ratio, t_worst=res.t_worst, exponent=res.exponent, constant=res.constant,
         precision_ok=bool(ok.all()), run={**_run_info(tr, settings, claim.method, mp), "normalize": norm,
                                           "representation": "dense"},
-        extra={"decade_slopes": list(res.decade_slopes), "fit_scale": scale,
+        extra={"decade_slopes": list(res.decade_slopes), "fit_scale": scale, "rule": res.params,
                "max_rel_error": float(tr.max_rel_error.max()), "selected_final": tr.series("selected")[-1].tolist()},
+        code=res.code,
     )
 
 
@@ -407,7 +425,7 @@ def evaluate_joint_decoder(claim: Claim, inst: ac.AttentionInstance, settings: S
         verdict=res.verdict, reason=res.reason, metric="u_dir_err", t=tr.t, observed=err.tolist(), claimed=[],
         exponent=res.exponent, constant=res.constant, precision_ok=bool(ok.all()),
         run={**_run_info(tr, settings, claim.method, mp), "normalize": norm, "representation": "dense"},
-        extra=extra,
+        extra={**extra, "rule": res.params}, code=res.code,
     )
 
 
@@ -464,12 +482,16 @@ def evaluate_joint_loss_probability(claim: Claim, inst: ac.AttentionInstance, se
     extra = {"draws": len(fam), "rejected_draws": rejected, "holds": wins, "violated": losses,
              "inconclusive": undecided, "per_draw": [r.reason for r in per],
              "fitted_rates": [r.exponent for r in per], "max_rel_error": float(tr.max_rel_error.max())}
+    code = ""
+    extra["per_draw_codes"] = [r.code for r in per]
+    extra["rule"] = per[0].params.get("rule") if per else None
     if wins + losses == 0:
         verdict, reason, ratio = INCONCLUSIVE, "no draw gave a decided order check", None
+        code = INSUFFICIENT_DATA
     else:
         pr = check_probability(wins, wins + losses, delta=delta, confidence=float(claim.params.get("confidence",
                                                                                                    0.95)))
-        verdict, reason, ratio = pr.verdict, pr.reason, pr.worst_ratio
+        verdict, reason, ratio, code = pr.verdict, pr.reason, pr.worst_ratio, pr.code
         extra.update({"interval": pr.interval, "estimate": pr.estimate, **pr.detail})
         if undecided:
             reason += f"; {undecided} draw(s) inconclusive and left out"
@@ -480,5 +502,5 @@ def evaluate_joint_loss_probability(claim: Claim, inst: ac.AttentionInstance, se
         exponent=float(np.nanmedian([r.exponent for r in per if r.exponent is not None] or [np.nan])),
         precision_ok=bool(tr.precision_ok.all()),
         run={**_run_info(tr, settings, claim.method, mp), "normalize": norm, "representation": "dense"},
-        extra=extra,
+        extra=extra, code=code,
     )

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from verify.checks import HOLDS, INCONCLUSIVE, VIOLATED, CheckResult
+from verify.verdicts import INSUFFICIENT_DATA, NON_FINITE
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,7 @@ def check_probability(
         f"interval straddles {p0:.3g}: {tag}; more trials needed",
         ratio,
         None,
+        code=INSUFFICIENT_DATA,
         interval=(lo, hi),
         estimate=est,
         detail=detail,
@@ -180,7 +182,7 @@ def check_identity(lhs: object, rhs: object, *, rtol: float = 0.0, atol: float =
     if a.shape != b.shape:
         return StatResult(VIOLATED, f"shapes differ: {a.shape} vs {b.shape}")
     if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
-        return StatResult(INCONCLUSIVE, "non-finite values: numerically unreliable")
+        return StatResult(INCONCLUSIVE, "non-finite values: numerically unreliable", code=NON_FINITE)
     err = np.abs(a - b)
     tol = atol + rtol * np.abs(b)
     with np.errstate(divide="ignore", invalid="ignore"):
