@@ -63,6 +63,7 @@ from verify.svm_lp import LpSVMSolution, check_p, solve_lp_att_svm, solve_lp_dec
 from verify.theory import FAILS, HOLDS, UNDECIDED, Assumption, AssumptionResult, Claim, Evidence, Reference, Settings
 from verify.theory import TheoremModule as _TM
 from verify.trajectory import Trajectory, run
+from verify.verdicts import HORIZON_TOO_SHORT, UNDETERMINED
 
 T_SYM = sympy.Symbol("t", positive=True)
 P_GRID = (1.25, 1.75, 2.0, 3.0)
@@ -311,7 +312,8 @@ def _evidence(res: CheckResult, claim: Claim, tr: Trajectory, obs: np.ndarray, o
     return Evidence(verdict=res.verdict, reason=res.reason, metric=claim.metric, t=tr.t, observed=obs.tolist(),
                     claimed=claimed or [], worst_ratio=res.worst_ratio, t_worst=res.t_worst, exponent=res.exponent,
                     constant=res.constant, precision_ok=bool(ok.all()),
-                    run=_run_info(tr, settings, claim.method, params), extra=extra)
+                    run=_run_info(tr, settings, claim.method, params), extra={**extra, "rule": res.params},
+                    code=res.code)
 
 
 def evaluate_direction(claim: Claim, inst: ac.AttentionInstance, settings: Settings, cache: dict) -> Evidence:
@@ -363,7 +365,8 @@ def evaluate_rate(claim: Claim, inst: ac.AttentionInstance, settings: Settings, 
     t_peak = max(int(t[k_peak]), 1)
     if t[-1] < 10 * t_peak:
         res = CheckResult(INCONCLUSIVE, f"D(t) is still in its initial transient: it peaks at t = {t_peak} "
-                          f"(D = {float(D[k_peak]):.3g}), less than a decade before the horizon t = {int(t[-1])}")
+                          f"(D = {float(D[k_peak]):.3g}), less than a decade before the horizon t = {int(t[-1])}",
+                          code=HORIZON_TOO_SHORT)
     else:
         res = check_order(t, D, rate, ok, t0=t_peak, decades=decades, fit_scale="log")
     tail = (t >= max(t_peak, t[-1] / 10**decades))
@@ -410,7 +413,8 @@ def evaluate_p_specific(claim: Claim, inst: ac.AttentionInstance, settings: Sett
         if wit.verdict == VIOLATED:
             res = wit
     if res.verdict == HOLDS and (not away or min(away.values()) <= 0):
-        res = replace(res, verdict=INCONCLUSIVE, reason="D_p decreases, but the run is not yet certifiably away "
+        res = replace(res, verdict=INCONCLUSIVE, code=UNDETERMINED,
+                      reason="D_p decreases, but the run is not yet certifiably away "
                       f"from every lq-SVM (certified distances to them at the end: {away})")
     return _evidence(res, claim, tr, D, ok, settings, {"p": p, "eta": eta, "normalized": True}, extra)
 
@@ -445,7 +449,8 @@ def evaluate_joint(claim: Claim, inst: ac.AttentionInstance, settings: Settings,
     elif rW.verdict == ru.verdict == HOLDS:
         res = replace(rW, reason=f"W: {rW.reason}; u: {ru.reason}")
     else:
-        res = replace(rW, verdict=INCONCLUSIVE, reason=f"W: {rW.reason}; u: {ru.reason}")
+        res = replace(rW, verdict=INCONCLUSIVE, code=rW.code or ru.code,
+                      reason=f"W: {rW.reason}; u: {ru.reason}")
     return _evidence(res, claim, tr, D, ok, settings, {"p": p, "eta": eta, "normalized": "per-block"}, extra)
 
 
