@@ -553,7 +553,9 @@ def evaluate_population(inst: ar.RegressionInstance, settings: Settings, cache: 
             "slope_se_sq": slope_se,
             "slope_tol": tol,
             "decade_slopes": list(res.decade_slopes),
+            "rule": res.params,
         },
+        code=res.code if verdict == res.verdict else "",
     )
 
 
@@ -621,7 +623,8 @@ def evaluate_geometric(inst: ar.RegressionInstance, settings: Settings, cache: d
         constant=res.constant,
         precision_ok=bool(ok.all()),
         run={"x_axis": "n", "params": p},
-        extra={"rows": rows},
+        extra={"rows": rows, "rule": res.params},
+        code=res.code if verdict == res.verdict else "",
     )
 
 
@@ -656,6 +659,7 @@ def evaluate_spectral(inst: ar.RegressionInstance, settings: Settings, cache: di
         t_worst=int(np.argmax(dist)),
         run={"params": p},
         extra={"interval": res.interval, "estimate": res.estimate, **res.detail},
+        code=res.code,
     )
 
 
