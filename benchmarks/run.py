@@ -290,6 +290,166 @@ def bench_scaling(quick: bool) -> dict:
     return out
 
 
+# ------------------------------------------------------------------------------------------------ (f)
+F_SHAPES = [(4, 5, 40), (16, 16, 64)]
+F_BATCHES = [1, 64, 256, 1024]
+
+
+def _ours_run(bk_name: str, rep: str, batch: ac.Batch, steps: int) -> Callable[[], np.ndarray]:
+    """The project's whole run (verify.trajectory.run with its precision watch and one checkpoint at the end),
+    the problem built once outside the timing; returns W at the end."""
+    problem = ac.build_problem(get_backend(bk_name), batch, rep)
+    rule = make_rule("ngd", eta=0.1)
+
+    def f() -> np.ndarray:
+        tr = run(problem, rule, steps, [steps])
+        assert tr.precision_ok.all(), "precision lost inside a benchmark run"
+        return np.asarray(tr.records["W"][-1])
+
+    return f
+
+
+def _steps_for(B: int, n: int, T: int, d: int) -> int:
+    work = B * max((n * T) ** 2, n * T * d)  # per-step work of the cheaper representation, roughly
+    return int(min(200, max(5, 2e6 // work)))
+
+
+def bench_competent(quick: bool) -> dict:
+    """(f) float64: the project against the baselines of benchmarks/competent.py, same process, interleaved,
+    median of >= 3 rounds, every baseline checked against the project (1e-12 relative, 20 NGD steps) first."""
+    from benchmarks import competent as cb
+
+    batches = [1, 64] if quick else F_BATCHES
+    reps = 3 if quick else 5
+    jax_missing = cb.jax_available()
+    out: dict = {"method": "ngd", "eta": 0.1, "repeats": max(3, reps), "rows": [],
+                 "jax": jax_missing or "installed"}
+    try:
+        import torch  # noqa: F401
+
+        has_torch = True
+    except ImportError:
+        has_torch = False
+    for n, T, d in F_SHAPES:
+        for B in batches:
+            batch = batch_of(B, n, T, d)
+            steps = _steps_for(B, n, T, d)
+            ours = {"ours numpy gram": _ours_run("numpy", "gram", batch, steps),
+                    "ours numpy dense": _ours_run("numpy", "dense", batch, steps)}
+            if has_torch:
+                ours["ours torch gram"] = _ours_run("torch", "gram", batch, steps)
+                ours["ours torch dense"] = _ours_run("torch", "dense", batch, steps)
+            K, a0 = cb.gram_matrix(batch)
+            base: dict[str, Callable[[int], np.ndarray]] = {
+                "numpy gram": lambda s, batch=batch, K=K, a0=a0: cb.matrix_from_coefficients(
+                    batch, cb.numpy_gram_ngd(batch, s, 0.1, K, a0)),
+                "numpy dense": lambda s, batch=batch: cb.numpy_dense_ngd(batch, s, 0.1),
+            }
+            if has_torch:
+                base["torch autograd (batched)"] = lambda s, batch=batch: cb.torch_autograd_ngd(batch, s, 0.1)
+            if jax_missing is None:
+                jg, jd = cb.jax_gram_ngd(batch, 0.1), cb.jax_dense_ngd(batch, 0.1)
+                base["jax gram (jit, scan)"] = lambda s, jg=jg, batch=batch: cb.matrix_from_coefficients(batch, jg(s))
+                base["jax dense (jit, scan)"] = lambda s, jd=jd: jd(s)
+            ref = _ours_run("numpy", "gram", batch, 20)()
+            agree = {k: cb.agreement(k, ref, f(20)) for k, f in base.items()}
+            for k in ours:  # the other representation and backend agree with the reference too
+                _, bk_name, rep = k.split()
+                agree[k] = cb.agreement(k, ref, _ours_run(bk_name, rep, batch, 20)())
+            contenders = {**ours, **{k: (lambda f=f, s=steps: f(s)) for k, f in base.items()}}
+            times = cb.interleaved(contenders, reps)
+            med = {k: float(np.median(v)) / steps for k, v in times.items()}
+            best_ours = min(ours, key=lambda k: med[k])
+            best_base = min(base, key=lambda k: med[k])
+            row = {"shape": [n, T, d], "B": B, "timed_steps": steps, "s_per_step_median": med,
+                   "agreement": agree, "best_ours": best_ours, "best_baseline": best_base,
+                   "ratios": {f"{o} / {b}": cb.ratio_stats(times, o, b) for o in ours for b in base},
+                   "best_ours_vs_best_baseline": cb.ratio_stats(times, best_ours, best_base)}
+            if B >= 64:
+                row["matvec_fraction"] = matvec_fraction(K, med["ours numpy gram"], reps)
+            out["rows"].append(row)
+            print(f"# (f) {n},{T},{d} B={B}: best ours {best_ours} vs {best_base}: "
+                  f"{row['best_ours_vs_best_baseline']['median']:.2f}", file=sys.stderr, flush=True)
+    return out
+
+
+def matvec_fraction(K: np.ndarray, s_per_step: float, repeats: int) -> dict:
+    """Achieved GFLOP/s of the Gram step (counting the two mat-vecs a plain Gram step does, K c and K G: 4 m^2
+    flops per instance) against a bare batched mat-vec of the same shape (2 m^2 flops per instance)."""
+    B, m, _ = K.shape
+    v = np.random.default_rng(0).normal(size=(B, m, 1))
+    t_mv = best_time(lambda: np.matmul(K, v), max(5, repeats * 4))
+    mv = 2 * m * m * B / t_mv / 1e9
+    ours = 4 * m * m * B / s_per_step / 1e9
+    return {"matvec_gflops": mv, "ours_gflops": ours, "fraction": ours / mv}
+
+
+# ------------------------------------------------------------------------------------------------ (g)
+def bench_hp_competent(quick: bool) -> dict:
+    """(g) 50 digits, n = 4, T = 5, d = 40: the project's mpmath Gram run against a plain ``mpmath.fdot`` Gram
+    and a python-flint ``arb_mat`` Gram, interleaved, each checked against the project first (1e-12)."""
+    from benchmarks import competent as cb
+
+    n, T, d, dps = 4, 5, 40, 50
+    inst = generate(n, T, d, seed=7, tokens="orthonormal")
+    batch = ac.stack([inst])
+    steps = 5 if quick else 20
+    bk = get_backend("mpmath", dps)
+    problem = ac.build_problem(bk, batch, "gram")
+    rule = make_rule("ngd", eta=0.1)
+
+    def ours(s: int = steps) -> np.ndarray:
+        tr = run(problem, rule, s, [s])
+        return np.asarray(tr.records["W"][-1])
+
+    def as_W(c: list) -> np.ndarray:
+        return cb.matrix_from_coefficients(batch, np.array([float(x) for x in c]).reshape(1, n, T))[0]
+
+    contenders: dict[str, Callable[[], Any]] = {
+        "ours mpmath gram": ours, "mpmath.fdot gram": lambda: cb.fdot_gram_ngd(inst, steps, 0.1, dps)}
+    ref = ours(10)
+    agree = {"mpmath.fdot gram": cb.agreement("fdot", ref, as_W(cb.fdot_gram_ngd(inst, 10, 0.1, dps)))}
+    try:
+        import flint  # noqa: F401
+
+        contenders["flint arb_mat gram"] = lambda: cb.arb_gram_ngd(inst, steps, 0.1, dps)
+        agree["flint arb_mat gram"] = cb.agreement("arb", ref, as_W([float(x.mid()) for x in cb.arb_gram_ngd(
+            inst, 10, 0.1, dps)]))
+    except ImportError:
+        pass
+    times = cb.interleaved(contenders, 3)
+    return {"workload": {"n": n, "T": T, "d": d, "dps": dps, "method": "ngd", "timed_steps": steps},
+            "s_per_step_median": {k: float(np.median(v)) / steps for k, v in times.items()}, "agreement": agree,
+            "ratios": {f"ours mpmath gram / {b}": cb.ratio_stats(times, "ours mpmath gram", b)
+                       for b in contenders if b != "ours mpmath gram"}}
+
+
+def bench_gpu(quick: bool) -> dict:
+    """The same float64 comparison on CUDA (torch), when a GPU is present; otherwise skipped with the reason."""
+    try:
+        import torch
+    except ImportError:
+        return {"skipped": "torch not installed"}
+    if not torch.cuda.is_available():
+        return {"skipped": "no CUDA device on this machine (torch.cuda.is_available() is False); the GPU figures "
+                           "were not measured"}
+    from benchmarks import competent as cb
+
+    rows = []
+    for n, T, d in F_SHAPES:
+        for B in ([64] if quick else [64, 1024]):
+            batch = batch_of(B, n, T, d)
+            steps = 50
+            ours = _ours_run("torch", "gram", batch, steps)
+            agree = cb.agreement("torch cuda gram", _ours_run("numpy", "gram", batch, 20)(),
+                                 _ours_run("torch", "gram", batch, 20)())
+            times = cb.interleaved({"ours torch gram (cuda)": ours,
+                                    "ours numpy gram (cpu)": _ours_run("numpy", "gram", batch, steps)}, 3)
+            rows.append({"shape": [n, T, d], "B": B, "agreement": agree,
+                         "ratio": cb.ratio_stats(times, "ours torch gram (cuda)", "ours numpy gram (cpu)")})
+    return {"device": torch.cuda.get_device_name(0), "rows": rows}
+
+
 # ------------------------------------------------------------------------------------------------ main
 def versions() -> dict:
     import mpmath
@@ -352,7 +512,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="small repeats and horizons (a smoke run)")
     p.add_argument("--out", default=str(Path(__file__).with_name("results.json")))
-    p.add_argument("--only", help="comma-separated subset of: throughput,high_precision,horizon,overhead,scaling")
+    p.add_argument("--only", help="comma-separated subset of: competent,hp_competent,gpu,throughput,"
+                   "high_precision,horizon,overhead,scaling")
     p.add_argument("--merge", nargs="+", metavar="JSON", help="merge partial result files (from --only runs) "
                    "into --out and print the table, instead of measuring")
     args = p.parse_args(argv)
@@ -366,7 +527,8 @@ def main(argv: list[str] | None = None) -> int:
         print(table(merged))
         print(f"wrote {args.out}")
         return 0
-    sections = {"throughput": bench_throughput, "high_precision": bench_high_precision, "overhead": bench_overhead,
+    sections = {"competent": bench_competent, "hp_competent": bench_hp_competent, "gpu": bench_gpu,
+                "throughput": bench_throughput, "high_precision": bench_high_precision, "overhead": bench_overhead,
                 "scaling": bench_scaling, "horizon": bench_horizon}
     chosen = args.only.split(",") if args.only else list(sections)
     res: dict = {"quick": args.quick, "versions": versions(),

@@ -387,7 +387,10 @@ class Gram:
         xp = bk.xp
         absK = self.absK if self.absK is not None else abs(self.K)
         Kc = xp.matmul(absK, abs(c).reshape(B, n * T, 1))[..., 0]
-        return bk.eps * (n * T * xp.max(Kc, axis=-1) + xp.max(abs(self.a0), axis=(1, 2)))
+        a0max = self._cache.get("a0max")
+        if a0max is None:
+            a0max = self._cache["a0max"] = xp.max(abs(self.a0), axis=(1, 2))  # a constant of the problem
+        return bk.eps * (n * T * xp.max(Kc, axis=-1) + a0max)
 
     def _float_bound_data(self, bk: Backend) -> tuple[np.ndarray, np.ndarray]:
         got = self._cache.get("float_bound")
