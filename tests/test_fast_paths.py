@@ -107,3 +107,25 @@ def test_mpmath_fdot_gram_agrees_with_mpmath_dense_to_working_precision() -> Non
         Wg, Wd = g.rep.matrix(sg), sd
         diff = max(abs(a - b) for a, b in zip(Wg.ravel(), Wd.ravel(), strict=True))
         assert diff < mpmath.mpf(10) ** -35
+
+
+@pytest.mark.parametrize("args", [["list"], ["--help"], ["show", "--help"]])
+def test_start_up_does_not_import_the_heavy_dependencies(args: list[str]) -> None:
+    """verify list / --help / show import neither cvxpy nor torch nor dask (they are imported on first use)."""
+    import subprocess
+
+    code = (f"import sys\nfrom verify.cli import main\ntry:\n    main({args!r})\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('cvxpy', 'torch', 'dask') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout[-500:]
+
+
+def test_gpu_benchmark_runs_on_cuda_or_skips_with_the_reason() -> None:
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device on this machine: the GPU benchmark (benchmarks/run.py --only gpu) is skipped")
+    insts = make_golden.instances()
+    cpu = run(ac.build_problem(get_backend("numpy"), ac.stack(insts), "gram"), make_rule("ngd", eta=0.1), 100, [100])
+    gpu = run(ac.build_problem(get_backend("torch"), ac.stack(insts), "gram"), make_rule("ngd", eta=0.1), 100, [100])
+    np.testing.assert_allclose(gpu.records["W"], cpu.records["W"], rtol=1e-12, atol=1e-13)

@@ -381,13 +381,13 @@ class Gram:
         (nT + 8) u term it is added to), so it costs a float64 mat-vec instead of an object one."""
         B, n, T = c.shape
         if bk.name == "mpmath":
-            absK, a0max = self._float_bound_data(bk)
-            Kc = np.matmul(absK, np.abs(bk.to_float(c)).reshape(B, n * T, 1))[..., 0]
-            return bk.eps * (n * T * np.max(Kc, axis=-1) + a0max)
+            absK_f, a0max_f = self._float_bound_data(bk)
+            Kc_f = np.matmul(absK_f, np.abs(bk.to_float(c)).reshape(B, n * T, 1))[..., 0]
+            return bk.eps * (n * T * np.max(Kc_f, axis=-1) + a0max_f)
         xp = bk.xp
         absK = self.absK if self.absK is not None else abs(self.K)
         Kc = xp.matmul(absK, abs(c).reshape(B, n * T, 1))[..., 0]
-        a0max = self._cache.get("a0max")
+        a0max: Any = self._cache.get("a0max")
         if a0max is None:
             a0max = self._cache["a0max"] = xp.max(abs(self.a0), axis=(1, 2))  # a constant of the problem
         return bk.eps * (n * T * xp.max(Kc, axis=-1) + a0max)

@@ -24,13 +24,19 @@ from __future__ import annotations
 import operator
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import cvxpy as cp
 import mpmath
 import numpy as np
 
 from verify.errors import InfeasibleSVMError, SolverError, VerifyInputError
+
+if TYPE_CHECKING:
+    import cvxpy as cp
+else:  # imported on first use: start-up (verify list, show, --help) does not pay for cvxpy
+    from verify.lazy import lazy_module
+
+    cp = lazy_module("cvxpy")
 
 Label = tuple[int, int]
 

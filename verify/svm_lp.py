@@ -34,14 +34,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import cvxpy as cp
 import mpmath
 import numpy as np
 
 from verify.errors import InfeasibleSVMError, SolverError, VerifyInputError
 from verify.svm import _alpha_str, _as_alpha, _check_data
+
+if TYPE_CHECKING:
+    import cvxpy as cp
+else:  # imported on first use: start-up (verify list, show, --help) does not pay for cvxpy
+    from verify.lazy import lazy_module
+
+    cp = lazy_module("cvxpy")
 
 Label = Any  # (i, t) for the Att-SVM, i for the decoder SVM
 
