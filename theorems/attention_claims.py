@@ -65,8 +65,9 @@ def evaluate_direction_order(claim: Claim, inst: ac.AttentionInstance, settings:
     err, _ = ac.direction_error(tr.series("W"), W_mm)
     ok = tr.precision_ok[:, 0]
     consts = _instance_constants(inst, W_mm, claim.params)
-    rate = claim.curve(t, consts) if claim.constant is not None else (
-        claim.curve(t) if claim.rate is not None else np.ones_like(t))
+    with np.errstate(divide="ignore"):  # a 1/log t rate is infinite at t = 1, outside every tail
+        rate = claim.curve(t, consts) if claim.constant is not None else (
+            claim.curve(t) if claim.rate is not None else np.ones_like(t))
     if claim.constant is not None:  # the direction error is accurate to about 2 rho(t) (trajectory.DEFAULT_TOL)
         e_err = 2 * rounding_bound(np.ones_like(err), tr.max_rel_error[:, 0], get_backend(settings.backend,
                                    settings.dps).eps, t, eval_ops=2 * inst.d**2)
