@@ -959,6 +959,26 @@ CLAIMS: dict[str, Claim] = {
 
 
 # ---------------------------------------------------------------------------------------------- strategies
+BREAK_VARIANTS: dict[str, tuple[str, ...]] = {"gaussian_tokens": ("rademacher", "student-t", "uniform", "mixture")}
+"""How ``breaks(claim, "gaussian_tokens")`` breaks Gaussianity: the token law it draws from. Student-t(5) has no
+moment generating function, so it breaks the sub-exponential tails the tilting identity needs as well."""
+
+
+def audit_instance(inst: ar.RegressionInstance, claim_id: str, assumption_id: str,
+                   variant: str) -> ar.RegressionInstance:
+    """``inst`` with exactly ``assumption_id`` broken the way ``breaks(claim_id, assumption_id)`` breaks it (one of
+    ``BREAK_VARIANTS[assumption_id]``), for an audit run by hand (benchmarks): VerifyInputError unless that
+    assumption fails and the claim's others hold. Its evidence is an audit's, never a check of the claim."""
+    if variant not in BREAK_VARIANTS.get(assumption_id, ()):
+        raise VerifyInputError(f"{assumption_id!r} has no break variant {variant!r}; known: {BREAK_VARIANTS}")
+    out = _with(inst, distribution=variant)
+    cache: dict = {}
+    rows = {a: ASSUMPTIONS[a].check(out, cache).verdict for a in CLAIMS[claim_id].assumptions}
+    if rows[assumption_id] != FAILS or any(v != HOLDS for a, v in rows.items() if a != assumption_id):
+        raise VerifyInputError(f"the {variant} instance does not break exactly {assumption_id}: {rows}")
+    return out
+
+
 def _instance_strategy(break_id: str | None) -> Any:
     @st.composite
     def build(draw: Any) -> ar.RegressionInstance:
@@ -972,11 +992,7 @@ def _instance_strategy(break_id: str | None) -> Any:
         sv = [draw(st.sampled_from([1.0, 0.8, 0.6])) for _ in range(min(d, d_y))]
         lo = int(PARAMS["n_over_d_min"] * d)
         n = draw(st.integers(lo // 2, lo - 1)) if break_id == "n_large" else draw(st.integers(lo, 2 * lo))
-        dist = (
-            draw(st.sampled_from(["rademacher", "student-t", "uniform", "mixture"]))
-            if break_id == "gaussian_tokens"
-            else "gaussian"
-        )
+        dist = draw(st.sampled_from(BREAK_VARIANTS["gaussian_tokens"])) if break_id == "gaussian_tokens" else "gaussian"
         init = (
             {"init_kind": "random", "init_scale": draw(st.sampled_from([30.0, 60.0]))}
             if break_id == "bounded_b_init"
