@@ -70,7 +70,9 @@ def test_the_withdrawn_joint_dir_finding_is_growth_decelerating_on_its_committed
     rep = json.loads(path.read_text())
     fields = {k: v for k, v in rep["settings"].items() if k in Settings.__dataclass_fields__}
     ev = CLAIMS["vdt24.joint-dir"].run(instance_from_json(rep["instance"]), Settings(**fields), {})
-    assert ev.observed == rep["evidence"]["observed"]
+    # the same numbers (to 1e-12: the kernel's summation order has changed since the report was written, by
+    # ~1e-15 relative; bit-for-bit reproduction is replay's test), judged by the new rule
+    assert ev.observed == pytest.approx(rep["evidence"]["observed"], rel=1e-12)
     assert (ev.verdict, ev.code) == ("inconclusive", "growth-decelerating"), ev.reason
     segs = ev.extra["rule"]["segments"]
     assert segs[-2]["slope"] > segs[-1]["slope"] > 0.05 and ev.extra["rule"]["deceleration"] > 0
