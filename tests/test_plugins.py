@@ -88,6 +88,7 @@ def _bad_plugins(tmp_path: Path) -> dict[str, str]:
     site = tmp_path / "site"
     site.mkdir(exist_ok=True)
     (site / "boom_plugin.py").write_text("raise RuntimeError('boom at import')\n")
+    (site / "exit_plugin.py").write_text("import sys\nsys.exit(3)\n")
     (site / "noprov_plugin.py").write_text(
         "import dataclasses\n"
         "from theorems.template import MODULE as T, CLAIMS\n"
@@ -100,6 +101,7 @@ def _bad_plugins(tmp_path: Path) -> dict[str, str]:
     return {
         "missing": "no_such_module_for_verify:MODULE",
         "boom": "boom_plugin:MODULE",
+        "exits": "exit_plugin:MODULE",
         "notamodule": "json:dumps",
         "noattr": "json:NO_SUCH_ATTRIBUTE",
         "noprov": "noprov_plugin:MODULE",
@@ -117,10 +119,11 @@ def test_bad_plugins_are_reported_and_skipped(listing: subprocess.CompletedProce
     assert "Traceback" not in proc.stderr
     warnings = [ln for ln in proc.stderr.splitlines() if ln.startswith("warning: skipping theorem plugin")]
     reasons = {name: next((w for w in warnings if f"plugin {name!r}" in w), "") for name in
-               ("missing", "boom", "notamodule", "noattr", "noprov", "clash")}
+               ("missing", "boom", "exits", "notamodule", "noattr", "noprov", "clash")}
     assert all(reasons.values()), (reasons, proc.stderr)
     assert "ModuleNotFoundError" in reasons["missing"]
     assert "boom at import" in reasons["boom"]
+    assert "SystemExit: 3" in reasons["exits"]  # a plugin calling sys.exit() on import is contained too
     assert "not a TheoremModule" in reasons["notamodule"]
     assert "provenance" in reasons["noprov"]
     assert "already registered" in reasons["clash"]

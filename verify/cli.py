@@ -22,11 +22,14 @@ from typing import Any
 from verify.errors import VerifyInputError
 
 EXIT_OK, EXIT_VIOLATED, EXIT_USAGE, EXIT_ERROR = 0, 1, 2, 3
+EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 130, 141  # 128 + SIGINT, 128 + SIGPIPE, as a shell reports them
 EXIT_CODES_HELP = """exit codes:
   check, sweep  0 nothing violated, 1 a claim violated (a confirmed counterexample),
                 2 usage or input error, 3 evaluation error (traceback in REPORTS/errors.log)
   audit         0 it ran (load-bearing assumptions are information), 2, 3 as above
-  replay        0 reproduced, 1 not reproduced (each differing field is named)"""
+  replay        0 reproduced, 1 not reproduced (each differing field is named)
+  any           130 interrupted (check writes the summary of the claims that finished),
+                141 output pipe closed (e.g. verify list | head -1)"""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -112,6 +115,12 @@ def cmd_trace(args: argparse.Namespace) -> int:
         raise VerifyInputError(f"--steps must be >= 0, got {args.steps}")
     inst = _load_attention(args.instance)
     cps = _ints(args.checkpoints, "--checkpoints") if args.checkpoints else None
+    bad = [c for c in cps or [] if not 0 <= c <= args.steps]
+    if bad:
+        raise VerifyInputError(f"--checkpoints must lie in 0..--steps ({args.steps}); got {bad}")
+    if args.dps is not None and args.backend != "mpmath":
+        raise VerifyInputError(f"--dps sets the mpmath precision; it has no effect with --backend {args.backend}")
+    args.dps = 50 if args.dps is None else args.dps
     if args.method == "lp-md":
         return _trace_lp(args, inst, cps)
     alpha = _ints(args.alpha, "--alpha") if args.alpha else None
@@ -160,6 +169,8 @@ def _sci(log10_value: float) -> str:
 def _claims_for(args: argparse.Namespace) -> list:
     from verify.registry import all_claims, find_claim
 
+    if args.all and args.claims:
+        raise VerifyInputError(f"pass either --all or claim ids, not both (got --all and {' '.join(args.claims)})")
     if args.all:
         return list(all_claims().values())
     if not args.claims:
@@ -168,15 +179,49 @@ def _claims_for(args: argparse.Namespace) -> list:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from verify.engine import check
-    from verify.instance import read_json
     from verify.profiles import get_profile
-    from verify.progress import progress_bar
 
     profile = get_profile(args.profile)
     pairs = _claims_for(args)
-    reports = Path(args.reports)
-    summaries = []
+    reports = writable_folder(args.reports, "--reports")
+    summaries: list = []
+    try:
+        _check_all(args, pairs, profile, reports, summaries)
+    except KeyboardInterrupt:  # keep what finished: its summary, printed and written, then exit 130
+        print(f"interrupted: {len(summaries)} of {len(pairs)} claim(s) finished; writing their summary",
+              file=sys.stderr)
+        _print_summaries(summaries)
+        _write_run(args, pairs[:len(summaries)], summaries, interrupted=True)
+        return EXIT_INTERRUPTED
+    if not args.json:
+        _print_summaries(summaries)
+    _write_run(args, pairs, summaries)
+    if args.json:
+        print(json.dumps([s.to_json() for s in summaries], indent=1, default=str))
+    return _exit_code(summaries, reports)
+
+
+def writable_folder(path: str, option: str) -> Path:
+    """The output folder, created if needed and checked writable before any computing (one-line errors)."""
+    import tempfile
+
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise VerifyInputError(f"{option} {path}: exists and is not a folder")
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=p):
+            pass
+    except OSError as exc:
+        raise VerifyInputError(f"{option} {path}: not writable ({exc.strerror or exc})") from None
+    return p
+
+
+def _check_all(args: argparse.Namespace, pairs: list, profile: Any, reports: Path, summaries: list) -> None:
+    from verify.engine import check
+    from verify.instance import read_json
+    from verify.progress import progress_bar
+
     with progress_bar(len(pairs), "check", quiet=args.quiet) as bar:
         for module, claim in pairs:
             inst = None
@@ -190,23 +235,21 @@ def cmd_check(args: argparse.Namespace) -> int:
             s = check(module, _counting(claim, bar), profile, instance=inst, reports=reports, seed=args.seed)
             bar.advance(note=f"{claim.id}: {s.verdict}")
             summaries.append(s)
-    if not args.json:
-        from verify.verdicts import describe
 
-        for s in summaries:
-            ex = f"; fitted exponents {_fmt_list(s.exponents)}" if s.exponents else ""
-            wr = f"; worst ratio {s.worst_ratio:.4g}" if s.worst_ratio is not None else ""
-            codes = (" (" + ", ".join(f"{c}: {n}" for c, n in s.codes.items()) + ")") if s.codes else ""
-            counts = ", ".join(f"{v}: {n}" for v, n in s.counts.items())
-            print(f"{s.claim_id:<24} {describe(s.verdict):<13} instances {s.tried} ({counts}){codes}{wr}{ex}")
-            for note in s.notes:
-                print(f"{'':<24} note: {note}")
-            for p in s.reports:
-                print(f"{'':<24} counterexample report: {p}")
-    _write_run(args, pairs, summaries)
-    if args.json:
-        print(json.dumps([s.to_json() for s in summaries], indent=1, default=str))
-    return _exit_code(summaries, reports)
+
+def _print_summaries(summaries: list) -> None:
+    from verify.verdicts import describe
+
+    for s in summaries:
+        ex = f"; fitted exponents {_fmt_list(s.exponents)}" if s.exponents else ""
+        wr = f"; worst ratio {s.worst_ratio:.4g}" if s.worst_ratio is not None else ""
+        codes = (" (" + ", ".join(f"{c}: {n}" for c, n in s.codes.items()) + ")") if s.codes else ""
+        counts = ", ".join(f"{v}: {n}" for v, n in s.counts.items())
+        print(f"{s.claim_id:<24} {describe(s.verdict):<13} instances {s.tried} ({counts}){codes}{wr}{ex}")
+        for note in s.notes:
+            print(f"{'':<24} note: {note}")
+        for p in s.reports:
+            print(f"{'':<24} counterexample report: {p}")
 
 
 def _exit_code(summaries: list, reports: Path) -> int:
@@ -241,7 +284,7 @@ def _check_command(args: argparse.Namespace) -> str:
     return shlex.join(parts)
 
 
-def _write_run(args: argparse.Namespace, pairs: list, summaries: list) -> None:
+def _write_run(args: argparse.Namespace, pairs: list, summaries: list, interrupted: bool = False) -> None:
     """A run summary beside the reports (DIR/runs/), so the HTML index has a row for every claim checked."""
     import datetime as dt
 
@@ -251,7 +294,7 @@ def _write_run(args: argparse.Namespace, pairs: list, summaries: list) -> None:
             for (m, c), s in zip(pairs, summaries, strict=True)]
     meta = {"created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "command": _check_command(args),
-            "profile": args.profile, "seed": args.seed, "instance": args.instance}
+            "profile": args.profile, "seed": args.seed, "instance": args.instance, "interrupted": interrupted}
     write_run_summary(args.reports, rows, meta)
 
 
@@ -295,7 +338,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
             return module.breaks(cid, aid)
 
         tracked = dataclasses.replace(module, breaks=breaks)
-        rows = audit(tracked, _counting(claim, bar), get_profile(args.profile), reports=Path(args.reports),
+        rows = audit(tracked, _counting(claim, bar), get_profile(args.profile),
+                     reports=writable_folder(args.reports, "--reports"),
                      seed=args.seed, max_examples=args.examples)
         bar.advance(note="done")
     if args.json:
@@ -359,6 +403,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     if args.html is not None:
         from verify.html_report import write_html
 
+        if args.html and Path(args.html).exists() and not Path(args.html).is_dir():
+            raise VerifyInputError(f"--html {args.html}: exists and is not a folder")
         index = write_html(args.path, args.html or None)
         print(f"wrote {index}")
         return 0
@@ -367,9 +413,19 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------------------------- parser
+def _version() -> str:
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version("attention-verify")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="verify", description="Check optimization theorems about attention numerically.",
                 epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     s = sub.add_parser("list", help="every registered claim")
@@ -401,7 +457,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--steps", type=int, default=1000)
     s.add_argument("--checkpoints")
     s.add_argument("--backend", choices=("numpy", "mpmath", "torch"), default="numpy")
-    s.add_argument("--dps", type=int, default=50)
+    s.add_argument("--dps", type=int, default=None, help="mpmath digits (only with --backend mpmath; default 50)")
     s.add_argument("--representation", choices=("gram", "dense"), default="gram")
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_trace)
@@ -456,16 +512,35 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _glue_option_values(argv: list[str]) -> list[str]:
+    """``--checkpoints -1,5`` as ``--checkpoints=-1,5``: argparse would take ``-1,5`` for an unknown option and
+    say the option lacks its value; glued, the value reaches its own validation and its message."""
+    out: list[str] = []
+    it = iter(argv)
+    for a in it:
+        if a in ("--checkpoints", "--alpha"):
+            nxt = next(it, None)
+            out.append(a if nxt is None else f"{a}={nxt}")
+        else:
+            out.append(a)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
-        args = build_parser().parse_args(argv)
+        args = build_parser().parse_args(_glue_option_values(sys.argv[1:] if argv is None else argv))
         return int(args.fn(args))
     except VerifyInputError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
-        return 2
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader went away (verify list | head -1): stop quietly
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":

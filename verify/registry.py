@@ -72,7 +72,9 @@ def modules() -> dict[str, TheoremModule]:
         try:
             m = _load(ep.value)
             problem = _plugin_problem(m, found)
-        except Exception as exc:  # a plugin's import can fail in any way; report it and keep going
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # a plugin's import can fail in any way (even sys.exit()); report it, go on
             problem = f"{exc.__class__.__name__}: {exc}"
         if problem is not None:
             _warn(ep.name, ep.value, problem)
