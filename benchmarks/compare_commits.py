@@ -1,0 +1,163 @@
+"""Before/after: this tree against an older commit's tree, measured in one run, interleaved (issue #12).
+
+    git archive <old-commit> | tar -x -C /tmp/old
+    .venv/bin/python benchmarks/compare_commits.py --old /tmp/old [--quick] [--out benchmarks/before_after.json]
+
+Every measurement runs in a fresh subprocess whose imports come from one tree (PYTHONPATH and the working
+directory), alternating old and new, ``--repeats`` rounds; ratios are old / new per round (above 1: the new
+tree is faster), reported as min / median / max. Measured:
+
+- float64 runs (verify.trajectory.run, NGD, default log checkpoints) at several shapes and batch sizes;
+- the mpmath Gram run at 50 digits (n = 4, T = 5, d = 40);
+- ``verify check vdt24.ngd-rate --profile ci`` (wall time; the JSON verdicts must be byte-identical);
+- ``verify list`` against a bare ``python -c pass``;
+- peak memory (max RSS) of a 2000-step Gram run at B = 64, d = 256 and of a 10^5-step run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+NEW = Path(__file__).resolve().parents[1]
+
+RUN = """
+import sys, time, resource
+import numpy as np
+from theorems import attention_classifier as ac
+from theorems.attention_strategies import generate
+from verify.backends import get_backend
+from verify.methods import make_rule
+from verify.trajectory import run
+backend, rep, B, n, T, d, steps, dps = sys.argv[1], sys.argv[2], *map(int, sys.argv[3:9])
+batch = ac.stack([generate(n, T, d, seed=b, tokens="gaussian") for b in range(B)])
+prob = ac.build_problem(get_backend(backend, dps), batch, rep)
+t0 = time.perf_counter()
+tr = run(prob, make_rule("ngd", eta=0.1), steps)
+W = tr.series("W", 0)[-1]
+dt = time.perf_counter() - t0
+print(dt, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, float(np.linalg.norm(W)))
+"""
+
+
+def _env(tree: Path) -> dict:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(tree)
+    env.pop("VERIFY_DISABLE_PLUGINS", None)
+    return env
+
+
+def _py(tree: Path, code: str, *args: str) -> str:
+    out = subprocess.run([sys.executable, "-c", code, *args], cwd=tree, env=_env(tree), capture_output=True,
+                         text=True, check=True)
+    return out.stdout.strip().splitlines()[-1]
+
+
+def _run_case(tree: Path, backend: str, rep: str, B: int, n: int, T: int, d: int, steps: int,
+              dps: int = 50) -> tuple[float, int, float]:
+    dt, rss, nw = _py(tree, RUN, backend, rep, *(str(v) for v in (B, n, T, d, steps, dps))).split()
+    return float(dt), int(rss), float(nw)
+
+
+def _stats(old: list[float], new: list[float]) -> dict:
+    r = sorted(o / n for o, n in zip(old, new, strict=True))
+    return {"min": r[0], "median": statistics.median(r), "max": r[-1],
+            "old_median_s": statistics.median(old), "new_median_s": statistics.median(new)}
+
+
+def compare_runs(old: Path, repeats: int, quick: bool) -> list[dict]:
+    cases = [("numpy", "gram", 1, 4, 5, 40, 2000), ("numpy", "gram", 256, 4, 5, 40, 300),
+             ("numpy", "dense", 256, 4, 5, 40, 100), ("numpy", "gram", 64, 16, 16, 64, 50),
+             ("numpy", "dense", 64, 16, 16, 64, 50), ("numpy", "gram", 64, 8, 6, 256, 300),
+             ("mpmath", "gram", 1, 4, 5, 40, 20)]
+    if quick:
+        cases = cases[:2] + cases[-1:]
+    rows = []
+    for case in cases:
+        t_old, t_new, agree = [], [], []
+        for _ in range(repeats):
+            a = _run_case(old, *case)
+            b = _run_case(NEW, *case)
+            t_old.append(a[0])
+            t_new.append(b[0])
+            agree.append(abs(a[2] - b[2]) / abs(a[2]))
+        rows.append({"case": dict(zip(("backend", "rep", "B", "n", "T", "d", "steps"), case, strict=True)),
+                     "old_over_new": _stats(t_old, t_new), "norm_W_rel_diff": max(agree)})
+        print(f"# {case}: {rows[-1]['old_over_new']['median']:.2f}x", file=sys.stderr, flush=True)
+    return rows
+
+
+def compare_check(old: Path, repeats: int) -> dict:
+    cmd = [sys.executable, "-m", "verify", "check", "vdt24.ngd-rate", "--profile", "ci", "--json", "--quiet"]
+    t_old, t_new, outs = [], [], {}
+    for _ in range(repeats):
+        for tree, ts in ((old, t_old), (NEW, t_new)):
+            t0 = time.perf_counter()
+            p = subprocess.run(cmd, cwd=tree, env=_env(tree), capture_output=True, text=True)
+            ts.append(time.perf_counter() - t0)
+            outs.setdefault(str(tree), set()).add(p.stdout)
+    verdicts = {k: [json.dumps([(c["claim_id"], c["verdict"], c["counts"], c["tried"]) for c in json.loads(v)])
+                    for v in vs] for k, vs in outs.items()}
+    o, n = verdicts[str(old)], verdicts[str(NEW)]
+    return {"old_over_new": _stats(t_old, t_new), "verdicts_identical": o == n and len(set(o)) == 1,
+            "json_identical": outs[str(old)] == outs[str(NEW)]}
+
+
+def compare_startup(old: Path, repeats: int) -> dict:
+    res: dict = {}
+    for tree in (old, NEW):
+        ts: dict[str, list[float]] = {"pass": [], "list": []}
+        for _ in range(repeats):
+            for k, c in (("pass", [sys.executable, "-c", "pass"]), ("list", [sys.executable, "-m", "verify", "list"])):
+                t0 = time.perf_counter()
+                subprocess.run(c, cwd=tree, env=_env(tree), capture_output=True, check=True)
+                ts[k].append(time.perf_counter() - t0)
+        m = {k: statistics.median(v) for k, v in ts.items()}
+        res["old" if tree == old else "new"] = {"list_s": m["list"], "pass_s": m["pass"],
+                                                 "list_over_pass": m["list"] / m["pass"]}
+    return res
+
+
+def compare_memory(old: Path, quick: bool) -> dict:
+    out = {}
+    for name, case in (("2000 steps, B=64, n=8, T=6, d=256, gram", ("numpy", "gram", 64, 8, 6, 256, 2000)),
+                       ("1e5 steps, B=1, n=4, T=5, d=40, gram", ("numpy", "gram", 1, 4, 5, 40,
+                                                                   10_000 if quick else 100_000))):
+        out[name] = {"old_peak_MB": _run_case(old, *case)[1] / 2**20, "new_peak_MB": _run_case(NEW, *case)[1] / 2**20}
+        print(f"# memory {name}: {out[name]}", file=sys.stderr, flush=True)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--old", required=True, help="an extracted tree of the older commit (git archive | tar -x)")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--only", default="runs,check,startup,memory")
+    p.add_argument("--out", default=str(NEW / "benchmarks" / "before_after.json"))
+    args = p.parse_args(argv)
+    old = Path(args.old).resolve()
+    res: dict = {"old": str(old), "repeats": max(3, args.repeats)}
+    parts = args.only.split(",")
+    reps = max(3, args.repeats)
+    if "runs" in parts:
+        res["runs"] = compare_runs(old, reps, args.quick)
+    if "check" in parts:
+        res["check_ngd_rate_ci"] = compare_check(old, reps)
+    if "startup" in parts:
+        res["startup"] = compare_startup(old, reps)
+    if "memory" in parts:
+        res["memory"] = compare_memory(old, args.quick)
+    Path(args.out).write_text(json.dumps(res, indent=1) + "\n")
+    print(json.dumps(res, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
