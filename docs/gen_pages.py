@@ -13,6 +13,7 @@ is the same wherever it is built. ``python docs/gen_pages.py OUTDIR`` writes the
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -32,8 +33,16 @@ def _modules() -> list[Any]:
     return [*(_load(spec) for spec in IN_TREE), template.MODULE]
 
 
+def _text(v: Any) -> str:
+    """``v`` as Markdown text: ``<`` outside code spans becomes ``&lt;``, so that a statement such as
+    ``|<x_a, x_b>| <= eps`` is not taken for an HTML tag and dropped from the page (code spans are left alone:
+    Markdown shows their ``<`` literally)."""
+    parts = re.split(r"(`[^`]*`)", str(v))
+    return "".join(p if len(p) > 1 and p[0] == p[-1] == "`" else p.replace("<", "&lt;") for p in parts)
+
+
 def _cell(v: Any) -> str:
-    return str(v).replace("|", "\\|").replace("\n", " ").strip() or "—"
+    return _text(v).replace("|", "\\|").replace("\n", " ").strip() or "—"
 
 
 def _code(v: Any) -> str:
@@ -44,7 +53,7 @@ def _code(v: Any) -> str:
 def module_page(m: Any) -> str:
     """Markdown for one module, from its data only."""
     ref = m.reference
-    lines = [f"# {ref.key}: {m.key}", "", m.summary, "",
+    lines = [f"# {ref.key}: {m.key}", "", _text(m.summary), "",
              f"- **Paper:** {ref.authors}. *{ref.title}*" + (f" ({ref.venue})" if ref.venue else "") + ".",
              f"- **arXiv:** {ref.arxiv}" if ref.arxiv else "- **arXiv:** —",
              f"- **Theorem:** {ref.theorem or '—'}",
@@ -57,15 +66,15 @@ def module_page(m: Any) -> str:
     if finding.is_file():
         lines.append(f"- **Findings:** [findings/{m.key}.md](../findings/{m.key}.md)")
     if m.extra_docs:
-        lines += ["", m.extra_docs]
+        lines += ["", _text(m.extra_docs)]
     lines += ["", "## Assumptions", "", "| id | title | statement | provenance | implied by |", "|---|---|---|---|---|"]
     for a in m.assumptions.values():
         lines.append(f"| `{a.id}` | {_cell(a.title)} | {_cell(a.statement)} | {_cell(a.provenance.label())} | "
                      f"{_cell(', '.join(a.implied_by))} |")
     lines += ["", "## Claims", ""]
     for c in m.claims.values():
-        lines += [f"### `{c.id}`", "", f"**{c.title}** — {c.kind} claim, provenance `{c.provenance.label()}`", "",
-                  f"> {c.statement}", "",
+        lines += [f"### `{c.id}`", "", f"**{_text(c.title)}** — {c.kind} claim, provenance `{c.provenance.label()}`",
+                  "", f"> {_text(c.statement)}", "",
                   "| field | value |", "|---|---|",
                   f"| assumptions | {_cell(', '.join(f'`{a}`' for a in c.assumptions))} |",
                   f"| method | `{c.method}` |",
