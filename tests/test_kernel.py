@@ -1,6 +1,6 @@
 """The stable softmax-logistic kernel against independent, straightforward mpmath computations.
 
-Every reference value here is computed by code in this file from the definitions (THEOREMS.md, Part A):
+Every reference value here is computed by code in this file from the definitions (docs/catalogue.md, Part A):
 
     a_{i,t} = x_{i,t}^T W z_i,  s_i = softmax(a_i),  f_i = u^T X_i^T s_i,  l(m) = log(1 + e^{-m}),
     L(W) = mean_i l(y_i f_i),   L* = mean_i l(max_t y_i u^T x_{i,t}),

@@ -154,7 +154,7 @@ def _fingerprint(inst: ac.AttentionInstance) -> str:
 
 def evaluate_comparison(claim: Claim, inst: ac.AttentionInstance, settings: Settings, cache: dict) -> Evidence:
     """Paired runs on ONE instance with ONE settings object: for each pair (A, B) in ``params["pairs"]``, A must
-    reach ``dir_err <= params["target"]`` in fewer steps than B (THEOREMS.md, kind ``comparison``).
+    reach ``dir_err <= params["target"]`` in fewer steps than B (docs/catalogue.md, "Claim kinds").
 
     Per pair: holds if A reaches it first; violated if B does (or A never does while B does) with precision
     kept; inconclusive if neither reaches it within the horizon or both reach it at the same checkpoint.
@@ -359,7 +359,7 @@ def _joint_params(claim: Claim) -> tuple[dict, str]:
 
 def evaluate_joint_direction(claim: Claim, inst: ac.AttentionInstance, settings: Settings, cache: dict) -> Evidence:
     """Joint training: dir_err(W_t, W_mm) = O(rate) (order claim; fitted against log t when the rate is
-    1/log t). W_mm is the Att-SVM of the reference opt tokens (THEOREMS.md: DM's signal tokens), or with
+    1/log t). W_mm is the Att-SVM of the reference opt tokens (docs/catalogue.md, "The data model DM"), or with
     ``params["svm"] == "relaxed"`` PRIOR's relaxed Att-SVM (margin >= 1 only for the support sequences of the
     decoder SVM u_mm, >= 0 for the others). Under DM every sequence is a support vector of u_mm = mu/||mu||^2,
     so the two coincide there."""

@@ -1,4 +1,4 @@
-"""The one-layer attention classifier shared by VDT24, JTA24 and PRIOR (THEOREMS.md, Part A).
+"""The one-layer attention classifier shared by VDT24, JTA24 and PRIOR (docs/catalogue.md, Part A).
 
 Data: n sequences X_i in R^{T x d} (rows x_{i,t}), labels y_i in {-1,+1}, queries z_i (default: the first
 token, self-attention), a decoder u, an initial key-query matrix W0.
@@ -13,7 +13,7 @@ Gradient in the stable form [derived]: with r_i the top-logit token and gbar_i =
 
 which only touches the small weights s_{i,t} = e^{a_t - a_r} / (1 + sum_{tau != r} e^{a_tau - a_r}). All such
 weights are carried as e^{m_i} * shat with m_i = max_{t != r} (a_t - a_r), and the whole gradient as e^M * Ghat
-with M = max_i m_i, so nothing underflows however saturated the softmax is (DESIGN.md, "Numerics").
+with M = max_i m_i, so nothing underflows however saturated the softmax is (docs/design.md, docs/engine.md).
 
 The gradient is expressed as coefficients G_{i,t} of the rank-one matrices x_{i,t} z_i^T. Two representations of
 W use them: ``dense`` (W itself, d x d) and ``gram`` (W = W0 + sum c_{i,t} x_{i,t} z_i^T, exact for GD-type

@@ -26,7 +26,7 @@ def attention_loss(inst: ac.AttentionInstance, W: np.ndarray) -> float:
 
 
 def attention_grad(inst: ac.AttentionInstance, W: np.ndarray) -> np.ndarray:
-    """grad_W L in the stable form (THEOREMS.md): unit direction times e^{log ||grad L||}."""
+    """grad_W L in the stable form (docs/catalogue.md, "Gradients"): unit direction times e^{log ||grad L||}."""
     fo = _first_order(inst, W)
     return np.asarray(fo.unit_grad[0]) * math.exp(float(fo.log_grad_norm[0]))
 

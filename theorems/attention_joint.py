@@ -1,4 +1,4 @@
-"""Joint training of the attention classifier on (u, W) (THEOREMS.md, Part A; VDT24 joint claims, PRIOR).
+"""Joint training of the attention classifier on (u, W) (docs/catalogue.md, Part A; VDT24 joint claims, PRIOR).
 
 Parameters are the tuple (u, W), batched: u (B, d), W (B, d, d) (dense; the scores g = y u^T x change with u).
 
@@ -9,7 +9,7 @@ Parameters are the tuple (u, W), batched: u (B, d), W (B, d, d) (dense; the scor
 with gbar_i = y_i f_i, l'(m) = -sigmoid(-m) = -exp(-softplus(m)). At u = 0 every g_{i,t} is exactly 0, so
 grad_W L = 0 exactly and W does not move until u does [derived].
 
-Numerics (DESIGN.md): logits are taken relative to the top token r_i; the small weights s_{i,t}, t != r_i, are
+Numerics (docs/design.md): logits are taken relative to the top token r_i; the small weights s_{i,t}, t != r_i, are
 e^{m_i} * s_hat; both gradient blocks are carried with their own log scale (log |l'_i| = -softplus(gbar_i) is
 never exponentiated on its own), so nothing underflows however saturated the softmax or however small the
 loss. log L = logsumexp_i log softplus(-gbar_i) - log n, with log softplus(x) = log(log1p(e^x)) computed by

@@ -1,4 +1,4 @@
-"""lp mirror descent on the attention classifier (JTA24, THEOREMS.md Part A), on the dense representation.
+"""lp mirror descent on the attention classifier (JTA24, docs/catalogue.md Part A), on the dense representation.
 
 Potential psi(W) = (1/p) ||W||_p^p (entrywise), 1 < p < inf, q = p/(p-1):
 

@@ -1,4 +1,4 @@
-"""The softmax self-attention regressor of GSB26 (THEOREMS.md, Part B). The whole setting is [recon].
+"""The softmax self-attention regressor of GSB26 (docs/catalogue.md, Part B). The whole setting is [recon].
 
 Data: n training tokens x_i in R^d (rows of X), targets y_i = M x_i + noise (rows of Y), M in R^{d_y x d}.
 

@@ -1,5 +1,5 @@
 """GSB26: Goel, Soltanolkotabi, Bartlett, "Training Dynamics of Softmax Self-Attention: Fast Global
-Convergence via Preconditioning", arXiv 2603.01514 (THEOREMS.md, Part B; seed 004).
+Convergence via Preconditioning", arXiv 2603.01514 (docs/catalogue.md, Part B; seed 004).
 
 Only the abstract is public. The setting (:mod:`theorems.attention_regressor`) and the whole algorithm below
 are [recon]; every choice is an option of :func:`trace_regression` and is written into each record and report.

@@ -1,5 +1,5 @@
 """JTA24: Julistiono, Tarzanagh, Azizan, "Optimizing Attention with Mirror Descent: Generalized Max-Margin Token
-Selection" (arXiv 2410.14581). lp mirror descent (lp-AttGD) on one-layer softmax attention (THEOREMS.md, Part A).
+Selection" (arXiv 2410.14581). lp mirror descent (lp-AttGD) on one-layer softmax attention (docs/catalogue.md, JTA24).
 
 Only the abstract and the seed (003) are available to us: the claims' exact conditions, constants and start
 times are [recon] parameters (``PARAMS``). Instances are attention-classification instances; the potential's
@@ -272,7 +272,7 @@ distinct_svms = Assumption("distinct_svms", "The lq-SVMs differ from the lp-SVM"
                            _distinct_svms)
 data_model = Assumption("data_model", "Data model DM",
                         "x_{i,0} = y_i mu for one mu, and every other token has |<x, mu>| <= eps ||mu||^2.",
-                        prov("seed", "recon", note="THEOREMS.md DM; eps is a parameter"), _data_model)
+                        prov("seed", "recon", note="DM, docs/catalogue.md; eps is a parameter"), _data_model)
 
 ASSUMPTIONS = {a.id: a for a in (unique_opt, score_gap, near_orthogonal, lp_feasible, locally_optimal, in_cone,
                                  distinct_svms, data_model)}

@@ -1,4 +1,4 @@
-"""PRIOR: the two papers VDT24 and JTA24 build on (THEOREMS.md, Part A, "PRIOR claims").
+"""PRIOR: the two papers VDT24 and JTA24 build on (docs/catalogue.md, Part A, "PRIOR").
 
 - Tarzanagh, Li, Zhang, Oymak, "Max-Margin Token Selection in Attention Mechanism", NeurIPS 2023.
 - Tarzanagh, Li, Thrampoulidis, Oymak, "Transformers as Support Vector Machines", 2023.

@@ -1,13 +1,13 @@
 """TEMPLATE theorem module: copy this file into your package, rename it, and replace every TODO.
 
-A theorem module is data (DESIGN.md): a reference, assumptions (predicates that report their slack), claims
+A theorem module is data (docs/design.md): a reference, assumptions (predicates that report their slack), claims
 (kind, provenance, assumptions, rate as a sympy expression, an evaluator), hypothesis strategies that meet
 every assumption of a claim or break exactly one, and an instance loader. The conformance suite
 (:mod:`verify.conformance`) checks all of it; docs/extending.md walks through it.
 
 Docstring schema of a claim (PEPit-style), to fill in for each claim:
 
-- problem:    the model and the loss (here: the fixed-decoder attention classifier, THEOREMS.md Part A);
+- problem:    the model and the loss (here: the fixed-decoder attention classifier, docs/catalogue.md Part A);
 - assumptions: the ids of the predicates the claim needs, and which of them are [recon];
 - method:     the step rule (gd / ngd / polyak) and its parameters;
 - guarantee:  the claimed behaviour and its kind (bound / order / limit / ...);

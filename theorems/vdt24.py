@@ -1,5 +1,5 @@
 """VDT24: Vasudeva, Deora, Thrampoulidis, "Implicit Bias and Fast Convergence Rates for Self-attention"
-(arXiv 2402.05738, TMLR 2025). Fixed-decoder NGD and Polyak step, and joint (u, W) NGD (THEOREMS.md, Part A).
+(arXiv 2402.05738, TMLR 2025). Fixed-decoder NGD and Polyak step, and joint (u, W) NGD (docs/catalogue.md, VDT24).
 
 Claim kinds: ``order`` (rates, on the log metric where it would underflow), ``limit`` (directions, with a
 certified witness), ``comparison`` (paired runs of two methods on the same instance and settings) and
@@ -284,7 +284,7 @@ def near_orthogonal_instances(draw: st.DrawFn) -> ac.AttentionInstance:
 @st.composite
 def low_dimensional_instances(draw: st.DrawFn) -> ac.AttentionInstance:
     """Breaks near-orthogonality only: unit Gaussian tokens with d about nT/4 and z_i = x_{i,1}, W0 = 0 (the
-    known failure of THEOREMS.md), keeping a unique optimal token, the score gap and a feasible SVM."""
+    known failure of docs/catalogue.md, VDT24), keeping a unique optimal token, the score gap and a feasible SVM."""
     inst = draw(instance_strategy(tokens="gaussian-low-d", init="zero"))
     cache: dict = {}
     assume(near_orthogonal.check(inst, cache).verdict == "fails")

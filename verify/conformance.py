@@ -16,7 +16,7 @@ when the module does not conform:
 - ``check_docs_metadata``: the reference (key, authors, title), the summary, and every claim's and assumption's
   title and statement are present; every claim names the module's paper key.
 - ``check_provenance``: every claim and every assumption carries a :class:`~verify.provenance.Provenance` with
-  at least one known tag (THEOREMS.md).
+  at least one known tag (docs/catalogue.md, "Provenance tags").
 - ``check_claims_well_formed``: known kind, known assumptions, a callable ``evaluate``, a sympy rate for
   ``order``/``bound`` claims, a constant for ``bound`` claims.
 - ``check_meets_strategies``: instances drawn from ``meets(claim)`` meet every assumption of the claim (verdict
@@ -148,7 +148,7 @@ def _check_prov(p: Any, where: str) -> None:
 
 
 def check_provenance(module: TheoremModule) -> None:
-    """Every claim and every assumption carries its provenance tag (THEOREMS.md)."""
+    """Every claim and every assumption carries its provenance tag (docs/catalogue.md)."""
     for cid, c in module.claims.items():
         _check_prov(c.provenance, f"claim {cid}")
     for aid, a in module.assumptions.items():

@@ -145,7 +145,7 @@ class AdamState(NamedTuple):
 
 @dataclass(frozen=True)
 class Adam:
-    """Adam (Kingma & Ba), a comparator only (THEOREMS.md, "Methods"):
+    """Adam (Kingma & Ba), a comparator only (docs/catalogue.md, "Methods"):
 
         m <- b1 m + (1 - b1) g,   v <- b2 v + (1 - b2) g^2,
         W <- W - lr * mh / (sqrt(vh) + eps),   mh = m / (1 - b1^{t+1}),  vh = v / (1 - b2^{t+1}),

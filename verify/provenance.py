@@ -1,4 +1,4 @@
-"""Provenance tags (THEOREMS.md): where each piece of a theorem comes from.
+"""Provenance tags (docs/catalogue.md, "Provenance tags"): where each piece of a theorem comes from.
 
 - ``seed``    stated in a seed document;
 - ``abs``     stated in the paper's abstract or a public summary;

@@ -1,4 +1,4 @@
-"""Checkers for the claim kinds ``probability``, ``comparison`` and ``identity`` (THEOREMS.md, "Claim kinds").
+"""Checkers for the claim kinds ``probability``, ``comparison`` and ``identity`` (docs/catalogue.md, "Claim kinds").
 
 Pure functions of counts and numbers; no paper knowledge. Each returns a :class:`StatResult`, which carries
 the fields of :class:`verify.checks.CheckResult` (verdict, reason, worst_ratio, ...) plus the interval or the

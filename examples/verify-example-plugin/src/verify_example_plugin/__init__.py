@@ -3,7 +3,7 @@
 It registers ``MODULE`` under the ``verify.theorems`` entry-point group (see pyproject.toml), so
 ``verify list`` and ``verify check`` find it with no edit to the toolkit.
 
-It carries two claims about the fixed-decoder attention classifier (THEOREMS.md, Part A):
+It carries two claims about the fixed-decoder attention classifier (attention-verify's docs/catalogue.md, Part A):
 
 - ``example.ngd-direction`` (limit): NGD converges in direction to W_mm on near-orthogonal tokens.
 - ``example.gd-fast`` (order) -- DELIBERATELY FALSE: "GD's direction error decays like t^{-1}". Plain GD's
