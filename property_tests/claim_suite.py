@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -60,3 +61,18 @@ def assert_breaks_exactly(module: TheoremModule, claim: Claim, assumption_id: st
     assert rows[assumption_id]["verdict"] == FAILS and rows[assumption_id]["slack"] < 0, rows[assumption_id]
     others = [(k, r["verdict"]) for k, r in rows.items() if k != assumption_id and r["verdict"] != HOLDS]
     assert not others, f"breaking {assumption_id} also broke {others}"
+
+
+WITHDRAWN = Path(__file__).resolve().parents[1] / "tests" / "data" / "withdrawn"
+"""Instances and settings of findings published earlier and withdrawn after re-derivation (one JSON per claim)."""
+
+
+def withdrawn_case(claim_id: str) -> tuple[dict, Any]:
+    """(the recorded case, its Settings) for a withdrawn finding of ``claim_id``."""
+    import json
+
+    from verify.theory import Settings
+
+    case = json.loads((WITHDRAWN / f"{claim_id}.json").read_text())
+    fields = {k: v for k, v in case["settings"].items() if k in Settings.__dataclass_fields__}
+    return case, Settings(**fields)

@@ -115,3 +115,16 @@ def test_lp_svm_directions_differ_across_p_on_generic_data() -> None:
         for q in P_GRID:
             D = float(bregman_direction(sols[q].W[None], sols[p].W, p)[0])
             assert (D == 0.0) if p == q else D > 1e-4
+
+
+def test_the_withdrawn_md_rate_finding_is_growth_decelerating() -> None:
+    """md.rate was published as violated (report 646b379b): D(t)·log t grew, but by less each decade. On the same
+    instance and settings (tests/data/withdrawn) the growth in the rate's natural coordinate falls segment by
+    segment, which a bounded ratio allows: inconclusive (growth-decelerating), never violated."""
+    from property_tests.claim_suite import withdrawn_case
+
+    case, s = withdrawn_case("md.rate")
+    ev = CLAIMS["md.rate"].run(MODULE.load_instance(case["instance"]), s, {})
+    assert (ev.verdict, ev.code) == ("inconclusive", "growth-decelerating"), ev.reason
+    segs = ev.extra["rule"]["segments"]
+    assert segs[-2]["slope"] > segs[-1]["slope"] > 0.05

@@ -10,8 +10,6 @@ profile's default (``BUDGET``; never more than the profile allows). The thorough
 from __future__ import annotations
 
 import dataclasses
-import json
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -21,6 +19,7 @@ from property_tests.claim_suite import (
     assert_claim_holds,
     assert_meets,
     claim_settings_for_tests,
+    withdrawn_case,
 )
 from theorems.vdt24 import CLAIMS, MODULE
 
@@ -37,42 +36,17 @@ def _limited(claim_id: str, budget: dict[str, int]) -> settings:
     return settings(max_examples=min(cap, budget[claim_id]) if claim_id in budget else cap)
 
 
-KNOWN_FINDINGS: dict[str, str] = {}
-"""Claims with a confirmed counterexample on data meeting their assumptions (declared expected failures, as in
-scikit-learn's conformance suites). They are not re-searched here (a confirmation of a joint run costs minutes of
-mpmath); instead their committed reports are replayed and must reproduce exactly."""
-
-REPORTS = Path(__file__).resolve().parents[1] / "docs" / "findings" / "reports"
-
-
-@pytest.mark.parametrize("claim_id", sorted(KNOWN_FINDINGS))
-def test_known_finding_reproduces_from_its_committed_report(claim_id: str) -> None:
-    from theorems.attention_classifier import instance_from_json
-    from verify.theory import Settings
-
-    paths = sorted(REPORTS.glob(f"{claim_id}--violated--*.json"))
-    assert paths, f"{claim_id} is declared a finding but has no committed report in {REPORTS}"
-    rep = json.loads(paths[0].read_text())
-    assert rep["status"] == "confirmed counterexample"
-    fields = {k: v for k, v in rep["settings"].items() if k in Settings.__dataclass_fields__}
-    ev = CLAIMS[claim_id].run(instance_from_json(rep["instance"]), Settings(**fields), {})
-    assert ev.verdict == "violated" and ev.observed == rep["evidence"]["observed"]
-
-
 def test_the_withdrawn_joint_dir_finding_is_growth_decelerating_on_its_committed_report() -> None:
-    """vdt24.joint-dir's committed "counterexample" (joint normalization) re-runs to the same numbers, but the
-    ratio to 1/log t grows with a slope in ln ln t that falls segment by segment: a bounded ratio is not
-    excluded, so the honest verdict is inconclusive (growth-decelerating), never violated."""
+    """vdt24.joint-dir's withdrawn "counterexample" (joint normalization; tests/data/withdrawn) re-runs to the
+    same numbers, but the ratio to 1/log t grows with a slope in ln ln t that falls segment by segment: a bounded
+    ratio is not excluded, so the honest verdict is inconclusive (growth-decelerating), never violated."""
     from theorems.attention_classifier import instance_from_json
-    from verify.theory import Settings
 
-    (path,) = sorted(REPORTS.glob("vdt24.joint-dir--violated--*.json"))
-    rep = json.loads(path.read_text())
-    fields = {k: v for k, v in rep["settings"].items() if k in Settings.__dataclass_fields__}
-    ev = CLAIMS["vdt24.joint-dir"].run(instance_from_json(rep["instance"]), Settings(**fields), {})
+    case, settings = withdrawn_case("vdt24.joint-dir")
+    ev = CLAIMS["vdt24.joint-dir"].run(instance_from_json(case["instance"]), settings, {})
     # the same numbers (to 1e-12: the kernel's summation order has changed since the report was written, by
     # ~1e-15 relative; bit-for-bit reproduction is replay's test), judged by the new rule
-    assert ev.observed == pytest.approx(rep["evidence"]["observed"], rel=1e-12)
+    assert ev.observed == pytest.approx(case["observed"], rel=1e-12)
     assert (ev.verdict, ev.code) == ("inconclusive", "growth-decelerating"), ev.reason
     segs = ev.extra["rule"]["segments"]
     assert segs[-2]["slope"] > segs[-1]["slope"] > 0.05 and ev.extra["rule"]["deceleration"] > 0
@@ -91,11 +65,7 @@ def test_joint_dir_holds_with_per_block_normalization() -> None:
     prop()
 
 
-def test_every_claim_is_searched_or_a_declared_finding() -> None:
-    assert set(HOLDS_IDS) | set(KNOWN_FINDINGS) == set(CLAIM_IDS) and not set(HOLDS_IDS) & set(KNOWN_FINDINGS)
-
-
-HOLDS_IDS = [c for c in CLAIM_IDS if c not in KNOWN_FINDINGS]
+HOLDS_IDS = CLAIM_IDS  # no claim has a confirmed, robust counterexample: every one is searched
 
 
 @pytest.mark.parametrize("claim_id", HOLDS_IDS)
