@@ -325,3 +325,21 @@ def test_two_applying_confirmations_are_needed() -> None:
     runs.append({"kind": "c", "applies": True, "agrees": False})
     ok, why = engine.confirmed(runs)
     assert not ok and "not reproduced by c" in why
+
+
+def test_unconfirmed_audit_candidates_never_make_an_assumption_load_bearing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Candidates beyond the confirmation budget, and candidates whose confirmation fails, are inconclusive."""
+    from verify.theory import Evidence
+
+    calls = {"n": 0}
+
+    def fake_violation(claim, instance, settings, cache):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        return Evidence(verdict="violated", reason="synthetic", metric="m", t=[1, 2], observed=[1.0, 2.0],
+                        run={"backend": settings.backend, "steps": 10, "representation": "dense"})
+
+    claim = dataclasses.replace(CLAIM, evaluate=fake_violation, confirm_with=("repeat",))
+    rows = engine.audit(vdt24.MODULE, claim, QUICK, max_examples=3, max_confirm=1)
+    row = next(r for r in rows if r.assumption == "near_orthogonal")
+    assert row.verdict == "none-found" and not row.counts.get("violated"), row
+    assert row.counts.get("inconclusive") == row.tried

@@ -468,10 +468,14 @@ def audit(module: TheoremModule, claim: Claim, profile: Profile, *, reports: Pat
         results = explore(strat, fn, profile, max_examples or profile.audit_examples, seed=seed)
         results = [r for r in results if _breaks_exactly(r, aid)]
         paths = []
-        for a in [r for r in results if r.verdict == VIOLATED][:max_confirm]:
+        candidates = [r for r in results if r.verdict == VIOLATED]
+        for a in candidates[:max_confirm]:
             p = finalize(module, claim, a, settings, profile, reports, seed)
             if p is not None:
                 paths.append(str(p))
+        for a in candidates[max_confirm:]:  # unconfirmed candidates never make an assumption load-bearing
+            a.verdict, a.code = INCONCLUSIVE, CONFIRMATION_BUDGET
+            a.status = "candidate not confirmed (confirmation budget of the profile spent)"
         counts: dict[str, int] = {}
         for r in results:
             counts[r.verdict] = counts.get(r.verdict, 0) + 1
