@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import mpmath
 import numpy as np
 
 from verify.errors import InfeasibleSVMError, SolverError, VerifyInputError
+from verify.resources import DEFAULT, dense_svm_estimate, enforce, svm_estimate
 
 if TYPE_CHECKING:
     import cvxpy as cp
@@ -147,59 +148,158 @@ def att_svm_constraints(X: np.ndarray, Z: np.ndarray, alpha: Sequence[int]) -> t
     return np.array(rows, dtype=np.float64), labels
 
 
+# ------------------------------------------------------------------------------------------ factored rows
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """The constraint rows in factored form, float64: ``a_k = vec(U[k] Z[seq[k]]^T)`` (never the dense m x d^2).
+
+    ``A @ w`` (``w = vec(W)`` row-major, or ``W`` itself) costs O(nd^2 + md), a working set's Gram matrix
+    ``<a_k, a_l> = <u_k, u_l><z_i, z_j>`` O(s^2 d). ``U[k]`` is the float64 rounding of ``x_{i,alpha_i} - x_{i,t}``
+    (the solver's input; the certificate recomputes it exactly).
+    """
+
+    U: np.ndarray
+    Z: np.ndarray
+    seq: np.ndarray
+    d: int
+
+    def __matmul__(self, w: np.ndarray) -> np.ndarray:
+        W = np.asarray(w, dtype=np.float64).reshape(self.d, self.d)
+        return np.einsum("kd,kd->k", self.U, (self.Z @ W.T)[self.seq])
+
+    def __len__(self) -> int:
+        return len(self.seq)
+
+    def gram(self, idx: np.ndarray) -> np.ndarray:
+        U, Zs = self.U[idx], self.Z[self.seq[idx]]
+        return (U @ U.T) * (Zs @ Zs.T)
+
+    def dense(self, idx: np.ndarray) -> np.ndarray:
+        """Rows ``idx`` as a dense ``(len(idx), d^2)`` array (small sets only)."""
+        return np.einsum("ka,kb->kab", self.U[idx], self.Z[self.seq[idx]]).reshape(len(idx), -1)
+
+    def combine(self, idx: np.ndarray, lam: np.ndarray) -> np.ndarray:
+        """``sum_k lam_k u_k z_{seq_k}^T`` over rows ``idx`` (float64, d x d)."""
+        V = np.zeros((self.Z.shape[0], self.d))
+        np.add.at(V, self.seq[idx], lam[:, None] * self.U[idx])
+        return V.T @ self.Z
+
+    def norms(self) -> np.ndarray:
+        return np.linalg.norm(self.U, axis=1) * np.linalg.norm(self.Z[self.seq], axis=1)
+
+
+def _rows(Xa: np.ndarray, Za: np.ndarray, alpha: tuple) -> tuple[_Rows, list[Label]]:
+    n, T, d = Xa.shape
+    labels = [(i, t) for i in range(n) for t in range(T) if t != alpha[i]]
+    seq = np.array([i for i, _ in labels], dtype=np.intp)
+    tok = np.array([t for _, t in labels], dtype=np.intp)
+    U = Xa[seq, np.asarray(alpha, dtype=np.intp)[seq]] - Xa[seq, tok]
+    return _Rows(U, Za, seq, d), labels
+
+
 # ------------------------------------------------------------------------------------- exact arithmetic
 
 
 @dataclass(frozen=True)
 class _Exact:
-    """The constraint data in mpmath: ``a_k = vec(u_k z_{seq_k}^T)``; ``seq_k`` is row k's sequence.
+    """The constraint data in mpmath, built on first use per row (only the rows the certificate touches):
+    ``a_k = vec(u_k z_{seq_k}^T)``, ``u_k = x_{i,alpha_i} - x_{i,t}`` formed exactly from the float64 inputs.
 
     Using this factored form, ``<a_k, a_l> = <u_k, u_l> <z_i, z_j>`` and ``a_k^T w = u_k^T (W z_i)`` cost O(d)
     instead of O(d^2) operations.
     """
 
     ctx: Any
-    U: list[list[Any]]
-    Z: list[list[Any]]
+    X: np.ndarray
+    Zf: np.ndarray
+    alpha: tuple
+    labels: list[Label]
     seq: list[int]
     d: int
+    _u: dict = field(default_factory=dict)
+    _z: dict = field(default_factory=dict)
+    _memo: dict = field(default_factory=dict)
+
+    def u(self, k: int) -> list[Any]:
+        if k not in self._u:
+            i, t = self.labels[k]
+            mpf = self.ctx.mpf
+            self._u[k] = [mpf(float(p)) - mpf(float(q)) for p, q in zip(self.X[i, self.alpha[i]], self.X[i, t],
+                                                                        strict=True)]
+        return self._u[k]
+
+    def z(self, i: int) -> list[Any]:
+        if i not in self._z:
+            self._z[i] = [self.ctx.mpf(float(v)) for v in self.Zf[i]]
+        return self._z[i]
 
 
 def _exact(ctx: Any, Xa: np.ndarray, Za: np.ndarray, alpha: tuple, labels: list[Label]) -> _Exact:
-    mpf = ctx.mpf
-    U = [
-        [mpf(float(p)) - mpf(float(q)) for p, q in zip(Xa[i, alpha[i]], Xa[i, t], strict=True)]
-        for i, t in labels
-    ]
-    Zm = [[mpf(float(v)) for v in z] for z in Za]
-    return _Exact(ctx, U, Zm, [i for i, _ in labels], Xa.shape[2])
+    return _Exact(ctx, Xa, Za, alpha, labels, [i for i, _ in labels], Xa.shape[2])
 
 
 def _gram(ex: _Exact, k: int, l: int) -> Any:
-    return ex.ctx.fdot(ex.U[k], ex.U[l]) * ex.ctx.fdot(ex.Z[ex.seq[k]], ex.Z[ex.seq[l]])
+    return ex.ctx.fdot(ex.u(k), ex.u(l)) * ex.ctx.fdot(ex.z(ex.seq[k]), ex.z(ex.seq[l]))
 
 
 def _combine(ex: _Exact, lam: Sequence[Any]) -> list[list[Any]]:
-    """``A^T lam`` as a d x d matrix: ``sum_k lam_k u_k z_{seq_k}^T``."""
+    """``A^T lam`` as a d x d matrix: ``sum_k lam_k u_k z_{seq_k}^T`` over the nonzero ``lam_k`` only."""
     ctx, d = ex.ctx, ex.d
-    V = [[ctx.mpf(0)] * d for _ in ex.Z]
+    key = [(k, lk) for k, lk in enumerate(lam) if lk]
+    memo = ex._memo.get("combine")
+    if memo is not None and memo[0] == key:
+        return [list(row) for row in memo[1]]
+    V: dict[int, list[Any]] = {}
     for k, lk in enumerate(lam):
         if lk:
-            V[ex.seq[k]] = [v + lk * u for v, u in zip(V[ex.seq[k]], ex.U[k], strict=True)]
-    return [[ctx.fsum(V[i][a] * z[b] for i, z in enumerate(ex.Z)) for b in range(d)] for a in range(d)]
+            i = ex.seq[k]
+            acc = V.get(i, [ctx.mpf(0)] * d)
+            V[i] = [v + lk * u for v, u in zip(acc, ex.u(k), strict=True)]
+    if not V:
+        return [[ctx.mpf(0)] * d for _ in range(d)]
+    seqs = sorted(V)
+    cols = [[V[i][a] for i in seqs] for a in range(d)]
+    zcols = [[ex.z(i)[b] for i in seqs] for b in range(d)]
+    out = [[ctx.fdot(cols[a], zcols[b]) for b in range(d)] for a in range(d)]
+    ex._memo["combine"] = (key, out)  # the last combination, reused when the same multipliers come back
+    return [list(row) for row in out]
+
+
+def _slacks_on(ex: _Exact, W: list[list[Any]], rows: Iterable[int]) -> dict[int, Any]:
+    """``a_k^T w - 1`` for the given rows k, exactly (``W z_i`` once per sequence touched)."""
+    Wz: dict[int, list[Any]] = {}
+    out = {}
+    for k in rows:
+        i = ex.seq[k]
+        if i not in Wz:
+            Wz[i] = [ex.ctx.fdot(row, ex.z(i)) for row in W]
+        out[k] = ex.ctx.fdot(ex.u(k), Wz[i]) - 1
+    return out
 
 
 def _slacks(ex: _Exact, W: list[list[Any]]) -> list[Any]:
     """``a_k^T w - 1`` for every row k."""
-    Wz = [[ex.ctx.fdot(row, z) for row in W] for z in ex.Z]
-    return [ex.ctx.fdot(u, Wz[i]) - 1 for u, i in zip(ex.U, ex.seq, strict=True)]
+    s = _slacks_on(ex, W, range(len(ex.labels)))
+    return [s[k] for k in range(len(ex.labels))]
 
 
 def _norm2(ctx: Any, W: list[list[Any]]) -> Any:
     return ctx.fsum(v * v for row in W for v in row)
 
 
-def _polish(ex: _Exact, order: list[int], rank_tol: Any) -> list[Any] | None:
+#: Active sets up to this size are factorized exactly in mpmath (incremental Cholesky, O(s^3) mpmath
+#: operations); larger ones by float64 Cholesky plus iterative refinement of the mpmath residual
+#: (:func:`_polish_refined`), which costs O(n d^2 + s d) mpmath operations per round instead.
+_MP_CHOLESKY_MAX = 120
+#: Float64 rank test of :func:`_polish_refined`: a row is dropped when its squared residual against the kept rows
+#: is below this fraction of its squared norm (float64 cannot see dependence below ~1e-13).
+_FLOAT_RANK_TOL = 1e-11
+_MAX_REFINE = 12
+
+
+def _polish(ex: _Exact, order: list[int], rank_tol: Any, rows: _Rows | None = None) -> list[Any] | None:
     """Multipliers from the equality system on a guessed active set, or None if it is empty.
 
     Rows are taken in ``order``; a row is kept unless its component orthogonal to the kept rows is
@@ -207,7 +307,10 @@ def _polish(ex: _Exact, order: list[int], rank_tol: Any) -> list[Any] | None:
     the Gram matrix ``G_S = A_S A_S^T`` of the kept rows ``S``. Then ``lam_S = G_S^{-1} 1`` (other entries 0),
     so ``w = A_S^T lam_S`` is the minimum-norm point of ``{w : A_S w = 1}``. Dropped rows are (numerically)
     combinations of kept rows, so the certificate, which checks every row, decides whether dropping was right.
+    Active sets larger than ``_MP_CHOLESKY_MAX`` go to :func:`_polish_refined` (same system, same meaning).
     """
+    if rows is not None and len(order) > _MP_CHOLESKY_MAX:
+        return _polish_refined(ex, order, rows)
     ctx = ex.ctx
     kept: list[int] = []
     L: list[list[Any]] = []
@@ -228,9 +331,70 @@ def _polish(ex: _Exact, order: list[int], rank_tol: Any) -> list[Any] | None:
     x = [ctx.mpf(0)] * len(kept)
     for j in reversed(range(len(kept))):
         x[j] = (y[j] - ctx.fsum(L[i][j] * x[i] for i in range(j + 1, len(kept)))) / L[j][j]
-    lam = [ctx.mpf(0)] * len(ex.U)
+    lam = [ctx.mpf(0)] * len(ex.labels)
     for j, k in enumerate(kept):
         lam[k] = x[j]
+    return lam
+
+
+def _float_basis(G: np.ndarray) -> tuple[list[int], np.ndarray]:
+    """Positions (into ``G``'s order) of a linearly independent subset and the Cholesky factor of its Gram
+    matrix: LAPACK when ``G`` is numerically definite, else the in-order incremental factorization that drops a
+    row whose squared residual is ``<= _FLOAT_RANK_TOL`` of its squared norm."""
+    import scipy.linalg as sla
+
+    diag = np.diag(G).copy()
+    try:
+        L = np.linalg.cholesky(G)
+        if np.all(np.diag(L) ** 2 > _FLOAT_RANK_TOL * diag):
+            return list(range(len(G))), L
+    except np.linalg.LinAlgError:
+        pass
+    kept: list[int] = []
+    L = np.zeros((len(G), len(G)))
+    for k in range(len(G)):
+        j = len(kept)
+        c = sla.solve_triangular(L[:j, :j], G[kept, k], lower=True) if j else np.zeros(0)
+        r = diag[k] - c @ c
+        if r > _FLOAT_RANK_TOL * diag[k]:
+            L[j, :j], L[j, j] = c, np.sqrt(r)
+            kept.append(k)
+    j = len(kept)
+    return kept, L[:j, :j]
+
+
+def _polish_refined(ex: _Exact, order: list[int], rows: _Rows) -> list[Any] | None:
+    """:func:`_polish` for large active sets: the basis and ``G_S``'s Cholesky factor in float64, then
+    ``lam_S`` by iterative refinement with exact residuals: ``r = 1 - A_S A_S^T lam_S`` is computed in mpmath
+    through ``W = A_S^T lam_S`` (O(n d^2 + s d) operations, never the s x s Gram matrix), and
+    ``lam_S += G_S^{-1} r`` in float64. Each round gains about ``16 - log10 cond(G_S)`` digits; it stops at
+    ``10^(5-dps)`` or when the residual no longer halves. Returns None for an empty set."""
+    import scipy.linalg as sla
+
+    ctx = ex.ctx
+    idx = np.asarray(order, dtype=np.intp)
+    pos, L = _float_basis(rows.gram(idx))
+    kept = [int(idx[p]) for p in pos]
+    if not kept:
+        return None
+
+    def solve(b: np.ndarray) -> np.ndarray:
+        return sla.cho_solve((L, True), b)
+
+    lam_k = [ctx.mpf(float(v)) for v in solve(np.ones(len(kept)))]
+    lam = [ctx.mpf(0)] * len(ex.labels)
+    target, prev = ctx.power(10, 5 - ctx.dps), None
+    for _ in range(_MAX_REFINE):
+        for k, v in zip(kept, lam_k, strict=True):
+            lam[k] = v
+        sl = _slacks_on(ex, _combine(ex, lam), kept)
+        r = [-sl[k] for k in kept]
+        rmax = max(abs(v) for v in r)
+        if rmax <= target or (prev is not None and rmax > prev / 2):
+            break
+        prev = rmax
+        delta = solve(np.array([float(v) for v in r]))
+        lam_k = [v + ctx.mpf(float(e)) for v, e in zip(lam_k, delta, strict=True)]
     return lam
 
 
@@ -249,12 +413,40 @@ class _Measured:
     norm2: Any
 
 
-def _measure(ex: _Exact, W: list[list[Any]], lam: list[Any]) -> _Measured:
+#: Rows whose float64 slack, minus its rounding bound, exceeds this are certified satisfied and not tight
+#: without exact arithmetic (the largest tightness threshold any caller uses is ``_PRIMAL_TIGHT``).
+_SCREEN = 2 * _PRIMAL_TIGHT
+
+
+def _screened_slacks(ex: _Exact, W: list[list[Any]], lam: list[Any], rows: _Rows) -> list[Any]:
+    """``a_k^T w - 1`` for every row: exactly (mpmath) for the rows with ``lam_k != 0`` and for every row that
+    float64 cannot place above ``_SCREEN``; for the others their float64 value, which is then proven to exceed
+    ``_SCREEN`` > 0 (so they add nothing to the violation, the complementarity or the support).
+
+    Float64 bound: with ``W_f`` = fl(W), ``u_f`` = fl(x_a - x_t) and the evaluation ``fl(u_f^T fl(W_f z))``,
+    ``|fl - exact| <= (2d + 4) u |u_f|^T |W_f| |z|`` (u = 2^-53: W's and u_k's rounding, two d-term dot
+    products); we use ``(4d + 16) u`` times the float64 value of ``|u_f|^T |W_f| |z|``, plus 1e-290 for
+    underflow."""
+    Wf = np.array([[float(v) for v in row] for row in W], dtype=np.float64)
+    sf = (rows @ Wf) - 1.0
+    mag = np.einsum("kd,kd->k", np.abs(rows.U), (np.abs(rows.Z) @ np.abs(Wf).T)[rows.seq])
+    bound = (4 * rows.d + 16) * 2.0**-53 * mag + 1e-290
+    exact_rows = np.flatnonzero(~(sf - bound > _SCREEN) | ~np.isfinite(sf))
+    need = sorted(set(exact_rows.tolist()) | {k for k, lk in enumerate(lam) if lk})
+    ex_sl = _slacks_on(ex, W, need)
+    out: list[Any] = [float(v) for v in sf]
+    for k, v in ex_sl.items():
+        out[k] = v
+    return out
+
+
+def _measure(ex: _Exact, W: list[list[Any]], lam: list[Any], rows: _Rows | None = None) -> _Measured:
     """Residuals: violation ``max(0, max_k 1 - a_k^T w)``, ``min lam``, stationarity
     ``||w - A^T lam||_inf``, complementarity ``max_k |lam_k (a_k^T w - 1)|`` and the duality gap
-    ``1/2||w||^2 - (1^T lam - 1/2||A^T lam||^2)``."""
+    ``1/2||w||^2 - (1^T lam - 1/2||A^T lam||^2)``. With ``rows``, slacks are exact only where they matter
+    (:func:`_screened_slacks`); without, exact on every row."""
     ctx = ex.ctx
-    slack = _slacks(ex, W)
+    slack = _slacks(ex, W) if rows is None else _screened_slacks(ex, W, lam, rows)
     AtL = _combine(ex, lam)
     n2 = _norm2(ctx, W)
     return _Measured(
@@ -266,7 +458,7 @@ def _measure(ex: _Exact, W: list[list[Any]], lam: list[Any]) -> _Measured:
         stationarity=max(
             abs(p - q) for r1, r2 in zip(W, AtL, strict=True) for p, q in zip(r1, r2, strict=True)
         ),
-        comp=max(abs(lk * s) for lk, s in zip(lam, slack, strict=True)),
+        comp=max(abs(lk * s) for lk, s in zip(lam, slack, strict=True) if lk) if any(lam) else ctx.mpf(0),
         gap=n2 / 2 - (ctx.fsum(lam) - _norm2(ctx, AtL) / 2),
         norm2=n2,
     )
@@ -292,9 +484,14 @@ def _certifies(r: _Measured, tol: Any) -> bool:
 # ------------------------------------------------------------------------------------------------ solver
 
 
-def _reject_zero_rows(A: np.ndarray, labels: list[Label], alpha: tuple) -> None:
-    """A zero row is an exact Farkas certificate: ``a_k^T w = 0 < 1`` for every ``w``."""
-    zero = [labels[k] for k in np.flatnonzero(~np.any(A != 0, axis=1))]
+def _reject_zero_rows(A: np.ndarray | _Rows, labels: list[Label], alpha: tuple) -> None:
+    """A zero row is an exact Farkas certificate: ``a_k^T w = 0 < 1`` for every ``w``. For factored rows,
+    ``u_k z_i^T = 0`` exactly iff ``u_k = 0`` (``x_(i,alpha_i) = x_(i,t)``) or ``z_i = 0``."""
+    if isinstance(A, _Rows):
+        zero_mask = ~np.any(A.U != 0, axis=1) | ~np.any(A.Z != 0, axis=1)[A.seq]
+    else:
+        zero_mask = ~np.any(A != 0, axis=1)
+    zero = [labels[k] for k in np.flatnonzero(zero_mask)]
     if zero:
         i, t = zero[0]
         raise InfeasibleSVMError(
@@ -303,9 +500,25 @@ def _reject_zero_rows(A: np.ndarray, labels: list[Label], alpha: tuple) -> None:
         )
 
 
-def _cvx_solve(prob: cp.Problem, what: str) -> str | None:
+#: Working sets of at least this many rows are solved with Clarabel's multithreaded supernodal LDL (faer),
+#: when the installed Clarabel has it; smaller ones with its default (QDLDL).
+_FAER_MIN = 400
+
+
+def _has_faer() -> bool:
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
-        prob.solve(solver=cp.CLARABEL)
+        major, minor = (int(v) for v in version("clarabel").split(".")[:2])
+    except (PackageNotFoundError, ValueError):
+        return False
+    return (major, minor) >= (0, 10)
+
+
+def _cvx_solve(prob: cp.Problem, what: str, size: int = 0) -> str | None:
+    opts = {"direct_solve_method": "faer"} if size >= _FAER_MIN and _has_faer() else {}
+    try:
+        prob.solve(solver=cp.CLARABEL, **opts)
     except cp.error.SolverError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise SolverError(f"Clarabel failed on {what}: {first}") from exc
@@ -313,7 +526,7 @@ def _cvx_solve(prob: cp.Problem, what: str) -> str | None:
 
 
 def _solve_qp(A: np.ndarray, what: str) -> tuple[str | None, np.ndarray | None, np.ndarray | None]:
-    """``min 1/2||w||^2 s.t. A w >= 1`` with Clarabel; returns (status, w, lam)."""
+    """``min 1/2||w||^2 s.t. A w >= 1`` with Clarabel on dense rows; returns (status, w, lam)."""
     w = cp.Variable(A.shape[1])
     con = A @ w >= 1
     status = _cvx_solve(cp.Problem(cp.Minimize(0.5 * cp.sum_squares(w)), [con]), what)
@@ -321,26 +534,82 @@ def _solve_qp(A: np.ndarray, what: str) -> tuple[str | None, np.ndarray | None, 
     return status, (None if w.value is None else np.asarray(w.value, dtype=np.float64)), lam
 
 
-def _infeasible_error(ex: _Exact, A: np.ndarray, what: str, shape: str) -> InfeasibleSVMError:
-    """Check the solver's 'infeasible' with a Farkas vector ``y >= 0, 1^T y = 1`` of small ``||A^T y||``.
+def _dual_qp(G: np.ndarray, what: str) -> tuple[str | None, np.ndarray | None]:
+    """``min 1/2 lam^T G lam - 1^T lam s.t. lam >= 0`` (the Att-SVM's dual on a working set); (status, lam)."""
+    lam = cp.Variable(G.shape[0], nonneg=True)
+    prob = cp.Problem(cp.Minimize(0.5 * cp.quad_form(lam, cp.psd_wrap(G)) - cp.sum(lam)))
+    status = _cvx_solve(prob, what, G.shape[0])
+    return status, (None if lam.value is None else np.asarray(lam.value, dtype=np.float64).reshape(-1))
+
+
+#: Working-set solve: every row when there are at most this many, else start from this many shortest rows.
+_WS_START = 1500
+_WS_ROUNDS = 40
+
+
+def _working_set_solve(rows: _Rows, ex: _Exact, what: str,
+                       shape: str) -> tuple[str, np.ndarray, np.ndarray, np.ndarray]:
+    """The Att-SVM in float64 through its dual on a working set S of rows (cvxpy/Clarabel sees the s x s Gram
+    matrix of S, never the m x d^2 rows): solve, compute every row's slack from ``W = A_S^T lam_S`` in the
+    factored form, add the most violated rows (slack < 1 - 1e-6), drop rows with ``lam_k = 0`` and slack
+    > 1 + 1e-3, repeat until no row is violated. Each round's dual value strictly increases (the added rows are
+    violated, the dropped ones inactive), so no set repeats. Starts from all rows when m <= 1500, else from the
+    1500 rows of smallest norm (a short row needs a large W to reach margin 1).
+
+    Returns (status, w, lam over all m rows, S). An unbounded dual (the rows of S admit no separating W) raises
+    :class:`InfeasibleSVMError` after a Farkas check on S.
+    """
+    m = len(rows)
+    S = np.arange(m) if m <= _WS_START else np.sort(np.argpartition(rows.norms(), _WS_START)[:_WS_START])
+    status: str | None = None
+    for _ in range(_WS_ROUNDS):
+        G = rows.gram(S)
+        status, lam_s = _dual_qp(G, what)
+        if status in (cp.UNBOUNDED, cp.UNBOUNDED_INACCURATE, cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
+            raise _infeasible_error(ex, rows, S, G, what, shape)
+        if status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE) or lam_s is None or not np.all(np.isfinite(lam_s)):
+            raise SolverError(f"Clarabel returned status {status!r} on {what} ({shape}); no solution to certify")
+        lam_s = np.clip(lam_s, 0.0, None)
+        W = rows.combine(S, lam_s)
+        sl = rows @ W
+        viol = np.flatnonzero(sl < 1 - _PRIMAL_TIGHT)
+        viol = viol[~np.isin(viol, S)]
+        if viol.size == 0:
+            lam = np.zeros(m)
+            lam[S] = lam_s
+            return str(status), W.ravel(), lam, S
+        add = viol[np.argsort(sl[viol], kind="stable")][: max(500, len(S) // 2)]
+        lam_max = float(lam_s.max()) if lam_s.size else 0.0
+        keep = S[(lam_s > _DUAL_REL * 1e-3 * lam_max) | (sl[S] < 1 + 1e-3)]
+        S = np.union1d(keep, add)
+    raise SolverError(f"the working-set solve of {what} ({shape}) did not settle in {_WS_ROUNDS} rounds")
+
+
+def _infeasible_error(ex: _Exact, rows: _Rows, S: np.ndarray, G: np.ndarray, what: str,
+                      shape: str) -> InfeasibleSVMError:
+    """Check the solver's 'infeasible' with a Farkas vector ``y >= 0, 1^T y = 1`` of small ``||A_S^T y||``
+    over the working set S (a certificate for S is one for all rows).
 
     For any ``w`` with ``A w >= 1``: ``1 = 1^T y <= y^T A w <= ||A^T y|| ||w||``, so
-    ``||W||_F >= 1/||A^T y||`` (measured in mpmath). ``y`` minimises ``||A^T y||`` over the simplex
-    (Clarabel). Raises SolverError when no such ``y`` is small relative to the largest row (the solver's claim
-    is then unsupported).
+    ``||W||_F >= 1/||A^T y||`` (measured in mpmath). ``y`` minimises ``||A_S^T y||^2 = y^T G_S y`` over the
+    simplex (Clarabel). Raises SolverError when no such ``y`` is small relative to the largest row (the solver's
+    claim is then unsupported).
     """
-    y = cp.Variable(A.shape[0], nonneg=True)
-    prob = cp.Problem(cp.Minimize(cp.sum_squares(A.T @ y)), [cp.sum(y) == 1])
-    status = _cvx_solve(prob, f"the Farkas problem of {what}")
+    y = cp.Variable(G.shape[0], nonneg=True)
+    prob = cp.Problem(cp.Minimize(cp.quad_form(y, cp.psd_wrap(G))), [cp.sum(y) == 1])
+    status = _cvx_solve(prob, f"the Farkas problem of {what}", G.shape[0])
     if status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE) or y.value is None:
         raise SolverError(
             f"Clarabel reported {what} infeasible but the Farkas problem ended with status {status!r}"
         )
     ctx = ex.ctx
-    ym = [ctx.mpf(float(v)) for v in np.clip(np.asarray(y.value, dtype=np.float64), 0.0, None)]
+    yv = np.clip(np.asarray(y.value, dtype=np.float64), 0.0, None)
+    ym = [ctx.mpf(0)] * len(rows)
+    for k, v in zip(S, yv, strict=True):
+        ym[int(k)] = ctx.mpf(float(v))
     total = ctx.fsum(ym)
     delta = ctx.sqrt(_norm2(ctx, _combine(ex, [v / total for v in ym]))) if total > 0 else ctx.inf
-    row_max = max(ctx.sqrt(_gram(ex, k, k)) for k in range(len(ex.U)))
+    row_max = max(ctx.sqrt(_gram(ex, int(k), int(k))) for k in S)
     if not delta <= _FARKAS_REL * row_max:
         raise SolverError(
             f"Clarabel reported {what} infeasible but no Farkas certificate was found "
@@ -357,7 +626,8 @@ def _infeasible_error(ex: _Exact, A: np.ndarray, what: str, shape: str) -> Infea
     )
 
 
-def _candidate_orders(A: np.ndarray, w: np.ndarray, lam: np.ndarray) -> list[list[int]]:
+
+def _candidate_orders(A: np.ndarray | _Rows, w: np.ndarray, lam: np.ndarray) -> list[list[int]]:
     """Guessed active sets, each ordered by decreasing solver multiplier: (dual OR primal rule), then the
     primal-tightness rule alone, then the dual rule alone (duplicates and empty sets skipped)."""
     lam_max = float(np.max(lam))
@@ -402,7 +672,12 @@ def _nnls(M: np.ndarray, b: np.ndarray) -> np.ndarray:
     return x
 
 
-def _nnls_order(A: np.ndarray, r: _Measured, tol: Any) -> list[int]:
+#: NNLS basis search only for tight sets whose dense rows have at most this many entries (it is a fallback for
+#: degenerate supports; beyond this size the certificate simply stays with the candidates already tried).
+_NNLS_MAX_ENTRIES = 500_000
+
+
+def _nnls_order(A: np.ndarray | _Rows, r: _Measured, tol: Any) -> list[int]:
     """Rows of a basis for the multipliers of a primal-certified ``w``: among the rows tight at ``w``, the
     passive set of ``min ||A_T^T lam - w||, lam >= 0``, by decreasing ``lam``. By Caratheodory such a
     linearly independent set exists whenever ``w`` is optimal, even if the solver's multipliers are spread
@@ -411,31 +686,43 @@ def _nnls_order(A: np.ndarray, r: _Measured, tol: Any) -> list[int]:
     if tight.size == 0:
         return []
     w = np.array([float(v) for row in r.W for v in row])
-    x = _nnls(A[tight].T, w)
+    if isinstance(A, _Rows):
+        if tight.size * A.d * A.d > _NNLS_MAX_ENTRIES:
+            return []
+        M = A.dense(tight).T
+    else:
+        M = A[tight].T
+    x = _nnls(M, w)
     return [int(tight[j]) for j in np.argsort(-x, kind="stable") if x[j] > 0]
 
 
 def _certify(
-    ex: _Exact, A: np.ndarray, w: np.ndarray, lam: np.ndarray, tol: Any, rank_tol: Any
+    ex: _Exact, A: np.ndarray | _Rows, w: np.ndarray, lam: np.ndarray, tol: Any, rank_tol: Any
 ) -> _Measured | None:
     """Try the guessed active sets in turn (:func:`_candidate_orders`); when a polished ``w`` is primal
     feasible but its multipliers are not all nonnegative, also try the NNLS basis of :func:`_nnls_order`.
-    Returns the first certified measurement, or None."""
-    queue = _candidate_orders(A, w, lam)
+    Returns the first certified measurement, or None. With factored rows (``_Rows``), exact arithmetic runs on
+    the active set and on the rows float64 cannot place clearly inside the feasible set (:func:`_measure`)."""
+    rows = A if isinstance(A, _Rows) else None
+    queue: list[Any] = list(_candidate_orders(A, w, lam))
     tried: list[list[int]] = []
-    while queue and len(tried) < 8:
-        order = queue.pop(0)
+    while queue and len(tried) < 12:
+        item = queue.pop(0)
+        order = _nnls_order(A, *item) if isinstance(item, tuple) else item  # NNLS only when its turn comes
         if not order or order in tried:
             continue
         tried.append(order)
-        lam_p = _polish(ex, order, rank_tol)
+        lam_p = _polish(ex, order, rank_tol, rows)
         if lam_p is None:
             continue
-        r = _measure(ex, _combine(ex, lam_p), lam_p)
+        r = _measure(ex, _combine(ex, lam_p), lam_p, rows)
         if _certifies(r, tol):
             return r
         if r.violation <= tol:
-            queue.append(_nnls_order(A, r, tol))
+            if rows is not None and r.min_lam < -tol * max(r.lam):
+                # primal active-set step: the rows forced to equality with a negative multiplier leave the set
+                queue.insert(0, [k for k in order if not r.lam[k] < 0])
+            queue.append((r, tol))
     return None
 
 
@@ -478,19 +765,28 @@ def _solution(
 
 
 def solve_att_svm(
-    X: np.ndarray, Z: np.ndarray, alpha: Sequence[int], *, dps: int = 50, tol: float | None = None
+    X: np.ndarray, Z: np.ndarray, alpha: Sequence[int], *, dps: int = 50, tol: float | None = None,
+    max_memory: Any = DEFAULT,
 ) -> SVMSolution:
     """Solve the Att-SVM for ``alpha`` and certify the answer in mpmath at ``dps`` digits.
 
-    1. Clarabel (via cvxpy) solves ``min 1/2||w||^2 s.t. A w >= 1``; its status is checked on every call.
-       ``infeasible``/``infeasible_inaccurate`` -> :class:`InfeasibleSVMError` after a Farkas check (a zero
-       row is reported without calling the solver); ``optimal``/``optimal_inaccurate`` -> step 2; anything
-       else (``solver_error``, ``unbounded``, None, missing values) -> :class:`SolverError`.
+    0. Resources: :func:`verify.resources.svm_estimate` from (n, T, d, dps) against ``max_memory`` (bytes,
+       a size string such as ``"8G"``, None for no limit; default half of MemAvailable); over it ->
+       :class:`VerifyInputError` with the estimate and the limit, before any heavy step.
+    1. Clarabel (via cvxpy) solves the dual ``min 1/2 lam^T G_S lam - 1^T lam, lam >= 0`` on a working set S
+       of rows (:func:`_working_set_solve`; the rows are kept factored, ``a_k = u_k z_i^T``, so no m x d^2
+       matrix is formed); its status is checked on every call. An unbounded dual (infeasible Att-SVM) ->
+       :class:`InfeasibleSVMError` after a Farkas check (a zero row is reported without calling the solver);
+       ``optimal``/``optimal_inaccurate`` -> step 2; anything else (``solver_error``, None, missing values)
+       -> :class:`SolverError`.
     2. Polish: guess the active set ``S`` from the solver (``lam_k >= 1e-6 max lam`` or
        ``|a_k^T w - 1| <= 1e-6``; both ratios are scale-invariant), solve ``A_S A_S^T lam_S = 1`` exactly
        (see :func:`_polish`, which drops numerically dependent rows, i.e. degenerate supports) and set
-       ``w = A_S^T lam_S``. Measure on ALL rows: violation ``max(0, max_k 1 - a_k^T w)``, ``min lam``,
-       stationarity, complementarity and the duality gap.
+       ``w = A_S^T lam_S`` (active sets above 120 rows: float64 Cholesky and iterative refinement of the
+       exact residual, :func:`_polish_refined`). Measure on ALL rows: violation ``max(0, max_k 1 - a_k^T w)``,
+       ``min lam``, stationarity, complementarity and the duality gap; a row's slack is exact when its
+       multiplier is nonzero or float64 with its rounding bound cannot prove it above 2e-6
+       (:func:`_screened_slacks`), so exact arithmetic runs on the active set, not on all n(T-1) rows.
     3. Certify when each residual is ``<= tol`` relative to its scale (:func:`_certifies`). If not, retry with
        the active set from primal tightness alone, then the dual rule alone, and, when a polished ``w`` is
        feasible but some ``lam_k < 0`` (degenerate support), with a nonnegative basis found by NNLS
@@ -513,25 +809,22 @@ def solve_att_svm(
     """
     Xa, Za, al = _check_data(X, Z, alpha)
     _check_params(dps, tol)
-    A, labels = att_svm_constraints(Xa, Za, al)
-    _reject_zero_rows(A, labels, al)
+    n, T, d = Xa.shape
+    enforce(svm_estimate(n, T, d, dps=dps), max_memory)
+    rows, labels = _rows(Xa, Za, al)
+    _reject_zero_rows(rows, labels, al)
     ctx = mpmath.MPContext()
     ctx.dps = dps
-    d = Xa.shape[2]
     tol_mp = _tolerance(ctx, dps, tol, len(labels), d)
     ex = _exact(ctx, Xa, Za, al, labels)
     what = f"the Att-SVM for alpha={_alpha_str(al)}"
     shape = f"n(T-1)={len(labels)} constraints, d^2={d * d} unknowns"
-    status, w, lam = _solve_qp(A, what)
-    if status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
-        raise _infeasible_error(ex, A, what, shape)
-    if status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE) or w is None or lam is None:
-        raise SolverError(f"Clarabel returned status {status!r} on {what} ({shape}); no solution to certify")
-    r = _certify(ex, A, w, lam, tol_mp, ctx.power(10, -ctx.mpf(3 * dps) / 4))
+    _status, w, lam, _S = _working_set_solve(rows, ex, what, shape)
+    r = _certify(ex, rows, w, lam, tol_mp, ctx.power(10, -ctx.mpf(3 * dps) / 4))
     if r is not None:
         return _solution(ex, r, labels, al, dps, True, tol_mp)
     W_s = [[ctx.mpf(float(v)) for v in row] for row in w.reshape(d, d)]
-    r = _measure(ex, W_s, [ctx.mpf(float(v)) for v in lam])
+    r = _measure(ex, W_s, [ctx.mpf(float(v)) for v in lam], rows)
     return _solution(ex, r, labels, al, dps, False, max(tol_mp, ctx.mpf(_PRIMAL_TIGHT)))
 
 
@@ -586,7 +879,7 @@ class DecoderSVMSolution:
 
 
 def solve_decoder_svm(X: np.ndarray, y: np.ndarray, alpha: Sequence[int], *, dps: int = 50,
-                      tol: float | None = None) -> DecoderSVMSolution:
+                      tol: float | None = None, max_memory: Any = DEFAULT) -> DecoderSVMSolution:
     """Solve and certify u_mm for the selected tokens x_{i,alpha_i}, exactly as the Att-SVM is certified.
 
     Reduction (exact, no rounding): the rows y_i x_{i,alpha_i} are the Att-SVM rows (x'_{i,0} - x'_{i,1}) z'_i^T
@@ -606,7 +899,7 @@ def solve_decoder_svm(X: np.ndarray, y: np.ndarray, alpha: Sequence[int], *, dps
     Xp[:, 0, :] = ya[:, None] * Xa[np.arange(n), list(al), :]
     Zp = np.zeros((n, d))
     Zp[:, 0] = 1.0
-    sol = solve_att_svm(Xp, Zp, [0] * n, dps=dps, tol=tol)
+    sol = solve_att_svm(Xp, Zp, [0] * n, dps=dps, tol=tol, max_memory=max_memory)
     u = sol.W[:, 0].copy()
     u.setflags(write=False)
     return DecoderSVMSolution(
@@ -618,7 +911,7 @@ def solve_decoder_svm(X: np.ndarray, y: np.ndarray, alpha: Sequence[int], *, dps
 
 # ------------------------------------------------------------------------------------- relaxed Att-SVM
 def solve_relaxed_att_svm(X: np.ndarray, Z: np.ndarray, alpha: Sequence[int], tight: Iterable[int], *,
-                          dps: int = 50, tol: float | None = None) -> SVMSolution:
+                          dps: int = 50, tol: float | None = None, max_memory: Any = DEFAULT) -> SVMSolution:
     """The relaxed Att-SVM used for joint training in PRIOR [prior]:
 
         min ||W||_F  s.t.  (x_{i,alpha_i} - x_{i,t})^T W z_i >= b_i  for all i, t != alpha_i,
@@ -636,6 +929,7 @@ def solve_relaxed_att_svm(X: np.ndarray, Z: np.ndarray, alpha: Sequence[int], ti
     Xa, Za, al = _check_data(X, Z, alpha)
     _check_params(dps, tol)
     n = Xa.shape[0]
+    enforce(dense_svm_estimate(n, Xa.shape[1], Xa.shape[2], dps=dps), max_memory)
     S = {operator.index(i) for i in tight}
     if not S or not all(0 <= i < n for i in S):
         raise VerifyInputError(f"tight sequences must be a non-empty subset of 0..{n - 1}; got {sorted(S)}")
@@ -662,8 +956,8 @@ def solve_relaxed_att_svm(X: np.ndarray, Z: np.ndarray, alpha: Sequence[int], ti
     bm = [ctx.mpf(float(v)) for v in b]
 
     def measure(W: list[list[Any]], lm: list[Any]) -> _Measured:
-        Wz = [[ctx.fdot(row, z) for row in W] for z in ex.Z]
-        slack = [ctx.fdot(u, Wz[i]) - bk for u, i, bk in zip(ex.U, ex.seq, bm, strict=True)]
+        Wz = [[ctx.fdot(row, ex.z(i)) for row in W] for i in range(n)]
+        slack = [ctx.fdot(ex.u(k), Wz[i]) - bk for k, (i, bk) in enumerate(zip(ex.seq, bm, strict=True))]
         AtL = _combine(ex, lm)
         n2 = _norm2(ctx, W)
         return _Measured(W, lm, slack, max(ctx.mpf(0), -min(slack)), min(lm),
