@@ -83,25 +83,32 @@ def _load_attention(path: str) -> Any:
 
 def cmd_svm(args: argparse.Namespace) -> int:
     from theorems import attention_classifier as ac
-    from verify.svm import classify_alpha, solve_att_svm
+    from verify.resources import dense_svm_estimate, enforce, option_limit, parse_seconds, precheck_file, svm_estimate
+    from verify.svm import classify_alpha, solve_att_svm, tie_message, tie_thresholds
 
+    limit, max_time = option_limit(args.max_memory), parse_seconds(args.max_time)
+    precheck_file(args.instance, limit, svm_estimate if args.p == 2.0 else
+                  (lambda n, T, d: dense_svm_estimate(n, T, d, p=args.p)), max_seconds=max_time)
     inst = _load_attention(args.instance)
     gaps = ac.score_gaps(inst)
-    if args.alpha is None and gaps.min() <= 0:
-        raise VerifyInputError(f"{args.instance}: the optimal token is not unique in sequence {int(gaps.argmin())} "
-                               "(tied scores); pass --alpha to choose the tokens")
+    tau = tie_thresholds(inst.X, inst.u)
+    tie = tie_message(gaps, tau, inst.X.shape[2])
+    if args.alpha is None and tie:
+        raise VerifyInputError(f"{args.instance}: {tie}; pass --alpha to choose the tokens")
     alpha = _ints(args.alpha, "--alpha") if args.alpha else [int(a) for a in ac.optimal_tokens(inst)]
     if len(alpha) != inst.n:
         raise VerifyInputError(f"--alpha needs {inst.n} entries (one per sequence), got {len(alpha)}")
     if args.p != 2.0:
         from verify.svm_lp import svm_lp_report
 
+        enforce(dense_svm_estimate(*inst.X.shape, p=args.p), limit, max_seconds=max_time)
         out_lp, text_lp = svm_lp_report(inst.X, inst.z, ac.token_scores(inst), alpha, args.p)
         _emit(out_lp, args.json, text_lp)
         return 0
-    sol = solve_att_svm(inst.X, inst.z, alpha)
+    enforce(svm_estimate(*inst.X.shape), limit, max_seconds=max_time)
+    sol = solve_att_svm(inst.X, inst.z, alpha, max_memory=limit)
     out = sol.to_json()
-    out["locally_optimal"] = classify_alpha(ac.token_scores(inst), alpha, sol.support)
+    out["locally_optimal"] = classify_alpha(ac.token_scores(inst), alpha, sol.support, tie_tol=tau)
     keys = ("norm", "margin", "support", "status", "max_constraint_violation", "locally_optimal")
     text = "\n".join(f"{k}: {out[k]}" for k in keys) + f"\ncertified: {sol.certified}"
     _emit({k: out[k] for k in (*keys, "certified", "alpha", "duality_gap")}, args.json, text)
@@ -109,10 +116,16 @@ def cmd_svm(args: argparse.Namespace) -> int:
 
 
 def cmd_trace(args: argparse.Namespace) -> int:
+    from theorems import attention_classifier as ac
     from theorems.attention_trace import trace_attention
+    from verify.resources import enforce, option_limit, parse_seconds, precheck_file, svm_estimate, trajectory_estimate
+    from verify.svm import tie_message, tie_thresholds
+    from verify.trajectory import log_checkpoints
 
     if args.steps < 0:
         raise VerifyInputError(f"--steps must be >= 0, got {args.steps}")
+    limit, max_time = option_limit(args.max_memory), parse_seconds(args.max_time)
+    precheck_file(args.instance, limit, svm_estimate, max_seconds=max_time)
     inst = _load_attention(args.instance)
     cps = _ints(args.checkpoints, "--checkpoints") if args.checkpoints else None
     bad = [c for c in cps or [] if not 0 <= c <= args.steps]
@@ -121,6 +134,13 @@ def cmd_trace(args: argparse.Namespace) -> int:
     if args.dps is not None and args.backend != "mpmath":
         raise VerifyInputError(f"--dps sets the mpmath precision; it has no effect with --backend {args.backend}")
     args.dps = 50 if args.dps is None else args.dps
+    n, T, d = inst.X.shape
+    tie = tie_message(ac.score_gaps(inst), tie_thresholds(inst.X, inst.u), d)
+    if tie:
+        raise VerifyInputError(f"{args.instance}: {tie}: W_mm and L* are undefined")
+    enforce(svm_estimate(n, T, d), limit, max_seconds=max_time)  # every trace certifies its reference SVM first
+    enforce(trajectory_estimate(n, T, d, steps=args.steps, checkpoints=len(cps or log_checkpoints(args.steps)),
+                                backend=args.backend, representation=args.representation, dps=args.dps), limit)
     if args.method == "lp-md":
         return _trace_lp(args, inst, cps)
     alpha = _ints(args.alpha, "--alpha") if args.alpha else None
@@ -248,6 +268,12 @@ def _print_summaries(summaries: list) -> None:
         print(f"{s.claim_id:<24} {describe(s.verdict):<13} instances {s.tried} ({counts}){codes}{wr}{ex}")
         for note in s.notes:
             print(f"{'':<24} note: {note}")
+        for cand in s.candidates:
+            if cand["robustness"]:
+                table = ", ".join(f"{r['name']}={r['value']} ({r['role']}): {describe(r['verdict'], r['code'])}"
+                                  for r in cand["robustness"])
+                print(f"{'':<24} candidate {cand['instance']}: {describe(cand['verdict'], cand['code'])}; "
+                      f"readings: {table}")
         for p in s.reports:
             print(f"{'':<24} counterexample report: {p}")
 
@@ -436,6 +462,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--instance", required=True)
     s.add_argument("--alpha", help="token choice i0,i1,... (default: the optimal tokens)")
     s.add_argument("--p", type=float, default=2.0, help="entrywise p-norm (p != 2: the certified lp-Att-SVM)")
+    s.add_argument("--max-memory", metavar="SIZE",
+                   help="refuse, before any heavy step, when the memory estimate exceeds SIZE (8G, 512M, 2GiB, none); "
+                        "default: half of MemAvailable")
+    s.add_argument("--max-time", metavar="SECONDS",
+                   help="refuse when the certified Att-SVM's estimated time exceeds SECONDS (none: no limit); "
+                        "default: 60")
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_svm)
 
@@ -458,6 +490,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--checkpoints")
     s.add_argument("--backend", choices=("numpy", "mpmath", "torch"), default="numpy")
     s.add_argument("--dps", type=int, default=None, help="mpmath digits (only with --backend mpmath; default 50)")
+    s.add_argument("--max-memory", metavar="SIZE",
+                   help="refuse, before any heavy step, when the memory estimate exceeds SIZE (8G, 512M, 2GiB, none); "
+                        "default: half of MemAvailable")
+    s.add_argument("--max-time", metavar="SECONDS",
+                   help="refuse when the certified Att-SVM's estimated time exceeds SECONDS (none: no limit); "
+                        "default: 60")
     s.add_argument("--representation", choices=("gram", "dense"), default="gram")
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_trace)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,8 +34,8 @@ from verify.errors import VerifyInputError
 #: Resident memory of a Python process with numpy, scipy, mpmath and cvxpy imported (measured ~230 MB).
 BASE_BYTES = 250 * 2**20
 #: Bytes of resident memory per entry of the working set's dense Gram matrix in the Clarabel solve (the matrix,
-#: cvxpy's upper-triangular copy, Clarabel's KKT matrix and its LDL factor; measured 60-90).
-GRAM_ENTRY_BYTES = 100
+#: cvxpy's upper-triangular copy, Clarabel's KKT matrix and its LDL factor; measured 70-150).
+GRAM_ENTRY_BYTES = 150
 #: Bytes per mpmath number at 50 digits (object, mantissa, list slot).
 MPF_BYTES = 150
 #: Bytes per numpy object-array entry of the mpmath backend.
@@ -42,6 +43,8 @@ OBJ_ENTRY_BYTES = 150
 #: Seconds per multiply-add: mpmath fdot at 50 digits (pure-Python backend) and float64 numpy / BLAS.
 MP_OP_SECONDS = 0.7e-6
 FLOAT_OP_SECONDS = 0.5e-9
+#: Seconds per flop of Clarabel's dense-ish LDL (faer, measured ~7 GFlop/s on 2 cores).
+SOLVER_FLOP_SECONDS = 1.5e-10
 #: Bytes of memory per byte of instance JSON while it is parsed.
 PARSE_BYTES_PER_BYTE = 2.6
 #: Extra rows a working-set round may add beyond d^2 (the most rows a linearly independent support can have).
@@ -118,6 +121,11 @@ def parse_size(text: str) -> int | None:
     return int(value)
 
 
+def option_limit(text: str | None) -> int | None | object:
+    """The value of a ``--max-memory`` option: not given (None) -> ``DEFAULT``, else :func:`parse_size`."""
+    return DEFAULT if text is None else parse_size(text)
+
+
 def resolve_limit(max_memory: int | str | None | object) -> int | None:
     """``DEFAULT`` -> :func:`default_max_memory`; a string -> :func:`parse_size`; an int or None as given."""
     if max_memory is DEFAULT:
@@ -140,14 +148,40 @@ class _Default:
 DEFAULT = _Default()
 
 
-def enforce(est: Estimate, max_memory: int | str | None | object = DEFAULT, *, hint: str = "--max-memory") -> None:
-    """Raise a one-line :class:`VerifyInputError` when ``est.bytes`` exceeds the limit (None: no limit)."""
+def enforce(est: Estimate, max_memory: int | str | None | object = DEFAULT, *, max_seconds: float | None = None,
+            hint: str = "--max-memory") -> None:
+    """Raise a one-line :class:`VerifyInputError` when ``est.bytes`` exceeds the memory limit (None: no limit), or
+    ``est.seconds`` exceeds ``max_seconds`` (None, the default: no time limit; ``--max-time`` on the CLI)."""
     limit = resolve_limit(max_memory)
     if limit is not None and est.bytes > limit:
         origin = "half of this machine's available memory" if max_memory is DEFAULT else "the limit"
         raise VerifyInputError(
             f"refused: {est.describe()}, over {origin} ({hint} {fmt_bytes(limit)}); raise {hint} or use a smaller "
             "instance")
+    if max_seconds is not None and est.seconds > max_seconds:
+        raise VerifyInputError(
+            f"refused: {est.describe()}, over the time limit (--max-time {max_seconds:g} s); raise --max-time "
+            "(or pass none) or use a smaller instance")
+
+
+#: ``verify svm`` and ``verify trace`` refuse an Att-SVM whose estimated time exceeds this (``--max-time``).
+DEFAULT_MAX_SECONDS = 60.0
+
+
+def parse_seconds(text: str | None) -> float | None:
+    """``--max-time``: seconds (> 0), or ``none``/``0``/``inf`` for no limit; not given -> the default 60 s."""
+    if text is None:
+        return DEFAULT_MAX_SECONDS
+    s = str(text).strip().lower()
+    if s in ("none", "0", "inf", "unlimited"):
+        return None
+    try:
+        v = float(s.removesuffix("s"))
+    except ValueError:
+        raise VerifyInputError(f"--max-time must be a number of seconds or none; got {text!r}") from None
+    if not (math.isfinite(v) and v > 0):
+        raise VerifyInputError(f"--max-time must be a positive number of seconds or none; got {text!r}")
+    return v
 
 
 # ------------------------------------------------------------------------------------------- estimates
@@ -160,21 +194,23 @@ def svm_working_set(n: int, T: int, d: int) -> int:
 def svm_estimate(n: int, T: int, d: int, *, dps: int = 50) -> Estimate:
     """The Att-SVM (``verify.svm.solve_att_svm``): memory and time of the float solve and the certificate.
 
-    With m = n(T-1) rows and a working set of s = min(m, d^2 + 500) rows (:func:`svm_working_set`):
+    With m = n(T-1) rows, a working set of at most s = min(m, d^2 + 500) rows (:func:`svm_working_set`) and a
+    typical one of s' = min(m, d^2/2 + 500) (measured supports are about 0.4 d^2):
 
-    - memory = base + 8 nTd (X) + 24 md (the difference rows u_k and two row-sized temporaries)
-      + 100 s^2 (the dense s x s Gram matrix through cvxpy and Clarabel) + 150 (sd + nd + 3d^2) (mpmath numbers
-      of the active set's rows, the multipliers' combination and W, at 50 digits; scales with dps/50);
-    - time = 5 rounds of 10 interior-point iterations, each s^3/3 flops at 2 GFlop/s, plus s^2 d flops for the
-      Gram matrix, plus the certificate: about 10 passes of 2 n d^2 + s d mpmath multiply-adds at 0.7 us.
+    - memory = base (250 MB) + 8 nTd (X) + 24 md (the difference rows u_k and two row-sized temporaries)
+      + 150 s^2 (the dense s x s Gram matrix through cvxpy and Clarabel: matrix, upper-triangular copy, KKT
+      matrix, LDL factor) + 150 (sd + nd + 3d^2) (mpmath numbers at 50 digits; x dps/50);
+    - time = 5 working-set rounds of 10 interior-point iterations, each s'^3/3 flops at ~7 GFlop/s, plus the
+      certificate: about 10 passes of 2 n d^2 + s d mpmath multiply-adds at 0.7 us (x dps/50).
     """
     m = n * (T - 1)
     s = svm_working_set(n, T, d)
+    s_typ = min(m, d * d // 2 + WORKING_SET_SLACK)
     scale = max(1.0, dps / 50)
     mem = (BASE_BYTES + 8 * n * T * d + 24 * m * d + GRAM_ENTRY_BYTES * s * s
            + MPF_BYTES * scale * (s * d + n * d + 3 * d * d))
-    flops = 5 * (10 * s**3 / 3 + s * s * d) + 10 * (m * d + n * d * d)
-    secs = flops * FLOAT_OP_SECONDS + 10 * (2 * n * d * d + s * d) * MP_OP_SECONDS * scale
+    flops = 5 * (10 * s_typ**3 / 3 + s_typ * s_typ * d) + 10 * (m * d + n * d * d)
+    secs = flops * SOLVER_FLOP_SECONDS + 10 * (2 * n * d * d + s_typ * d) * MP_OP_SECONDS * scale
     return Estimate("the certified Att-SVM", int(mem), secs,
                     f"n={n}, T={T}, d={d}: {m} constraints, working set up to {s} rows, {dps} digits")
 
@@ -265,3 +301,18 @@ def sniff_attention_shape(path: str | os.PathLike, *, min_bytes: int = 16 * 2**2
     if rem or min(n, T, d) < 1 or commas != n * T * (d - 1) + n * (T - 1) + (n - 1):
         return None
     return n, T, d
+
+
+def precheck_file(path: str | os.PathLike, max_memory: int | str | None | object,
+                  estimate: Callable[[int, int, int], Estimate] | None = None, *,
+                  max_seconds: float | None = None) -> None:
+    """Before parsing an instance file: refuse when parsing it, or (when its (n, T, d) can be read from the bytes,
+    :func:`sniff_attention_shape`) the step ``estimate(n, T, d)`` would exceed the limit. Silent otherwise; the
+    caller checks the real estimate again once the instance is loaded."""
+    est = parse_estimate(path)
+    if est is not None:
+        enforce(est, max_memory)
+    if estimate is not None:
+        shape = sniff_attention_shape(path)
+        if shape is not None:
+            enforce(estimate(*shape), max_memory, max_seconds=max_seconds)

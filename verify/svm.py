@@ -516,9 +516,13 @@ def _has_faer() -> bool:
 
 
 def _cvx_solve(prob: cp.Problem, what: str, size: int = 0) -> str | None:
+    import warnings
+
     opts = {"direct_solve_method": "faer"} if size >= _FAER_MIN and _has_faer() else {}
     try:
-        prob.solve(solver=cp.CLARABEL, **opts)
+        with warnings.catch_warnings():  # "Solution may be inaccurate": the status is checked, the certificate decides
+            warnings.filterwarnings("ignore", message="Solution may be inaccurate", category=UserWarning)
+            prob.solve(solver=cp.CLARABEL, **opts)
     except cp.error.SolverError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise SolverError(f"Clarabel failed on {what}: {first}") from exc
@@ -828,27 +832,61 @@ def solve_att_svm(
     return _solution(ex, r, labels, al, dps, False, max(tol_mp, ctx.mpf(_PRIMAL_TIGHT)))
 
 
-def classify_alpha(scores: np.ndarray, alpha: Sequence[int], support: Iterable[Label]) -> str:
+#: A score gap is a tie when it is at most this many ulps (2^-52) per token dimension of the score magnitudes,
+#: plus 4: see :func:`tie_thresholds`.
+TIE_ULPS_PER_DIM = 2
+
+
+def tie_thresholds(X: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Per sequence, the score gap below which the optimal token counts as tied:
+    ``tau_i = (2d + 4) 2^-52 max_t sum_a |u_a x_{i,t,a}|``.
+
+    Why: a float64 score ``g_{i,t} = y_i u^T x_{i,t}`` is a d-term dot product, off by at most
+    ``d 2^-53 sum_a |u_a x_{i,t,a}|`` (for y_i = +-1); a gap is the difference of two such scores, so a gap
+    at or below ``2 d 2^-53`` (= d ulps) of the magnitudes is indistinguishable from 0, and (2d + 4) ulps leaves a
+    factor of 2 and a few ulps for the subtraction. An exact tie and a tie off by 2.2e-16 (one ulp at
+    magnitude 1) are both refused."""
+    Xa = np.asarray(X, dtype=np.float64)
+    mag = np.abs(Xa) @ np.abs(np.asarray(u, dtype=np.float64))
+    return (TIE_ULPS_PER_DIM * Xa.shape[2] + 4) * 2.0**-52 * mag.max(axis=1)
+
+
+def tie_message(gaps: np.ndarray, thresholds: np.ndarray, d: int) -> str | None:
+    """One line naming the first sequence whose score gap is a tie (:func:`tie_thresholds`), or None."""
+    ties = np.flatnonzero(np.asarray(gaps) <= np.asarray(thresholds))
+    if ties.size == 0:
+        return None
+    i = int(ties[0])
+    return (f"the optimal token is not unique in sequence {i}: its score gap {float(gaps[i]):.3g} is at most the "
+            f"tie threshold {float(thresholds[i]):.3g} ((2d+4) = {TIE_ULPS_PER_DIM * d + 4} ulps of the score "
+            f"magnitude; {ties.size} tied sequence(s))")
+
+
+def classify_alpha(scores: np.ndarray, alpha: Sequence[int], support: Iterable[Label],
+                   tie_tol: np.ndarray | float = 0.0) -> str:
     """Classify a token choice against scores ``g`` (shape ``(n, T)``) and the support of ``W_mm(alpha)``.
 
     - ``"optimal"``: every ``alpha_i`` is the strict, unique argmax of ``g[i]`` (``alpha = opt``);
     - ``"locally-optimal"``: ``g[i, alpha_i] > g[i, t]`` for every support pair ``(i, t)``;
     - ``"not-locally-optimal"``: otherwise.
 
-    Ties count against ``alpha`` (``>`` is strict), so a tied maximum is never "optimal".
+    Ties count against ``alpha`` (``>`` is strict), so a tied maximum is never "optimal". With ``tie_tol``
+    (a scalar or one threshold per sequence, e.g. :func:`tie_thresholds`), "beats" means "by more than
+    ``tie_tol[i]``", so a gap within rounding is a tie too.
     """
     g = np.asarray(scores, dtype=np.float64)
     if g.ndim != 2 or not np.all(np.isfinite(g)):
         raise VerifyInputError(f"scores must be a finite (n, T) array; got shape {g.shape}")
     n, T = g.shape
     al = _as_alpha(alpha, n, T)
+    tau = np.broadcast_to(np.asarray(tie_tol, dtype=np.float64), (n,))
     pairs = [(operator.index(i), operator.index(t)) for i, t in support]
     bad = [(i, t) for i, t in pairs if not (0 <= i < n and 0 <= t < T) or t == al[i]]
     if bad:
         raise VerifyInputError(f"support pairs {bad} are out of range or name the selected token itself")
-    if all(np.all(np.delete(g[i], al[i]) < g[i, al[i]]) for i in range(n)):
+    if all(np.all(np.delete(g[i], al[i]) < g[i, al[i]] - tau[i]) for i in range(n)):
         return "optimal"
-    if all(g[i, al[i]] > g[i, t] for i, t in pairs):
+    if all(g[i, al[i]] - tau[i] > g[i, t] for i, t in pairs):
         return "locally-optimal"
     return "not-locally-optimal"
 
