@@ -343,3 +343,36 @@ def test_unconfirmed_audit_candidates_never_make_an_assumption_load_bearing(monk
     row = next(r for r in rows if r.assumption == "near_orthogonal")
     assert row.verdict == "none-found" and not row.counts.get("violated"), row
     assert row.counts.get("inconclusive") == row.tried
+
+
+def _planted(x_holds: float):  # type: ignore[no-untyped-def]
+    """A claim violated unless params["x"] == x_holds, with two confirmations that apply, and a reconstruction
+    of x (default 0, favourable end 1)."""
+    from verify.theory import Evidence, Reconstruction
+
+    def evaluate(claim, instance, settings, cache):  # type: ignore[no-untyped-def]
+        ok = claim.params.get("x", 0.0) == x_holds
+        return Evidence(verdict="holds" if ok else "violated", reason="planted", metric="m", t=[1, 2],
+                        observed=[1.0, 2.0], run={"backend": settings.backend, "steps": settings.steps,
+                                                  "representation": settings.representation})
+
+    rec = Reconstruction("x", "planted: any x in [0, 1]", 0.0, 1.0,
+                         lambda c, i, v: (dataclasses.replace(c, params={**c.params, "x": v}), i))
+    return dataclasses.replace(vdt24.CLAIMS["vdt24.ngd-rate"], evaluate=evaluate, params={"x": 0.0},
+                               confirm_with=("longer-horizon", "cross-backend"), reconstructions=(rec,))
+
+
+def test_a_candidate_that_a_favourable_reading_removes_is_reconstruction_dependent() -> None:
+    s = engine.check(vdt24.MODULE, _planted(x_holds=1.0), QUICK, max_confirm=1)
+    assert s.verdict == "inconclusive" and s.codes.get("reconstruction-dependent") == 1, s
+    (cand,) = s.candidates
+    assert [(r["name"], r["value"], r["verdict"]) for r in cand["robustness"]] == [
+        ("x", 0.0, "violated"), ("x", 1.0, "holds")]
+    assert all(c["applies"] and c["agrees"] for c in cand["confirmation"])
+
+
+def test_a_candidate_robust_across_readings_is_violated(tmp_path: Path) -> None:
+    s = engine.check(vdt24.MODULE, _planted(x_holds=2.0), QUICK, max_confirm=1, reports=tmp_path)
+    assert s.verdict == "violated" and len(s.reports) == 1
+    rep = json.loads(Path(s.reports[0]).read_text())
+    assert rep["kind"] == "counterexample" and [r["verdict"] for r in rep["robustness"]] == ["violated"] * 2

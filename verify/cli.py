@@ -268,6 +268,12 @@ def _print_summaries(summaries: list) -> None:
         print(f"{s.claim_id:<24} {describe(s.verdict):<13} instances {s.tried} ({counts}){codes}{wr}{ex}")
         for note in s.notes:
             print(f"{'':<24} note: {note}")
+        for cand in s.candidates:
+            if cand["robustness"]:
+                table = ", ".join(f"{r['name']}={r['value']} ({r['role']}): {describe(r['verdict'], r['code'])}"
+                                  for r in cand["robustness"])
+                print(f"{'':<24} candidate {cand['instance']}: {describe(cand['verdict'], cand['code'])}; "
+                      f"readings: {table}")
         for p in s.reports:
             print(f"{'':<24} counterexample report: {p}")
 

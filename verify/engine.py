@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import hashlib
 import importlib.metadata as _md
 import platform
 import sys
@@ -328,6 +329,9 @@ class ClaimSummary:
     notes: list[str] = field(default_factory=list)
     codes: dict = field(default_factory=dict)  # reason code -> count, over the inconclusive instances
     errors: list[dict] = field(default_factory=list)  # {"claim", "status", "traceback"} per evaluation error
+    candidates: list[dict] = field(default_factory=list)
+    """Every candidate violation that went through confirmation: its final verdict and code, status, which
+    confirmations applied and agreed, and the table of reconstruction readings (parameter, value, verdict)."""
 
     def to_json(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if k != "errors"} | {
@@ -417,9 +421,21 @@ def check(module: TheoremModule, claim: Claim, profile: Profile, *, instance: An
     summary = _summarize(claim, results, paths)
     if instance is not None and results[0].verdict == NOT_APPLICABLE:
         summary.notes.append(results[0].status)
+    summary.candidates = [candidate_record(a) for a in candidates[:max_confirm]]
     summary.notes.extend(sorted({r.status for r in results if r.verdict == ERROR}))
     summary.notes.extend(sorted({r.status for r in results if r.code in (NOT_CONFIRMED, RECONSTRUCTION_DEPENDENT)}))
     return summary
+
+
+def candidate_record(a: Assessment) -> dict:
+    """What became of one candidate violation (for the run summary and ``check --json``)."""
+    from verify.instance import dumps
+
+    digest = hashlib.sha256(dumps(a.instance.to_json()).encode()).hexdigest()[:8]
+    return {"instance": digest, "verdict": a.verdict, "code": a.code, "status": a.status,
+            "confirmation": [{"kind": c["kind"], "applies": c.get("applies", True), "agrees": c["agrees"],
+                              "verdict": c["verdict"]} for c in a.confirmation],
+            "robustness": [{k: r[k] for k in ("name", "role", "value", "verdict", "code")} for r in a.robustness]}
 
 
 @dataclass
