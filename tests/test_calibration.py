@@ -259,3 +259,17 @@ def test_identity_with_known_answers() -> None:
     assert check_identity([1.0], [1.1], atol=0.01).verdict == VIOLATED
     r = check_identity([math.nan], [1.0], atol=1.0)
     assert (r.verdict, r.code) == (INCONCLUSIVE, NON_FINITE)
+
+
+def test_a_floor_fitted_above_the_metrics_last_value_is_no_refutation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A decreasing metric that has already fallen below its fitted floor (F = 0.339 against an end value of 0.293,
+    seen on a prior.gd-local run) refutes the fit, not the claim: never violated on that floor alone."""
+    import verify.checks as checks
+
+    t = np.asarray(log_checkpoints(3000), float)
+    v = 0.293 + 0.5 * t ** -0.5
+    fitted = {"floor": 0.339, "floor_se": 0.001, "C": 0.4, "a": 0.5, "rss": 0.0}
+    monkeypatch.setattr(checks, "fit_floor", lambda s, values: dict(fitted))
+    assert checks.check_limit(t, v, np.ones(len(t), bool)).verdict != "violated"
+    fitted["floor"] = 0.280  # the same fit with its floor below the last value is a positive floor
+    assert checks.check_limit(t, v, np.ones(len(t), bool)).verdict == "violated"

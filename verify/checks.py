@@ -69,7 +69,9 @@ class LimitRule:
       segment and its slope of ln lb against ln t there is >= -``tol`` (it does not decay);
     - violated (floor): in every decay family (:data:`FLOOR_FAMILIES`: F + C t^-a and F + C (ln t)^-a),
       F - k se_F > ``negligible`` * m_end and F >= ``floor_share`` * m_end (the floor is significantly positive
-      whatever the shape of the decay, and the metric has covered most of its way down to it);
+      whatever the shape of the decay, and the metric has covered most of its way down to it), and a floor
+      approached from above (C > 0) is not significantly above the metric's last value (F - k se_F <= m_end):
+      a metric that has already fallen below its fitted floor refutes the fit, not the claim;
     - holds: the metric decays over the last segment (slope of ln metric against ln t, plus k se, < -tol) AND
       in some decay family the floor is consistent with 0: F - k se_F <= negligible * m_end;
     - inconclusive (no-limit-evidence): anything else (e.g. a slow decay whose floor fit is ambiguous).
@@ -367,7 +369,7 @@ def check_limit(t: np.ndarray, values: np.ndarray, ok: np.ndarray, *, lower_boun
                     f"{f['floor_se']:.2g} (a = {f['a']:.3g})" for fam, f in fits.items())
     tag += f"; metric at the end {m_end:.4g}; ln-ln slope over t {t_end[0]}-{t_end[1]}: {s_end:.3g} ± {se_end:.2g}"
     positive = [f["floor"] - rule.k * f["floor_se"] > neg and rule.floor_share * m_end <= f["floor"]
-                for f in fits.values()]
+                and (f["C"] <= 0 or f["floor"] - rule.k * f["floor_se"] <= m_end) for f in fits.values()]
     if all(positive):
         return CheckResult(VIOLATED, f"the metric approaches a significantly positive floor in every decay family: "
                            f"{tag}", None, None, p, C, (s_end,), params=params)
