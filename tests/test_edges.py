@@ -105,7 +105,10 @@ def test_ctrl_c_during_check_all_keeps_the_finished_claims(tmp_path: Path) -> No
     """SIGINT once the first claims have finished: a valid run summary of those, printed and written; exit 130."""
     reports = tmp_path / "reports"
     proc = _cli(["check", "--all", "--profile", "quick", "--reports", str(reports), "--quiet"])
-    time.sleep(20)  # some claims finish, the one in flight is interrupted
+    deadline = time.monotonic() + 120  # the reports folder is made just before the first claim starts
+    while not reports.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.5)
+    time.sleep(12)  # some claims finish, the one in flight is interrupted
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     seen = out + err

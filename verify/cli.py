@@ -439,6 +439,16 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------------------------- parser
+def _add_resource_limits(s: argparse.ArgumentParser) -> None:
+    """--max-memory and --max-time, shared by the commands that do heavy work (svm, trace)."""
+    s.add_argument("--max-memory", metavar="SIZE",
+                   help="refuse, before any heavy step, when the memory estimate exceeds SIZE (8G, 512M, 2GiB, none); "
+                        "default: half of MemAvailable")
+    s.add_argument("--max-time", metavar="SECONDS",
+                   help="refuse when the certified Att-SVM's estimated time exceeds SECONDS (none: no limit); "
+                        "default: 60")
+
+
 def _version() -> str:
     import importlib.metadata
 
@@ -462,12 +472,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--instance", required=True)
     s.add_argument("--alpha", help="token choice i0,i1,... (default: the optimal tokens)")
     s.add_argument("--p", type=float, default=2.0, help="entrywise p-norm (p != 2: the certified lp-Att-SVM)")
-    s.add_argument("--max-memory", metavar="SIZE",
-                   help="refuse, before any heavy step, when the memory estimate exceeds SIZE (8G, 512M, 2GiB, none); "
-                        "default: half of MemAvailable")
-    s.add_argument("--max-time", metavar="SECONDS",
-                   help="refuse when the certified Att-SVM's estimated time exceeds SECONDS (none: no limit); "
-                        "default: 60")
+    _add_resource_limits(s)
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_svm)
 
@@ -490,12 +495,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--checkpoints")
     s.add_argument("--backend", choices=("numpy", "mpmath", "torch"), default="numpy")
     s.add_argument("--dps", type=int, default=None, help="mpmath digits (only with --backend mpmath; default 50)")
-    s.add_argument("--max-memory", metavar="SIZE",
-                   help="refuse, before any heavy step, when the memory estimate exceeds SIZE (8G, 512M, 2GiB, none); "
-                        "default: half of MemAvailable")
-    s.add_argument("--max-time", metavar="SECONDS",
-                   help="refuse when the certified Att-SVM's estimated time exceeds SECONDS (none: no limit); "
-                        "default: 60")
+    _add_resource_limits(s)
     s.add_argument("--representation", choices=("gram", "dense"), default="gram")
     s.add_argument("--json", action="store_true")
     s.set_defaults(fn=cmd_trace)
