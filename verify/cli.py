@@ -13,9 +13,11 @@ Exit codes (also in ``verify --help`` and the README):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -206,7 +208,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     reports = writable_folder(args.reports, "--reports")
     summaries: list = []
     try:
-        _check_all(args, pairs, profile, reports, summaries)
+        with _sigint_latch():
+            _check_all(args, pairs, profile, reports, summaries)
     except KeyboardInterrupt:  # keep what finished: its summary, printed and written, then exit 130
         print(f"interrupted: {len(summaries)} of {len(pairs)} claim(s) finished; writing their summary",
               file=sys.stderr)
@@ -255,6 +258,7 @@ def _check_all(args: argparse.Namespace, pairs: list, profile: Any, reports: Pat
             s = check(module, _counting(claim, bar), profile, instance=inst, reports=reports, seed=args.seed)
             bar.advance(note=f"{claim.id}: {s.verdict}")
             summaries.append(s)
+            _raise_if_interrupted()
 
 
 def _print_summaries(summaries: list) -> None:
@@ -331,11 +335,43 @@ def _counting(claim: Any, bar: Any) -> Any:
     count = [0]
 
     def evaluate(c: Any, instance: Any, settings: Any, cache: dict) -> Any:
+        _raise_if_interrupted()
         count[0] += 1
         bar.note(f"{claim.id}: evaluation {count[0]} ({settings.backend}, {settings.steps} steps)")
         return claim.evaluate(c, instance, settings, cache)
 
     return dataclasses.replace(claim, evaluate=evaluate)
+
+
+_INTERRUPTED = [False]
+
+
+def _raise_if_interrupted() -> None:
+    if _INTERRUPTED[0]:
+        raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _sigint_latch() -> Iterator[None]:
+    """Ctrl-C raises KeyboardInterrupt as usual and also latches a flag. Python can swallow the exception when it
+    lands inside a callback (a garbage-collector hook, a __del__), so the flag is checked again before every
+    evaluation and after every claim: an interrupt is never lost."""
+    import signal
+
+    def handler(signum: int, frame: Any) -> None:
+        _INTERRUPTED[0] = True
+        raise KeyboardInterrupt
+
+    _INTERRUPTED[0] = False
+    try:
+        previous = signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _fmt_list(xs: list[float]) -> str:
