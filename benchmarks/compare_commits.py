@@ -30,8 +30,8 @@ NEW = Path(__file__).resolve().parents[1]
 RUN = """
 import sys, time, resource
 import numpy as np
-from theorems import attention_classifier as ac
-from theorems.attention_strategies import generate
+from theorems.attention import classifier as ac
+from theorems.attention.strategies import generate
 from verify.backends import get_backend
 from verify.methods import make_rule
 from verify.trajectory import run

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from theorems import attention_classifier as ac
+from theorems.attention import classifier as ac
 
 
 # ------------------------------------------------------------------------------------------ shared pieces

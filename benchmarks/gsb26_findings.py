@@ -19,8 +19,8 @@ import numpy as np
 import scipy
 import sympy
 
-from theorems import attention_regressor as ar
 from theorems import gsb26
+from theorems.regression import regressor as ar
 from verify.checks import fit_power
 from verify.instance import atomic_write_text, dumps
 from verify.stat_checks import clopper_pearson, steps_to_reach

@@ -20,14 +20,14 @@ from pathlib import Path
 
 import numpy as np
 
-from theorems import attention_classifier as ac
-from theorems.attention_lp import LpMirrorDescent, bregman_direction, fixed_decoder_problem
-from theorems.attention_strategies import generate
+from theorems.attention import classifier as ac
+from theorems.attention.lp import LpMirrorDescent, bregman_direction, fixed_decoder_problem
+from theorems.attention.strategies import generate
+from theorems.attention.svm_lp import solve_lp_att_svm
 from theorems.jta24 import CLAIMS, P_GRID, PARAMS, cone_init, eta_for
 from verify.backends import get_backend
 from verify.errors import InfeasibleSVMError, SolverError
 from verify.instance import atomic_write_text
-from verify.svm_lp import solve_lp_att_svm
 from verify.theory import Settings
 from verify.trajectory import run
 

@@ -40,12 +40,12 @@ from benchmarks.baselines import (  # noqa: E402
     horizon_of,
     naive_numpy_horizon,
 )
-from theorems import attention_classifier as ac  # noqa: E402
-from theorems.attention_strategies import generate  # noqa: E402
+from theorems.attention import classifier as ac  # noqa: E402
+from theorems.attention.strategies import generate  # noqa: E402
+from theorems.attention.svm import solve_att_svm  # noqa: E402
 from verify.backends import get_backend, isfinite  # noqa: E402
 from verify.instance import atomic_write_text, dumps  # noqa: E402
 from verify.methods import make_rule  # noqa: E402
-from verify.svm import solve_att_svm  # noqa: E402
 from verify.trajectory import DEFAULT_TOL, log_checkpoints, run  # noqa: E402
 
 

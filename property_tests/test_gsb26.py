@@ -17,8 +17,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings, target
 from hypothesis import strategies as st
 
-from theorems import attention_regressor as ar
 from theorems import gsb26
+from theorems.regression import regressor as ar
 from verify.instance import dumps
 from verify.theory import Settings
 

@@ -14,10 +14,10 @@ import pytest
 from hypothesis import given, settings
 
 from property_tests.claim_suite import assert_breaks_exactly, assert_claim_holds, assert_meets, profile_name
-from theorems import attention_classifier as ac
-from theorems.attention_lp import bregman_direction
+from theorems.attention import classifier as ac
+from theorems.attention.lp import bregman_direction
+from theorems.attention.svm_lp import solve_lp_att_svm
 from theorems.jta24 import CLAIMS, MODULE, P_GRID, cone_position, inst_p, locally_optimal_alphas, lp_svm_for
-from verify.svm_lp import solve_lp_att_svm
 
 CLAIM_IDS = sorted(CLAIMS)
 THOROUGH = profile_name() == "thorough"
@@ -95,7 +95,7 @@ def test_cone_start_is_in_the_cone_and_alpha_is_locally_optimal(instance) -> Non
 def test_locally_optimal_alphas_of_an_orthonormal_instance_is_opt_only() -> None:
     """With orthonormal tokens every non-alpha token is a support token of W^p(alpha), so alpha is locally
     optimal iff alpha = opt [derived]; the enumeration must find exactly opt, for each p in the grid."""
-    from theorems.attention_strategies import generate
+    from theorems.attention.strategies import generate
 
     inst = generate(2, 3, 6, 11, "orthonormal")
     opt = tuple(int(a) for a in ac.optimal_tokens(inst))
@@ -107,7 +107,7 @@ def test_locally_optimal_alphas_of_an_orthonormal_instance_is_opt_only() -> None
 def test_lp_svm_directions_differ_across_p_on_generic_data() -> None:
     """The table in docs/findings/jta24.md rests on the lp-SVMs being distinct: check the Bregman divergence
     between the lp- and lq-SVM directions is bounded away from 0 for the grid (generic Gaussian data)."""
-    from theorems.attention_strategies import generate
+    from theorems.attention.strategies import generate
 
     inst = generate(2, 2, 4, 0, "gaussian")
     sols = {p: solve_lp_att_svm(inst.X, inst.z, ac.optimal_tokens(inst), p) for p in P_GRID}

@@ -25,7 +25,7 @@ def test_the_withdrawn_gd_local_finding_depends_on_the_cone_radius() -> None:
     """prior.gd-local was published as violated at our reconstructed cone radius R = 1.05 ||W_mm(alpha)||. PRIOR's
     theorem holds "for R large enough": scaling the same start direction to R = 3 or 10, the claim is no longer
     violated, so the candidate is reconstruction-dependent and refutes nothing."""
-    from theorems.attention_classifier import instance_from_json
+    from theorems.attention.classifier import instance_from_json
     from verify.engine import robustness
 
     case, settings = withdrawn_case("prior.gd-local")
@@ -84,8 +84,8 @@ def test_uniform_generator_equalizes_scores_exactly_enough() -> None:
     generic draw is far outside it (so the predicate separates the two)."""
     import numpy as np
 
-    from theorems import attention_classifier as ac
-    from theorems.attention_strategies import generate, make_uniform
+    from theorems.attention import classifier as ac
+    from theorems.attention.strategies import generate, make_uniform
 
     base = generate(5, 4, 5, seed=7, tokens="gaussian")
     for inst, lo, hi in ((make_uniform(base), 0.0, 1e-14), (base, 1e-3, np.inf)):

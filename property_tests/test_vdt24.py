@@ -40,7 +40,7 @@ def test_the_withdrawn_joint_dir_finding_is_growth_decelerating_on_its_committed
     """vdt24.joint-dir's withdrawn "counterexample" (joint normalization; tests/data/withdrawn) re-runs to the
     same numbers, but the ratio to 1/log t grows with a slope in ln ln t that falls segment by segment: a bounded
     ratio is not excluded, so the honest verdict is inconclusive (growth-decelerating), never violated."""
-    from theorems.attention_classifier import instance_from_json
+    from theorems.attention.classifier import instance_from_json
 
     case, settings = withdrawn_case("vdt24.joint-dir")
     ev = CLAIMS["vdt24.joint-dir"].run(instance_from_json(case["instance"]), settings, {})
@@ -128,7 +128,7 @@ def test_unbreakable_assumptions_declare_why() -> None:
 def test_comparison_runs_both_methods_on_identical_instances_and_settings(claim_id: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """A comparison claim must pair its runs: every method sees the same instance object and the same settings
     (hence the same horizon, backend, precision and seed), and the evidence records that."""
-    import theorems.attention_claims as acl
+    import theorems.attention.claims as acl
     from theorems.vdt24 import near_orthogonal_instances
 
     seen: list[tuple] = []

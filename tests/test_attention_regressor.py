@@ -1,4 +1,4 @@
-"""Unit tests of the GSB26 attention regressor (theorems/attention_regressor.py), its training loop
+"""Unit tests of the GSB26 attention regressor (theorems/regression/regressor.py), its training loop
 (theorems/gsb26.py) and the statistical checkers (verify/stat_checks.py)."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import math
 import numpy as np
 import pytest
 
-from theorems import attention_regressor as ar
 from theorems import gsb26
+from theorems.regression import regressor as ar
 from verify.checks import fit_power
 from verify.errors import VerifyInputError
 from verify.instance import dumps

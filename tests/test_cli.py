@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from theorems import attention_classifier as ac
-from theorems.attention_strategies import generate
+from theorems.attention import classifier as ac
+from theorems.attention.strategies import generate
+from theorems.attention.svm import solve_att_svm
 from verify.cli import main
 from verify.errors import InfeasibleSVMError, VerifyInputError
 from verify.instance import dumps
-from verify.svm import solve_att_svm
 
 
 def _write(path: Path, obj: object) -> str:

@@ -1,4 +1,4 @@
-"""verify/svm.py: the decoder SVM u_mm = argmin ||u|| s.t. y_i u^T x_{i,opt_i} >= 1, certified like the Att-SVM."""
+"""theorems/attention/svm.py: the decoder SVM u_mm = argmin ||u|| s.t. y_i u^T x_{i,opt_i} >= 1, certified like the Att-SVM."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import cvxpy as cp
 import numpy as np
 import pytest
 
-from theorems import attention_classifier as ac
-from theorems.attention_joint import generate_dm
-from theorems.attention_strategies import generate
+from theorems.attention import classifier as ac
+from theorems.attention.joint import generate_dm
+from theorems.attention.strategies import generate
+from theorems.attention.svm import solve_decoder_svm
 from verify.errors import InfeasibleSVMError, VerifyInputError
-from verify.svm import solve_decoder_svm
 
 
 def test_dm_closed_form() -> None:
@@ -57,7 +57,7 @@ def test_infeasible_and_bad_input() -> None:
 def test_relaxed_att_svm() -> None:
     """PRIOR's relaxed Att-SVM: with every sequence tight it is the Att-SVM (DM: all sequences are support
     vectors of u_mm); with fewer tight sequences its norm can only drop, and it is certified by KKT."""
-    from verify.svm import solve_att_svm, solve_relaxed_att_svm
+    from theorems.attention.svm import solve_att_svm, solve_relaxed_att_svm
 
     inst = generate_dm(3, 3, 9, seed=1)
     opt = ac.optimal_tokens(inst)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from theorems.attention_strategies import generate
+from theorems.attention.strategies import generate
 from verify.cli import main
 from verify.instance import atomic_write_text, dumps
 

@@ -9,14 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from theorems import attention_classifier as ac
 from theorems import vdt24
-from theorems.attention_strategies import generate
+from theorems.attention import classifier as ac
+from theorems.attention.strategies import generate
+from theorems.attention.svm import solve_att_svm
 from verify import engine
 from verify.checks import HOLDS, INCONCLUSIVE, VIOLATED, check_bound, check_limit, check_order
 from verify.cli import main
 from verify.profiles import PROFILES, claim_settings
-from verify.svm import solve_att_svm
 from verify.theory import NOT_APPLICABLE
 from verify.trajectory import log_checkpoints
 
@@ -253,7 +253,7 @@ def test_every_registered_claim_takes_the_engine_evaluate_signature() -> None:
 def test_a_claim_that_raises_is_an_error_with_the_error_named() -> None:
     import dataclasses
 
-    from theorems.attention_strategies import generate
+    from theorems.attention.strategies import generate
     from theorems.vdt24 import CLAIMS, MODULE
     from verify.engine import assess
     from verify.theory import Settings
@@ -273,7 +273,7 @@ def test_confirmation_runs_only_the_kinds_a_claim_declares() -> None:
     the violation is not confirmed. No mpmath / longer-horizon / other-representation run is attempted."""
     import dataclasses
 
-    from theorems.attention_strategies import generate
+    from theorems.attention.strategies import generate
     from theorems.vdt24 import CLAIMS
     from verify.engine import confirm
     from verify.profiles import PROFILES
@@ -298,7 +298,7 @@ def test_confirmation_runs_only_the_kinds_a_claim_declares() -> None:
 def test_a_rerun_that_cannot_differ_is_not_applicable() -> None:
     """A model with one representation records the same one on the cross-representation re-run, and a claim
     that ignores the horizon records the same checkpoints: neither counts as agreement."""
-    from theorems.attention_strategies import generate
+    from theorems.attention.strategies import generate
     from theorems.vdt24 import CLAIMS
     from verify.profiles import PROFILES
     from verify.theory import Evidence, Settings

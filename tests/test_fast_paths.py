@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "data"))
 
 import make_golden  # noqa: E402
 
-from theorems import attention_classifier as ac  # noqa: E402
+from theorems.attention import classifier as ac  # noqa: E402
 from verify.backends import get_backend  # noqa: E402
 from verify.methods import make_rule  # noqa: E402
 from verify.trajectory import Records, run  # noqa: E402

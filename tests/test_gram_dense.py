@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from theorems import attention_classifier as ac
-from theorems.attention_strategies import generate
+from theorems.attention import classifier as ac
+from theorems.attention.strategies import generate
 from verify.backends import get_backend, mpmath_backend
 from verify.methods import make_rule
 from verify.trajectory import run

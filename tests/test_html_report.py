@@ -242,7 +242,7 @@ def test_progress_bar_quiet_and_forced(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_check_progress_goes_to_stderr_and_quiet_silences_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                             capsys: pytest.CaptureFixture) -> None:
     """On an instance that does not meet the claim's assumptions (fast: no trajectory), with the bar forced on."""
-    from theorems.attention_strategies import generate
+    from theorems.attention.strategies import generate
     from verify.instance import dumps
 
     inst = generate(2, 2, 2, 0, "gaussian-low-d")  # d = 2 < nT: not near-orthogonal

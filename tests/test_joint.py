@@ -1,4 +1,4 @@
-"""Joint (u, W) training (theorems/attention_joint.py): the stable kernel against 50-digit definitions, the
+"""Joint (u, W) training (theorems/attention/joint.py): the stable kernel against 50-digit definitions, the
 u = 0 sanity property, float64 against the mpmath oracle on short horizons, and the trace CLI."""
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ import mpmath
 import numpy as np
 import pytest
 
-from theorems import attention_classifier as ac
-from theorems.attention_assumptions import data_model
-from theorems.attention_joint import build_joint_problem, dm_structure_residual, generate_dm
-from theorems.attention_strategies import generate
+from theorems.attention import classifier as ac
+from theorems.attention.assumptions import data_model
+from theorems.attention.joint import build_joint_problem, dm_structure_residual, generate_dm
+from theorems.attention.strategies import generate
 from verify.backends import get_backend
 from verify.cli import main
 from verify.instance import atomic_write_text, dumps

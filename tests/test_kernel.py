@@ -18,12 +18,12 @@ import numpy as np
 import pytest
 from naive_baseline import naive_forward_backward, naive_optimal_loss
 
-from theorems import attention_classifier as ac
-from theorems.attention_strategies import generate
+from theorems.attention import classifier as ac
+from theorems.attention.strategies import generate
+from theorems.attention.svm import solve_att_svm
 from verify.backends import mpmath_backend, numpy_backend
 from verify.instance import atomic_write_text, dumps, load_instance
 from verify.methods import make_rule
-from verify.svm import solve_att_svm
 from verify.trajectory import run
 
 

@@ -1,4 +1,4 @@
-"""lp mirror descent (theorems/attention_lp.py): maps, norms, the Bregman metric, p = 2 against GD, stability at
+"""lp mirror descent (theorems/attention/lp.py): maps, norms, the Bregman metric, p = 2 against GD, stability at
 p = 1.1 and p = 5 over 10^4 normalized steps, mpmath agreement, the joint gradient, permutations, trace CLI."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import mpmath
 import numpy as np
 import pytest
 
-from theorems import attention_classifier as ac
-from theorems.attention_lp import (
+from theorems.attention import classifier as ac
+from theorems.attention.lp import (
     JointProblem,
     LpMirrorDescent,
     bregman_direction,
@@ -19,7 +19,7 @@ from theorems.attention_lp import (
     phi_inv,
     scaled_norm,
 )
-from theorems.attention_strategies import generate
+from theorems.attention.strategies import generate
 from theorems.jta24 import eta_for
 from verify.backends import get_backend
 from verify.cli import main

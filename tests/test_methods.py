@@ -10,8 +10,8 @@ import mpmath
 import numpy as np
 import pytest
 
-from theorems import attention_classifier as ac
-from theorems.attention_strategies import generate
+from theorems.attention import classifier as ac
+from theorems.attention.strategies import generate
 from verify.backends import get_backend
 from verify.errors import VerifyInputError
 from verify.methods import Adam, BlockStepRule, StepRule, make_method, make_rule

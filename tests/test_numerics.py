@@ -23,11 +23,11 @@ import numpy as np
 import pytest
 from naive_baseline import naive_ngd
 
-from theorems import attention_classifier as ac
-from theorems.attention_strategies import generate
+from theorems.attention import classifier as ac
+from theorems.attention.strategies import generate
+from theorems.attention.svm import solve_att_svm
 from verify.backends import mpmath_backend, numpy_backend
 from verify.methods import make_rule
-from verify.svm import solve_att_svm
 from verify.trajectory import log_checkpoints, run
 
 SEED = 0

@@ -21,11 +21,11 @@ import pytest
 import sympy
 from hypothesis import strategies as st
 
-from theorems import attention_classifier as ac
 from theorems import vdt24
-from theorems.attention_bounds import evaluate_norm_bound
-from theorems.attention_claims import evaluate_direction_order
-from theorems.attention_strategies import generate
+from theorems.attention import classifier as ac
+from theorems.attention.bounds import evaluate_norm_bound
+from theorems.attention.claims import evaluate_direction_order
+from theorems.attention.strategies import generate
 from verify import profiles, registry
 from verify.cli import main
 from verify.provenance import prov

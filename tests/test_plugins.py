@@ -161,7 +161,7 @@ def test_toolkit_refutes_the_deliberately_false_claim(tmp_path: Path) -> None:
     eps and Delta: it meets the strictest of them (eps = 0.01, Delta = 0.1), so the violation is robust.
     """
     sys.path.insert(0, str(ROOT))
-    from theorems.attention_strategies import generate
+    from theorems.attention.strategies import generate
     from verify.instance import atomic_write_text, dumps
 
     inst = generate(3, 5, 15, 2458, "orthonormal", 0.0)

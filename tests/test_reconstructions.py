@@ -12,12 +12,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from theorems import attention_classifier as ac
-from theorems import attention_regressor as ar
 from theorems import gsb26, jta24, prior, template, vdt24
-from theorems.attention_assumptions import near_orthogonality_ratio, svm_for
-from theorems.attention_recon import DELTA, EPS, KAPPA, TOL, rescale_to_radius, rotate_into_cone
-from theorems.attention_strategies import generate, local_alpha_instance, make_uniform
+from theorems.attention import classifier as ac
+from theorems.attention.assumptions import near_orthogonality_ratio, svm_for
+from theorems.attention.recon import DELTA, EPS, KAPPA, TOL, rescale_to_radius, rotate_into_cone
+from theorems.attention.strategies import generate, local_alpha_instance, make_uniform
+from theorems.regression import regressor as ar
 from verify import conformance as cf
 from verify.instance import dumps
 from verify.registry import modules
@@ -67,7 +67,7 @@ def test_apply_at_default_reproduces_claim_and_instance(claim) -> None:  # type:
     elif claim.paper == "GSB26":
         inst = s["gsb26"]
     elif claim.assumptions == vdt24.JOINT:
-        from theorems.attention_joint import generate_dm
+        from theorems.attention.joint import generate_dm
 
         inst = generate_dm(2, 2, 6, 3, 0.1, 1.0)
     else:
@@ -129,7 +129,7 @@ def test_claim_parameter_readings_set_the_parameter(claim, name, path) -> None: 
 
 
 def test_joint_normalization_reading_runs_per_block() -> None:
-    from theorems.attention_joint import generate_dm
+    from theorems.attention.joint import generate_dm
     from verify.theory import Settings
 
     claim = vdt24.CLAIMS["vdt24.joint-dir"]
@@ -158,8 +158,8 @@ def test_eps_threshold() -> None:
 
 
 def test_delta_kappa_tol_thresholds() -> None:
-    from theorems.attention_joint import generate_dm
-    from theorems.attention_strategies import shrink_opt_gap
+    from theorems.attention.joint import generate_dm
+    from theorems.attention.strategies import shrink_opt_gap
 
     claim = vdt24.CLAIMS["vdt24.joint-dir"]
     base = generate(3, 3, 9, 0, "orthonormal", 0.0, 0.0)

@@ -44,7 +44,7 @@ def test_trajectory_estimate_is_monotone() -> None:
 def test_estimate_is_close_to_measured_memory_on_a_small_instance() -> None:
     """Peak RSS of a fresh process that certifies a small Att-SVM, against the estimate (within 2x)."""
     # VmHWM (peak RSS of this process image), not ru_maxrss, which Linux carries over from the forking parent
-    code = ("import re; import numpy as np; from verify.svm import solve_att_svm; "
+    code = ("import re; import numpy as np; from theorems.attention.svm import solve_att_svm; "
             "rng = np.random.default_rng(0); X = rng.normal(size=(30, 6, 10)) / 3; "
             "s = solve_att_svm(X, X[:, 0], [0] * 30); "
             "hwm = re.search(r'VmHWM:\\s+(\\d+) kB', open('/proc/self/status').read()); "

@@ -1,4 +1,4 @@
-"""Tests for verify.svm: the Att-SVM solve, its mpmath certificate, and the alpha classification."""
+"""Tests for theorems.attention.svm: the Att-SVM solve, its mpmath certificate, and the alpha classification."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import cvxpy as cp
 import numpy as np
 import pytest
 
-from verify import svm
+from theorems.attention import svm
+from theorems.attention.svm import SVMSolution, att_svm_constraints, classify_alpha, solve_att_svm
 from verify.errors import InfeasibleSVMError, SolverError, VerifyInputError
-from verify.svm import SVMSolution, att_svm_constraints, classify_alpha, solve_att_svm
 
 REQUIRED_JSON_KEYS = {
     "norm",
@@ -387,8 +387,8 @@ def test_large_active_set_path_agrees_with_dense_reference() -> None:
 @pytest.mark.slow
 def test_n200_T20_d50_certified_within_a_minute() -> None:
     """The size that used to run past 240 s with 2.1 GB: certified (measured 20-47 s on 2 shared cores)."""
-    from theorems import attention_classifier as ac
-    from theorems.attention_strategies import generate
+    from theorems.attention import classifier as ac
+    from theorems.attention.strategies import generate
 
     inst = generate(200, 20, 50, 0, "gaussian")
     t0 = time.perf_counter()

@@ -1,4 +1,4 @@
-"""lp-Att-SVM and lp decoder SVM (verify/svm_lp.py): certificates, an independent solve of the smooth dual,
+"""lp-Att-SVM and lp decoder SVM (theorems/attention/svm_lp.py): certificates, an independent solve of the smooth dual,
 closed forms, p = 2 against the l2 solver, metamorphic permutations, infeasibility and the CLI."""
 
 from __future__ import annotations
@@ -8,18 +8,18 @@ import json
 import numpy as np
 import pytest
 
-import verify.svm_lp as svm_lp
-from theorems.attention_strategies import generate
-from verify.cli import main
-from verify.errors import InfeasibleSVMError, VerifyInputError
-from verify.instance import atomic_write_text, dumps
-from verify.svm import att_svm_constraints, solve_att_svm
-from verify.svm_lp import (
+import theorems.attention.svm_lp as svm_lp
+from theorems.attention.strategies import generate
+from theorems.attention.svm import att_svm_constraints, solve_att_svm
+from theorems.attention.svm_lp import (
     decoder_rows,
     solve_lp_att_svm,
     solve_lp_decoder_svm,
     solve_lp_smooth_dual,
 )
+from verify.cli import main
+from verify.errors import InfeasibleSVMError, VerifyInputError
+from verify.instance import atomic_write_text, dumps
 
 P_ALL = (1.1, 1.25, 1.75, 3.0, 5.0)
 

@@ -10,9 +10,9 @@ import pickle
 import numpy as np
 import pytest
 
-from theorems import attention_classifier as ac
-from theorems.attention_batch import prefill
-from theorems.attention_strategies import generate
+from theorems.attention import classifier as ac
+from theorems.attention.batch import prefill
+from theorems.attention.strategies import generate
 from theorems.vdt24 import CLAIMS, MODULE
 from verify.cli import main
 from verify.sweep import WorkUnit, draw_instances, instance_hash, run_unit, serial_executor, sweep

@@ -23,8 +23,8 @@ from test_kernel import (
     small_instance,
 )
 
-from theorems import attention_classifier as ac
-from theorems.attention_strategies import generate
+from theorems.attention import classifier as ac
+from theorems.attention.strategies import generate
 from verify.backends import get_backend, mpmath_backend
 from verify.errors import VerifyInputError
 from verify.methods import make_rule

@@ -1,7 +1,7 @@
 """GSB26: Goel, Soltanolkotabi, Bartlett, "Training Dynamics of Softmax Self-Attention: Fast Global
 Convergence via Preconditioning", arXiv 2603.01514 (docs/catalogue.md, Part B; seed 004).
 
-Only the abstract is public. The setting (:mod:`theorems.attention_regressor`) and the whole algorithm below
+Only the abstract is public. The setting (:mod:`theorems.regression.regressor`) and the whole algorithm below
 are [recon]; every choice is an option of :func:`trace_regression` and is written into each record and report.
 
 Algorithm [recon], in whitened coordinates At = A W, C = W B W (W = S^{1/2}, S the sample covariance; with
@@ -35,9 +35,9 @@ import numpy as np
 import sympy
 from hypothesis import strategies as st
 
-from theorems import attention_regressor as ar
-from theorems.attention_recon import claim_param, delta_probability, refutation_docs
+from theorems.attention.recon import claim_param, delta_probability, refutation_docs
 from theorems.gsb26_recon import b0_max, grid_n_over_d, kappa_max, mardia_z_max, method_options, n_over_d
+from theorems.regression import regressor as ar
 from verify.checks import check_order, fit_power
 from verify.errors import VerifyInputError
 from verify.provenance import prov

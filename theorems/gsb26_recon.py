@@ -1,4 +1,4 @@
-"""Reconstructed ([recon]) constants and options of the GSB26 claims, as data (see :mod:`theorems.attention_recon`
+"""Reconstructed ([recon]) constants and options of the GSB26 claims, as data (see :mod:`theorems.attention.recon`
 for the shapes of ``apply``).
 
 Only the abstract of GSB26 is public, so the assumptions' constants, the damping of the preconditioner, the
@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from theorems import attention_regressor as ar
-from theorems.attention_recon import Pair, claim_param, threshold
+from theorems.attention.recon import Pair, claim_param, threshold
+from theorems.regression import regressor as ar
 from verify.theory import Claim, Reconstruction
 
 

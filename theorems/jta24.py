@@ -6,7 +6,7 @@ times are [recon] parameters (``PARAMS``). Instances are attention-classificatio
 exponent p lives in ``meta["p"]`` (default 2) and the token choice whose cone the run starts in in
 ``meta["alpha"]`` (default: the optimal tokens), so a counterexample report carries both.
 
-Objects (all certified, see :mod:`verify.svm_lp`): the lp-Att-SVM W^p_mm(alpha) = argmin ||W||_p s.t.
+Objects (all certified, see :mod:`theorems.attention.svm_lp`): the lp-Att-SVM W^p_mm(alpha) = argmin ||W||_p s.t.
 (x_{i,alpha_i} - x_{i,t})^T W z_i >= 1, and the lp decoder SVM u^p_mm(alpha) = argmin ||u||_p s.t.
 y_i u^T x_{i,alpha_i} >= 1. Metric: the directional Bregman divergence
 D(t) = 1 - < sign(V)|V|^{p-1}, U >, U = W_mm/||W_mm||_p, V = W_t/||W_t||_p [seed: 003].
@@ -41,11 +41,11 @@ import sympy
 from hypothesis import assume
 from hypothesis import strategies as st
 
-from theorems import attention_classifier as ac
-from theorems.attention_assumptions import cached_solve, near_orthogonal, score_gap, unique_opt
-from theorems.attention_gradient import ATTENTION_GRADIENT
-from theorems.attention_lp import JointProblem, LpMirrorDescent, bregman_direction, fixed_decoder_problem
-from theorems.attention_recon import (
+from theorems.attention import classifier as ac
+from theorems.attention.assumptions import cached_solve, near_orthogonal, score_gap, unique_opt
+from theorems.attention.gradient import ATTENTION_GRADIENT
+from theorems.attention.lp import JointProblem, LpMirrorDescent, bregman_direction, fixed_decoder_problem
+from theorems.attention.recon import (
     DELTA,
     EPS,
     claim_param,
@@ -54,12 +54,12 @@ from theorems.attention_recon import (
     lp_cone_width,
     refutation_docs,
 )
+from theorems.attention.svm import classify_alpha
+from theorems.attention.svm_lp import LpSVMSolution, check_p, solve_lp_att_svm, solve_lp_decoder_svm
 from verify.backends import get_backend
 from verify.checks import INCONCLUSIVE, VIOLATED, CheckResult, check_limit, check_order, fit_power
 from verify.errors import InfeasibleSVMError, SolverError, VerifyInputError
 from verify.provenance import prov
-from verify.svm import classify_alpha
-from verify.svm_lp import LpSVMSolution, check_p, solve_lp_att_svm, solve_lp_decoder_svm
 from verify.theory import FAILS, HOLDS, UNDECIDED, Assumption, AssumptionResult, Claim, Evidence, Reference, Settings
 from verify.theory import TheoremModule as _TM
 from verify.trajectory import Trajectory, run
@@ -501,7 +501,7 @@ def _with_meta(inst: ac.AttentionInstance, W0: np.ndarray | None = None, **meta:
 @st.composite
 def base_instances(draw: st.DrawFn, tokens: str = "orthonormal") -> ac.AttentionInstance:
     """Small near-orthogonal instances (n, T in [2, 3], d = nT + [0, 3]) with p drawn from P_GRID."""
-    from theorems.attention_strategies import generate
+    from theorems.attention.strategies import generate
 
     n = draw(st.integers(2, 3), label="n")
     T = draw(st.integers(2, 3), label="T")
@@ -615,7 +615,7 @@ def breaks(claim_id: str, assumption_id: str) -> st.SearchStrategy | None:
 
 @st.composite
 def _low_d_instances(draw: st.DrawFn) -> ac.AttentionInstance:
-    from theorems.attention_strategies import generate
+    from theorems.attention.strategies import generate
 
     n, T = draw(st.integers(3, 4), label="n"), draw(st.integers(3, 4), label="T")
     inst = generate(n, T, max(2, round(n * T / 2)), draw(st.integers(0, 2**32 - 1), label="seed"), "gaussian-low-d")
@@ -624,7 +624,7 @@ def _low_d_instances(draw: st.DrawFn) -> ac.AttentionInstance:
 
 @st.composite
 def _small_gap_instances(draw: st.DrawFn) -> ac.AttentionInstance:
-    from theorems.attention_strategies import generate
+    from theorems.attention.strategies import generate
 
     n, T = draw(st.integers(2, 3), label="n"), draw(st.integers(2, 3), label="T")
     inst = generate(n, T, n * T + 1, draw(st.integers(0, 2**32 - 1), label="seed"), "orthonormal", gap="small")

@@ -21,8 +21,8 @@ from __future__ import annotations
 from hypothesis import assume
 from hypothesis import strategies as st
 
-from theorems import attention_classifier as ac
-from theorems.attention_assumptions import (
+from theorems.attention import classifier as ac
+from theorems.attention.assumptions import (
     PARAMS,
     alpha_locally_optimal,
     feasible_svm,
@@ -31,10 +31,10 @@ from theorems.attention_assumptions import (
     uniform_scores,
     unique_opt,
 )
-from theorems.attention_claims import evaluate_direction_limit
-from theorems.attention_gradient import ATTENTION_GRADIENT
-from theorems.attention_recon import DELTA, TOL, claim_param, cone_radius, cone_width, refutation_docs
-from theorems.attention_strategies import local_alpha_strategy, uniform_strategy
+from theorems.attention.claims import evaluate_direction_limit
+from theorems.attention.gradient import ATTENTION_GRADIENT
+from theorems.attention.recon import DELTA, TOL, claim_param, cone_radius, cone_width, refutation_docs
+from theorems.attention.strategies import local_alpha_strategy, uniform_strategy
 from verify.provenance import prov
 from verify.theory import Claim, Reference, TheoremModule
 

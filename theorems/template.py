@@ -24,12 +24,12 @@ from __future__ import annotations
 from hypothesis import assume
 from hypothesis import strategies as st
 
-from theorems import attention_classifier as ac
-from theorems.attention_assumptions import feasible_svm, near_orthogonal, score_gap, unique_opt
-from theorems.attention_claims import evaluate_direction_limit
-from theorems.attention_gradient import ATTENTION_GRADIENT
-from theorems.attention_recon import DELTA, EPS
-from theorems.attention_strategies import instance_strategy
+from theorems.attention import classifier as ac
+from theorems.attention.assumptions import feasible_svm, near_orthogonal, score_gap, unique_opt
+from theorems.attention.claims import evaluate_direction_limit
+from theorems.attention.gradient import ATTENTION_GRADIENT
+from theorems.attention.recon import DELTA, EPS
+from theorems.attention.strategies import instance_strategy
 from verify.provenance import prov
 from verify.theory import Claim, Reference, TheoremModule
 

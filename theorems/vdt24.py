@@ -24,8 +24,8 @@ import sympy
 from hypothesis import assume
 from hypothesis import strategies as st
 
-from theorems import attention_classifier as ac
-from theorems.attention_assumptions import (
+from theorems.attention import classifier as ac
+from theorems.attention.assumptions import (
     PARAMS,
     data_model,
     feasible_svm,
@@ -34,7 +34,7 @@ from theorems.attention_assumptions import (
     score_gap,
     unique_opt,
 )
-from theorems.attention_claims import (
+from theorems.attention.claims import (
     evaluate_comparison,
     evaluate_direction_limit,
     evaluate_direction_order,
@@ -44,8 +44,8 @@ from theorems.attention_claims import (
     evaluate_loss_rates,
     evaluate_sparsity,
 )
-from theorems.attention_gradient import ATTENTION_GRADIENT
-from theorems.attention_recon import (
+from theorems.attention.gradient import ATTENTION_GRADIENT
+from theorems.attention.recon import (
     DELTA,
     EPS,
     KAPPA,
@@ -56,7 +56,7 @@ from theorems.attention_recon import (
     polyak_c,
     refutation_docs,
 )
-from theorems.attention_strategies import dm_strategy, instance_strategy
+from theorems.attention.strategies import dm_strategy, instance_strategy
 from verify.provenance import prov
 from verify.theory import Claim, Reference, TheoremModule
 
@@ -79,7 +79,7 @@ NGD = {"eta": 0.1}
 PS = {"c": 1.0}  # the classic Polyak constant; seed 001 writes c = 2 (set "c": 2.0 to check that reading)
 GD = {"eta": 1.0}  # GD's step: 1 is about 1/smoothness for unit-norm tokens and a unit decoder [recon]
 TARGET = 0.05  # direction-error level of the comparisons [recon]: all three methods reach it on most ci runs
-CORE_RECON = (EPS, DELTA)  # readings of the [recon] thresholds of CORE (theorems.attention_recon)
+CORE_RECON = (EPS, DELTA)  # readings of the [recon] thresholds of CORE (theorems.attention.recon)
 JOINT_RECON = (KAPPA, DELTA)
 PS_FASTER = polyak_c(("methods", "polyak", "c"), 1.0, "c = 1 gives PS the larger step and favours 'PS is faster'")
 GD_SLOWER = gd_step(("methods", "gd", "eta"), GD["eta"], 0.25, "a smaller step slows GD and favours the claim")

@@ -74,7 +74,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def _load_attention(path: str) -> Any:
-    from theorems.attention_classifier import AttentionInstance
+    from theorems.attention.classifier import AttentionInstance
     from verify.instance import load_instance
 
     inst = load_instance(path)
@@ -84,9 +84,9 @@ def _load_attention(path: str) -> Any:
 
 
 def cmd_svm(args: argparse.Namespace) -> int:
-    from theorems import attention_classifier as ac
+    from theorems.attention import classifier as ac
+    from theorems.attention.svm import classify_alpha, solve_att_svm, tie_message, tie_thresholds
     from verify.resources import dense_svm_estimate, enforce, option_limit, parse_seconds, precheck_file, svm_estimate
-    from verify.svm import classify_alpha, solve_att_svm, tie_message, tie_thresholds
 
     limit, max_time = option_limit(args.max_memory), parse_seconds(args.max_time)
     precheck_file(args.instance, limit, svm_estimate if args.p == 2.0 else
@@ -101,7 +101,7 @@ def cmd_svm(args: argparse.Namespace) -> int:
     if len(alpha) != inst.n:
         raise VerifyInputError(f"--alpha needs {inst.n} entries (one per sequence), got {len(alpha)}")
     if args.p != 2.0:
-        from verify.svm_lp import svm_lp_report
+        from theorems.attention.svm_lp import svm_lp_report
 
         enforce(dense_svm_estimate(*inst.X.shape, p=args.p), limit, max_seconds=max_time)
         out_lp, text_lp = svm_lp_report(inst.X, inst.z, ac.token_scores(inst), alpha, args.p)
@@ -118,10 +118,10 @@ def cmd_svm(args: argparse.Namespace) -> int:
 
 
 def cmd_trace(args: argparse.Namespace) -> int:
-    from theorems import attention_classifier as ac
-    from theorems.attention_trace import trace_attention
+    from theorems.attention import classifier as ac
+    from theorems.attention.svm import tie_message, tie_thresholds
+    from theorems.attention.trace import trace_attention
     from verify.resources import enforce, option_limit, parse_seconds, precheck_file, svm_estimate, trajectory_estimate
-    from verify.svm import tie_message, tie_thresholds
     from verify.trajectory import log_checkpoints
 
     if args.steps < 0:
@@ -163,8 +163,8 @@ def cmd_trace(args: argparse.Namespace) -> int:
 
 
 def _trace_lp(args: argparse.Namespace, inst: Any, cps: list[int] | None) -> int:
-    """``trace --method lp-md`` (JTA24): lp mirror descent, dispatched to theorems/attention_lp_trace.py."""
-    from theorems.attention_lp_trace import trace_lp
+    """``trace --method lp-md`` (JTA24): lp mirror descent, dispatched to theorems/attention/lp_trace.py."""
+    from theorems.attention.lp_trace import trace_lp
 
     rows = trace_lp(inst, p=args.p, eta=args.eta, steps=args.steps, checkpoints=cps, normalized=args.normalized,
                     joint=args.joint, blockwise=args.normalize == "block" or not args.joint, backend=args.backend,

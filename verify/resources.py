@@ -3,7 +3,7 @@
 Engine-neutral: this module knows shapes (n sequences, T tokens, dimension d, steps, checkpoints, batch,
 precision), never a model, and imports nothing from ``theorems/``.
 
-- :func:`svm_estimate`: the Att-SVM solve and certificate of :mod:`verify.svm` (working-set dual QP + mpmath
+- :func:`svm_estimate`: the Att-SVM solve and certificate of :mod:`theorems.attention.svm` (working-set dual QP + mpmath
   polish on the active set);
 - :func:`trajectory_estimate`: one batched run of :func:`verify.trajectory.run` (``verify trace``);
 - :func:`parse_estimate`: parsing a JSON instance file (Python floats and lists cost about 2.6 bytes of memory
@@ -192,7 +192,7 @@ def svm_working_set(n: int, T: int, d: int) -> int:
 
 
 def svm_estimate(n: int, T: int, d: int, *, dps: int = 50) -> Estimate:
-    """The Att-SVM (``verify.svm.solve_att_svm``): memory and time of the float solve and the certificate.
+    """The Att-SVM (``theorems.attention.svm.solve_att_svm``): memory and time of the float solve and the certificate.
 
     With m = n(T-1) rows, a working set of at most s = min(m, d^2 + 500) rows (:func:`svm_working_set`) and a
     typical one of s' = min(m, d^2/2 + 500) (measured supports are about 0.4 d^2):
@@ -216,8 +216,8 @@ def svm_estimate(n: int, T: int, d: int, *, dps: int = 50) -> Estimate:
 
 
 def dense_svm_estimate(n: int, T: int, d: int, *, dps: int = 50, p: float = 2.0) -> Estimate:
-    """A max-margin solve on the dense m x d^2 rows (the relaxed Att-SVM of ``verify.svm`` and the lp-Att-SVM of
-    ``verify.svm_lp``): float64 rows through cvxpy and Clarabel (about 10 copies of 8 m d^2 bytes), and for
+    """A max-margin solve on the dense m x d^2 rows (the relaxed Att-SVM of ``theorems.attention.svm`` and the lp-Att-SVM of
+    ``theorems.attention.svm_lp``): float64 rows through cvxpy and Clarabel (about 10 copies of 8 m d^2 bytes), and for
     p != 2 the mpmath rows themselves (150 m d^2 bytes at 50 digits); time ~ 10 min(m, d^2)^3 / 3 flops."""
     m = n * (T - 1)
     scale = max(1.0, dps / 50)

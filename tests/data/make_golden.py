@@ -18,11 +18,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from theorems import attention_classifier as ac  # noqa: E402
-from theorems.attention_joint import build_joint_problem, generate_dm  # noqa: E402
-from theorems.attention_lp import JointProblem as LpJointProblem  # noqa: E402
-from theorems.attention_lp import LpMirrorDescent, fixed_decoder_problem  # noqa: E402
-from theorems.attention_strategies import generate  # noqa: E402
+from theorems.attention import classifier as ac  # noqa: E402
+from theorems.attention.joint import build_joint_problem, generate_dm  # noqa: E402
+from theorems.attention.lp import JointProblem as LpJointProblem  # noqa: E402
+from theorems.attention.lp import LpMirrorDescent, fixed_decoder_problem  # noqa: E402
+from theorems.attention.strategies import generate  # noqa: E402
 from verify.backends import get_backend  # noqa: E402
 from verify.methods import make_method  # noqa: E402
 from verify.trajectory import run  # noqa: E402

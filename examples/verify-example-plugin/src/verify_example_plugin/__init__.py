@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import sympy
 
-from theorems import attention_classifier as ac
-from theorems.attention_claims import evaluate_direction_limit, evaluate_direction_order
-from theorems.attention_recon import DELTA, EPS
+from theorems.attention import classifier as ac
+from theorems.attention.claims import evaluate_direction_limit, evaluate_direction_order
+from theorems.attention.recon import DELTA, EPS
 from theorems.template import ASSUMPTIONS, ATTENTION_GRADIENT, BREAKERS, CORE, near_orthogonal_instances
 from verify.provenance import prov
 from verify.theory import Claim, Reference, TheoremModule

@@ -4,7 +4,7 @@ Both problems have the form ``min ||w||_p  s.t.  A w >= 1`` (1 < p < inf, ``||.|
 flattened variable):
 
 - lp-Att-SVM for a token choice alpha: ``w = vec(W)`` (row-major) and row ``k`` of ``A`` is
-  ``vec((x_{i,alpha_i} - x_{i,t}) z_i^T)`` for each pair ``(i, t != alpha_i)`` (as in :mod:`verify.svm`);
+  ``vec((x_{i,alpha_i} - x_{i,t}) z_i^T)`` for each pair ``(i, t != alpha_i)`` (as in :mod:`theorems.attention.svm`);
 - lp decoder SVM: ``w = u`` and row ``i`` is ``y_i x_{i,alpha_i}``.
 
 The minimizer is the same as that of ``psi(w) = (1/p) ||w||_p^p`` under the same constraints (psi is a monotone
@@ -39,8 +39,8 @@ from typing import TYPE_CHECKING, Any
 import mpmath
 import numpy as np
 
+from theorems.attention.svm import _alpha_str, _as_alpha, _check_data
 from verify.errors import InfeasibleSVMError, SolverError, VerifyInputError
-from verify.svm import _alpha_str, _as_alpha, _check_data
 
 if TYPE_CHECKING:
     import cvxpy as cp
@@ -51,11 +51,11 @@ else:  # imported on first use: start-up (verify list, show, --help) does not pa
 
 Label = Any  # (i, t) for the Att-SVM, i for the decoder SVM
 
-#: Active-set guess, as in verify.svm: Clarabel stops at relative accuracy ~1e-8, so active rows have slack
+#: Active-set guess, as in theorems.attention.svm: Clarabel stops at relative accuracy ~1e-8, so active rows have slack
 #: ~1e-8 and inactive rows multipliers ~1e-8 max(mu); 1e-6 sits between with two orders to spare each side.
 _DUAL_REL = 1e-6
 _PRIMAL_TIGHT = 1e-6
-#: Farkas acceptance, as in verify.svm (Clarabel solves the simplex QP only to ~5e-5 on infeasible data).
+#: Farkas acceptance, as in theorems.attention.svm (Clarabel solves the simplex QP only to ~5e-5 on infeasible data).
 _FARKAS_REL = 1e-3
 _P_MIN, _P_MAX = 1.01, 100.0
 _MAX_NEWTON = 60
@@ -316,7 +316,7 @@ def solve_lp_margin(A: np.ndarray, Af: np.ndarray, labels: list, p: float, *, dp
                     tol: float | None = None) -> LpSVMSolution:
     """Solve and certify ``min ||w||_p s.t. A w >= 1`` (``A`` exact mpf rows, ``Af`` their float64 rounding).
 
-    Tolerance ``tol = (m + N) 10^(-dps/2)`` (m rows, N unknowns), derived as in :func:`verify.svm.solve_att_svm`:
+    Tolerance ``tol = (m + N) 10^(-dps/2)`` (m rows, N unknowns), derived as in :func:`theorems.attention.svm.solve_att_svm`:
     every residual is a sum of at most m + N products at unit round-off 10^(-dps) after a Newton solve whose error
     is amplified by the Jacobian's condition number, so rounding stays below ``tol`` while cond <= 10^(dps/2); a
     wrong active set leaves a defect of the size of the geometry, far above it.
@@ -363,7 +363,7 @@ def solve_lp_margin(A: np.ndarray, Af: np.ndarray, labels: list, p: float, *, dp
 def solve_lp_att_svm(X: np.ndarray, Z: np.ndarray, alpha: Sequence[int], p: float, *, dps: int = 40,
                      tol: float | None = None) -> LpSVMSolution:
     """lp-Att-SVM: ``argmin ||W||_p s.t. (x_{i,alpha_i} - x_{i,t})^T W z_i >= 1`` (entrywise p-norm), certified."""
-    from verify.svm import att_svm_constraints
+    from theorems.attention.svm import att_svm_constraints
 
     p = check_p(p)
     Xa, Za, al = _check_data(X, Z, alpha)
@@ -402,7 +402,7 @@ def solve_lp_decoder_svm(X: np.ndarray, y: np.ndarray, alpha: Sequence[int], p: 
 def svm_lp_report(X: np.ndarray, Z: np.ndarray, scores: np.ndarray, alpha: Sequence[int], p: float) -> tuple[dict, str]:
     """What ``verify svm --p P`` prints: the certified lp-Att-SVM's norm, margin, support, status, residuals and
     whether alpha is locally optimal (against ``scores`` g), as a JSON-able dict and as text."""
-    from verify.svm import classify_alpha
+    from theorems.attention.svm import classify_alpha
 
     sol = solve_lp_att_svm(X, Z, alpha, p)
     out = sol.to_json()

@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 import sympy
 
-from theorems import attention_classifier as ac
-from theorems.attention_assumptions import (
+from theorems.attention import classifier as ac
+from theorems.attention.assumptions import (
     PARAMS,
     dm_dimension_slack,
     instance_alpha,

@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from theorems import attention_classifier as ac
-from theorems.attention_claims import _instance_constants, _run_info, method_params
+from theorems.attention import classifier as ac
+from theorems.attention.claims import _instance_constants, _run_info, method_params
 from verify.backends import get_backend
 from verify.checks import check_bound, rounding_bound
 from verify.methods import make_method
@@ -54,7 +54,7 @@ class ExactNorm:
 
 def evaluate_norm_bound(claim: Claim, inst: ac.AttentionInstance, settings: Settings, cache: dict) -> Evidence:
     """||W_t||_F <= constant * rate at every checkpoint, a violation only beyond the run's error bound."""
-    from theorems.attention_assumptions import svm_for
+    from theorems.attention.assumptions import svm_for
 
     mp = method_params(claim.method, claim.params)
     bk = get_backend(settings.backend, settings.dps)

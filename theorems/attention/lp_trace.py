@@ -12,11 +12,11 @@ import math
 
 import numpy as np
 
-from theorems import attention_classifier as ac
-from theorems.attention_lp import JointProblem, LpMirrorDescent, bregman_direction, fixed_decoder_problem
+from theorems.attention import classifier as ac
+from theorems.attention.lp import JointProblem, LpMirrorDescent, bregman_direction, fixed_decoder_problem
+from theorems.attention.svm_lp import check_p, solve_lp_att_svm, solve_lp_decoder_svm
 from verify.backends import get_backend
 from verify.errors import VerifyInputError
-from verify.svm_lp import check_p, solve_lp_att_svm, solve_lp_decoder_svm
 from verify.trajectory import log_checkpoints, run
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import strategies as st
 
-from theorems import attention_classifier as ac
+from theorems.attention import classifier as ac
 
 TOKENS = ("orthonormal", "gaussian-low-d", "gaussian")
 
@@ -42,7 +42,7 @@ def generate(n: int, T: int, d: int, seed: int, tokens: str = "orthonormal", noi
     if gap == "small":
         u = _shrink_gap(X, y, u, rng)
     W0 = init_scale * rng.normal(size=(d, d)) / d if init_scale > 0 else np.zeros((d, d))
-    meta = {"generator": "theorems.attention_strategies.generate", "n": n, "T": T, "d": d, "seed": seed,
+    meta = {"generator": "theorems.attention.strategies.generate", "n": n, "T": T, "d": d, "seed": seed,
             "tokens": tokens, "noise": noise, "init_scale": init_scale, "gap": gap}
     return ac.make_instance(X, y, u, None, W0, meta)
 
@@ -120,7 +120,7 @@ def uniform_strategy(draw: st.DrawFn, uniform: bool = True, small_gap: bool = Fa
     inst = generate(n, T, d, seed, "gaussian", 0.0, init_scale)
     inst = make_uniform(inst) if uniform else inst
     if small_gap:
-        from theorems.attention_assumptions import PARAMS
+        from theorems.attention.assumptions import PARAMS
 
         inst = shrink_opt_gap(inst, 0.5 * PARAMS["Delta"])
     return inst
@@ -145,8 +145,8 @@ def local_alpha_instance(n: int, T: int, d: int, seed: int, *, mu: float = 0.05,
     W_mm(alpha) (``cone``) or is 0. Returns None when W_mm(alpha) is infeasible or alpha has the wrong class
     (the strategy filters those draws).
     """
+    from theorems.attention.svm import classify_alpha, solve_att_svm
     from verify.errors import InfeasibleSVMError, SolverError
-    from verify.svm import classify_alpha, solve_att_svm
 
     inst = generate(n, T, d, seed, "gaussian")
     rng = np.random.default_rng(seed + 1)
@@ -173,7 +173,7 @@ def local_alpha_instance(n: int, T: int, d: int, seed: int, *, mu: float = 0.05,
 def local_alpha_strategy(draw: st.DrawFn, cone: bool = True, locally_optimal: bool = True) -> ac.AttentionInstance:
     from hypothesis import assume
 
-    from theorems.attention_assumptions import PARAMS
+    from theorems.attention.assumptions import PARAMS
 
     n = draw(st.integers(4, 6), label="n")
     T = draw(st.integers(4, 6), label="T")
@@ -191,8 +191,8 @@ def local_alpha_strategy(draw: st.DrawFn, cone: bool = True, locally_optimal: bo
 def dm_strategy(draw: st.DrawFn, dims: str = "large", gap: str = "any") -> ac.AttentionInstance:
     """DM draws: ``dims`` large (d = nT + extra) or small (d about nT/4, breaking "d large relative to nT");
     ``gap`` small moves one noise token's score to within Delta/2 of the signal's (breaking the score gap)."""
-    from theorems.attention_assumptions import PARAMS
-    from theorems.attention_joint import generate_dm
+    from theorems.attention.assumptions import PARAMS
+    from theorems.attention.joint import generate_dm
 
     n = draw(st.integers(2, 5), label="n")
     T = draw(st.integers(2, 5), label="T")

@@ -35,10 +35,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from theorems import attention_classifier as ac
+from theorems.attention import classifier as ac
+from theorems.attention.svm_lp import check_p, dual_exponent
 from verify.backends import Array, Backend, elementwise_exp, elementwise_log
 from verify.errors import VerifyInputError
-from verify.svm_lp import check_p, dual_exponent
 
 _LOG_MAX = 700.0  # exp(700) ~ 1e304: a magnitude above this is not representable with headroom in float64
 

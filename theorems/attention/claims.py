@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from theorems import attention_classifier as ac
-from theorems.attention_assumptions import svm_for
+from theorems.attention import classifier as ac
+from theorems.attention.assumptions import svm_for
+from theorems.attention.svm import classify_alpha
 from verify.backends import get_backend
 from verify.checks import check_bound, check_limit, check_order, rounding_bound
 from verify.errors import InfeasibleSVMError, SolverError
 from verify.methods import make_method
-from verify.svm import classify_alpha
 from verify.sweep import trajectory_cache_key
 from verify.theory import HOLDS, INCONCLUSIVE, VIOLATED, Claim, Evidence, Settings
 from verify.trajectory import Trajectory, run
@@ -25,7 +25,7 @@ def simulate(inst: ac.AttentionInstance, method: str, settings: Settings, checkp
              cache: dict | None = None, **params: float) -> Trajectory:
     """Run ``method`` (gd / ngd / polyak / adam) on one instance with the settings' backend, precision and
     horizon (Adam is elementwise, so it always runs on the dense representation). A trajectory precomputed by
-    ``verify sweep``'s batched run (``theorems.attention_batch``) is taken from ``cache`` instead."""
+    ``verify sweep``'s batched run (``theorems.attention.batch``) is taken from ``cache`` instead."""
     hit = None if cache is None else cache.get(trajectory_cache_key(method, params, settings))
     if hit is not None and checkpoints is None:
         return hit
@@ -93,7 +93,7 @@ def evaluate_direction_limit(claim: Claim, inst: ac.AttentionInstance, settings:
 
     With ``params["target"] == "alpha"`` the limit is W_mm(meta["alpha"]) instead of W_mm(opt) (PRIOR's local
     convergence); "opt" below then means that alpha."""
-    from theorems.attention_assumptions import instance_alpha
+    from theorems.attention.assumptions import instance_alpha
 
     mp = method_params(claim.method, claim.params)
     target = instance_alpha(inst) if claim.params.get("target") == "alpha" else None
@@ -334,7 +334,7 @@ def evaluate_loss_rates(claim: Claim, inst: ac.AttentionInstance, settings: Sett
 def simulate_joint(instances: list[ac.AttentionInstance], method: str, settings: Settings,
                    normalize: str = "joint", **params: float) -> Trajectory:
     """Joint (u, W) training from u0 = 0 and each instance's W0, batched over the instances."""
-    from theorems.attention_joint import build_joint_problem
+    from theorems.attention.joint import build_joint_problem
 
     bk = get_backend(settings.backend, settings.dps)
     rule = make_method(method, eta=params.get("eta", 0.1), c=params.get("c", 1.0), normalize=normalize)
@@ -365,7 +365,7 @@ def evaluate_joint_direction(claim: Claim, inst: ac.AttentionInstance, settings:
     so the two coincide there."""
     mp, norm = _joint_params(claim)
     if claim.params.get("svm", "hard") == "relaxed":
-        from verify.svm import solve_decoder_svm, solve_relaxed_att_svm
+        from theorems.attention.svm import solve_decoder_svm, solve_relaxed_att_svm
 
         opt = [int(a) for a in ac.optimal_tokens(inst)]
         W_mm = solve_relaxed_att_svm(inst.X, inst.z, opt, solve_decoder_svm(inst.X, inst.y, opt).support).W
@@ -395,8 +395,8 @@ def evaluate_joint_decoder(claim: Claim, inst: ac.AttentionInstance, settings: S
     """Joint training: u_t/||u_t|| -> u_mm/||u_mm|| (limit claim), u_mm the certified decoder SVM of the opt
     tokens. Witness: if the run ends selecting tokens beta != opt, u_mm(beta) is certified and
     lb(t) = ||u_mm(beta)/|.| - u_mm/|.||| - ||u_t/|.| - u_mm(beta)/|.||| <= u_dir_err(t)."""
-    from theorems.attention_joint import u_direction_error
-    from verify.svm import solve_decoder_svm
+    from theorems.attention.joint import u_direction_error
+    from theorems.attention.svm import solve_decoder_svm
 
     mp, norm = _joint_params(claim)
     opt = tuple(int(a) for a in ac.optimal_tokens(inst))
@@ -435,11 +435,11 @@ def dm_family(inst: ac.AttentionInstance, draws: int) -> tuple[list[ac.Attention
     the DM predicates (data_model, score_gap) give it the same verdicts as the instance: all hold for an
     instance meeting DM, and the same one fails for an instance an audit broke on purpose (the generator
     checks its own predicates on each draw). Returns (family, rejected). A non-DM instance is a family of one."""
-    from theorems.attention_assumptions import data_model, score_gap
-    from theorems.attention_joint import generate_dm
+    from theorems.attention.assumptions import data_model, score_gap
+    from theorems.attention.joint import generate_dm
 
     meta = inst.meta if isinstance(inst.meta, dict) else {}
-    if meta.get("generator") != "theorems.attention_joint.generate_dm":
+    if meta.get("generator") != "theorems.attention.joint.generate_dm":
         return [inst], 0
     fam, rejected = [inst], 0
     profile = (data_model.check(inst).verdict, score_gap.check(inst).verdict)

@@ -124,7 +124,7 @@ def instance_from_json(obj: dict) -> AttentionInstance:
 
 
 register_schema(SCHEMA, instance_from_json)
-register_batch_runner(SCHEMA, "theorems.attention_batch:prefill")  # verify sweep: one trajectory per shape group
+register_batch_runner(SCHEMA, "theorems.attention.batch:prefill")  # verify sweep: one trajectory per shape group
 
 
 # -------------------------------------------------------------------------------------- scores and L*

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from theorems import attention_classifier as ac
+from theorems.attention import classifier as ac
 from verify.backends import get_backend
 from verify.theory import GradientSpec
 

@@ -31,7 +31,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from theorems import attention_classifier as ac
+from theorems.attention import classifier as ac
 from verify.backends import Array, Backend, isfinite
 from verify.errors import VerifyInputError
 
@@ -216,7 +216,7 @@ def generate_dm(n: int, T: int, d: int, seed: int, sigma: float = 0.1, mu_norm: 
     X = sigma * rng.normal(size=(n, T, d))
     X[:, 0, :] = y[:, None] * mu[None, :]
     W0 = init_scale * rng.normal(size=(d, d)) / d if init_scale > 0 else np.zeros((d, d))
-    meta = {"generator": "theorems.attention_joint.generate_dm", "n": n, "T": T, "d": d, "seed": seed,
+    meta = {"generator": "theorems.attention.joint.generate_dm", "n": n, "T": T, "d": d, "seed": seed,
             "sigma": sigma, "mu_norm": mu_norm, "init_scale": init_scale}
     return ac.make_instance(X, y, mu / mu_norm, None, W0, meta)
 

@@ -6,11 +6,11 @@ import math
 
 import numpy as np
 
-from theorems import attention_classifier as ac
+from theorems.attention import classifier as ac
+from theorems.attention.svm import solve_att_svm
 from verify.backends import get_backend
 from verify.errors import VerifyInputError
 from verify.methods import make_method
-from verify.svm import solve_att_svm
 from verify.trajectory import log_checkpoints, run
 
 INITS = ("instance", "zero", "random", "cone")
@@ -21,7 +21,7 @@ def initial_point(inst: ac.AttentionInstance, init: str, *, scale: float = 1.0, 
     """(W0, u0) for a run. ``instance``: the file's W0 (u0 = 0 when joint); ``zero``: both 0; ``random``:
     W0 = scale * N(0, I/d^2) entrywise (||W0||_F about scale) and u0 = scale * N(0, I/d); ``cone``: W0 of norm
     scale * ||W_mm(alpha)|| with corr(W0, W_mm(alpha)) >= 1 - cone_mu (alpha default opt), u0 = 0."""
-    from theorems.attention_strategies import cone_init
+    from theorems.attention.strategies import cone_init
 
     d = inst.d
     if init == "instance":
@@ -61,8 +61,8 @@ def trace_attention(inst: ac.AttentionInstance, *, method: str, eta: float, step
     bk = get_backend(backend, dps)
     cps = checkpoints if checkpoints is not None else log_checkpoints(steps)
     if joint:
-        from theorems.attention_joint import build_joint_problem, u_direction_error
-        from verify.svm import solve_decoder_svm
+        from theorems.attention.joint import build_joint_problem, u_direction_error
+        from theorems.attention.svm import solve_decoder_svm
 
         u_mm = solve_decoder_svm(inst.X, inst.y, opt).u
         u_start = None if u0 is None else u0[None]

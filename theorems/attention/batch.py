@@ -2,7 +2,7 @@
 
 One vectorized trajectory for B instances of one shape (the kernels are batched over the leading axis), then
 sliced into B single-instance trajectories left in each instance's claim cache, where
-``theorems.attention_claims.simulate`` finds them. Only what ``simulate`` would run is precomputed: the claim's
+``theorems.attention.claims.simulate`` finds them. Only what ``simulate`` would run is precomputed: the claim's
 GD-type step rule (gd / ngd / polyak, for which the Gram representation is exact) with the parameters
 ``method_params`` gives it, under the settings' backend, precision, horizon and representation. Anything else
 (Adam, joint or mirror-descent methods) returns empty caches, and the claim then runs per instance as usual.
@@ -10,7 +10,7 @@ GD-type step rule (gd / ngd / polyak, for which the Gram representation is exact
 
 from __future__ import annotations
 
-from theorems import attention_classifier as ac
+from theorems.attention import classifier as ac
 from verify.backends import get_backend
 from verify.methods import make_rule
 from verify.sweep import trajectory_cache_key
@@ -28,7 +28,7 @@ def slice_trajectory(tr: Trajectory, b: int) -> Trajectory:
 def prefill(claim: Claim, instances: list[ac.AttentionInstance], settings: Settings) -> list[dict]:
     """Per instance, ``{trajectory_cache_key(...): Trajectory}`` from one batched run (or ``{}`` when the claim's
     method is not a GD-type step rule)."""
-    from theorems.attention_claims import method_params
+    from theorems.attention.claims import method_params
 
     if claim.method not in GD_TYPE:
         return [{} for _ in instances]

@@ -23,10 +23,10 @@ from typing import TypeVar
 
 import numpy as np
 
-from theorems import attention_classifier as ac
+from theorems.attention import classifier as ac
+from theorems.attention.svm import SVMSolution, solve_att_svm
 from verify.errors import InfeasibleSVMError, SolverError
 from verify.provenance import prov
-from verify.svm import SVMSolution, solve_att_svm
 from verify.theory import FAILS, HOLDS, UNDECIDED, Assumption, AssumptionResult
 
 T = TypeVar("T")
@@ -236,7 +236,7 @@ def dm_dimension_slack(inst: ac.AttentionInstance, kappa: float) -> float:
 
 
 def _data_model(inst: ac.AttentionInstance, cache: dict) -> AssumptionResult:
-    from theorems.attention_joint import dm_structure_residual
+    from theorems.attention.joint import dm_structure_residual
 
     resid = dm_structure_residual(inst)
     if not resid <= PARAMS["dm_tol"]:
