@@ -26,7 +26,7 @@ from theorems.attention.strategies import generate
 from theorems.attention.svm_lp import solve_lp_att_svm
 from theorems.jta24 import CLAIMS, P_GRID, PARAMS, cone_init, eta_for
 from verify.backends import get_backend
-from verify.errors import InfeasibleSVMError, SolverError
+from verify.errors import InfeasibleProblemError, SolverError
 from verify.instance import atomic_write_text
 from verify.theory import Settings
 from verify.trajectory import run
@@ -84,7 +84,7 @@ def rate_fits(count: int, steps: int) -> list[dict]:
             alpha = [int(a) for a in ac.optimal_tokens(inst)]
             try:
                 sol = solve_lp_att_svm(inst.X, inst.z, alpha, p)
-            except (InfeasibleSVMError, SolverError):
+            except (InfeasibleProblemError, SolverError):
                 continue
             W0 = cone_init(sol, np.random.default_rng(seed), PARAMS["cone_R"] * 1.5, 0.05)
             inst = ac.make_instance(inst.X, inst.y, inst.u, inst.z, W0, {**inst.meta, "p": p, "alpha": alpha})

@@ -13,7 +13,7 @@ from theorems.attention import classifier as ac
 from theorems.attention.strategies import generate
 from theorems.attention.svm import solve_att_svm
 from verify.cli import main
-from verify.errors import InfeasibleSVMError, VerifyInputError
+from verify.errors import InfeasibleProblemError, VerifyInputError
 from verify.instance import dumps
 
 
@@ -105,7 +105,7 @@ def test_infeasible_svm(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
 @pytest.mark.parametrize("seed", [0, 3])
 def test_infeasible_svm_is_certified_infeasible(tmp_path: Path, capsys: pytest.CaptureFixture, seed: int) -> None:
     inst = _infeasible_instance(seed)
-    with pytest.raises(InfeasibleSVMError):
+    with pytest.raises(InfeasibleProblemError):
         solve_att_svm(inst.X, inst.z, ac.optimal_tokens(inst).tolist())
     line = _assert_input_error(capsys, ["svm", "--instance", _write(tmp_path / "i.json", inst.to_json())])
     assert "infeasible" in line and "no Farkas certificate" not in line

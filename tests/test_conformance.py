@@ -88,13 +88,14 @@ def test_lossy_round_trip_fails() -> None:
         return M.load_instance({**obj, "W0": None})  # forgets the initialization
 
     bad = dataclasses.replace(M, meets=lambda cid: template.near_orthogonal_instances().filter(
-        lambda i: bool(np.any(i.W0))), load_instance=lossy)
+        lambda i: bool(np.any(i.W0))), model=dataclasses.replace(M.model, load_instance=lossy))
     with pytest.raises(AssertionError, match="differs"):
         cf.check_instance_round_trip(bad)
 
 
 def test_wrong_gradient_fails_and_right_one_passes() -> None:
-    g = template.ATTENTION_GRADIENT
+    g = M.gradient
+    assert g is not None
     cf.check_gradient(M)
     for wrong in (lambda i, W: g.grad(i, W).T,  # a transpose
                   lambda i, W: g.grad(i, W) * (1 + 1e-4),  # off by 0.01 %
@@ -112,7 +113,7 @@ def test_flat_loss_is_not_accepted_as_evidence() -> None:
 
 def test_no_gradient_is_a_skip_with_reason() -> None:
     with pytest.raises(cf.ConformanceSkip, match="declares no gradient"):
-        cf.check_gradient(dataclasses.replace(M, gradient=None))
+        cf.check_gradient(dataclasses.replace(M, model=dataclasses.replace(M.model, gradient=None)))
 
 
 def test_run_checks_and_expected_failures() -> None:

@@ -1,4 +1,5 @@
-"""theorems/attention/svm.py: the decoder SVM u_mm = argmin ||u|| s.t. y_i u^T x_{i,opt_i} >= 1, certified like the Att-SVM."""
+"""theorems/attention/svm.py: the decoder SVM u_mm = argmin ||u|| s.t. y_i u^T x_{i,opt_i} >= 1, certified like the
+Att-SVM."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from theorems.attention import classifier as ac
 from theorems.attention.joint import generate_dm
 from theorems.attention.strategies import generate
 from theorems.attention.svm import solve_decoder_svm
-from verify.errors import InfeasibleSVMError, VerifyInputError
+from verify.errors import InfeasibleProblemError, VerifyInputError
 
 
 def test_dm_closed_form() -> None:
@@ -46,7 +47,7 @@ def test_generic_data_kkt_and_agreement_with_a_direct_solve() -> None:
 def test_infeasible_and_bad_input() -> None:
     X = np.zeros((2, 2, 3))
     X[0, 0] = X[1, 0] = [1.0, 2.0, 0.0]
-    with pytest.raises(InfeasibleSVMError):  # the same token must score +1 and -1
+    with pytest.raises(InfeasibleProblemError):  # the same token must score +1 and -1
         solve_decoder_svm(X, np.array([1.0, -1.0]), [0, 0])
     with pytest.raises(VerifyInputError):
         solve_decoder_svm(X, np.array([1.0, 0.5]), [0, 0])

@@ -131,8 +131,13 @@ def test_replay_of_a_tampered_instance_is_not_exact(report_path: Path, tmp_path:
     tampered.write_text(json.dumps(rep))
     rc = main(["replay", str(tampered)])
     out, err = capsys.readouterr()
-    assert rc == 1, out + err
-    assert "reproduced exactly" not in out and "NOT reproduced" in out and "evidence.observed" in out
+    assert "reproduced exactly" not in out, out + err
+    if how == "new token":
+        assert rc == 1, out + err
+        assert "NOT reproduced" in out and "evidence.observed" in out
+    else:  # a one-ulp change moves the series by ~1e-16: within the replay tolerance, and said to be not bitwise
+        assert rc == 0, out + err
+        assert "not bitwise" in out and "NOT reproduced" not in out
 
 
 def test_assess_refuses_an_instance_breaking_an_assumption(low_d: ac.AttentionInstance) -> None:

@@ -22,6 +22,7 @@ import sympy
 from hypothesis import strategies as st
 
 from theorems import vdt24
+from theorems.attention import MODEL as ATTENTION
 from theorems.attention import classifier as ac
 from theorems.attention.bounds import evaluate_norm_bound
 from theorems.attention.claims import evaluate_direction_order
@@ -66,7 +67,7 @@ CLAIMS = {c.id: c for c in (
 MODULE = TheoremModule(
     key="planted", reference=dataclasses.replace(vdt24.REFERENCE, key="PLANTED"), summary="planted claims",
     assumptions=vdt24.ASSUMPTIONS, claims=CLAIMS, meets=lambda cid: st.sampled_from(INSTANCES),
-    breaks=lambda cid, aid: None, load_instance=ac.instance_from_json, instance_schema=ac.SCHEMA)
+    breaks=lambda cid, aid: None, model=ATTENTION)
 
 
 @pytest.fixture

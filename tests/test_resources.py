@@ -12,32 +12,33 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from theorems.attention import resources as ars
 from verify import resources as rs
 from verify.cli import main
 from verify.errors import VerifyInputError
 
 
 def test_svm_estimate_is_monotone() -> None:
-    base = rs.svm_estimate(50, 10, 20)
-    for bigger in (rs.svm_estimate(100, 10, 20), rs.svm_estimate(50, 20, 20), rs.svm_estimate(50, 10, 40),
-                   rs.svm_estimate(50, 10, 20, dps=100)):
+    base = ars.svm_estimate(50, 10, 20)
+    for bigger in (ars.svm_estimate(100, 10, 20), ars.svm_estimate(50, 20, 20), ars.svm_estimate(50, 10, 40),
+                   ars.svm_estimate(50, 10, 20, dps=100)):
         assert bigger.bytes >= base.bytes and bigger.seconds >= base.seconds
-    sizes = [rs.svm_estimate(n, 20, 50).bytes for n in (10, 50, 100, 200, 400, 1000)]
+    sizes = [ars.svm_estimate(n, 20, 50).bytes for n in (10, 50, 100, 200, 400, 1000)]
     assert sizes == sorted(sizes)
 
 
 def test_trajectory_estimate_is_monotone() -> None:
     kw = {"steps": 1000, "checkpoints": 31}
-    base = rs.trajectory_estimate(4, 5, 10, **kw)
-    for bigger in (rs.trajectory_estimate(8, 5, 10, **kw), rs.trajectory_estimate(4, 10, 10, **kw),
-                   rs.trajectory_estimate(4, 5, 10, steps=10_000, checkpoints=31),
-                   rs.trajectory_estimate(4, 5, 10, steps=1000, checkpoints=300),
-                   rs.trajectory_estimate(4, 5, 10, batch=64, **kw),
-                   rs.trajectory_estimate(4, 5, 10, backend="mpmath", **kw),
-                   rs.trajectory_estimate(4, 5, 10, backend="mpmath", dps=100, **kw)):
+    base = ars.trajectory_estimate(4, 5, 10, **kw)
+    for bigger in (ars.trajectory_estimate(8, 5, 10, **kw), ars.trajectory_estimate(4, 10, 10, **kw),
+                   ars.trajectory_estimate(4, 5, 10, steps=10_000, checkpoints=31),
+                   ars.trajectory_estimate(4, 5, 10, steps=1000, checkpoints=300),
+                   ars.trajectory_estimate(4, 5, 10, batch=64, **kw),
+                   ars.trajectory_estimate(4, 5, 10, backend="mpmath", **kw),
+                   ars.trajectory_estimate(4, 5, 10, backend="mpmath", dps=100, **kw)):
         assert bigger.bytes >= base.bytes and bigger.seconds >= base.seconds
-    assert rs.trajectory_estimate(4, 5, 40, representation="dense", **kw).bytes > \
-        rs.trajectory_estimate(4, 5, 20, representation="dense", **kw).bytes
+    assert ars.trajectory_estimate(4, 5, 40, representation="dense", **kw).bytes > \
+        ars.trajectory_estimate(4, 5, 20, representation="dense", **kw).bytes
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc for the peak RSS")
@@ -51,7 +52,7 @@ def test_estimate_is_close_to_measured_memory_on_a_small_instance() -> None:
             "print(s.certified, int(hwm.group(1)) * 1024)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
     certified, peak = out.stdout.split()
-    est = rs.svm_estimate(30, 6, 10).bytes
+    est = ars.svm_estimate(30, 6, 10).bytes
     assert certified == "True"
     assert 0.5 <= est / int(peak) <= 2.0, (est, peak)
 
@@ -77,7 +78,7 @@ def test_default_limit_is_half_of_mem_available(tmp_path: Path) -> None:
 
 
 def test_enforce_gives_one_line_with_estimate_and_limit() -> None:
-    est = rs.svm_estimate(2000, 50, 200)
+    est = ars.svm_estimate(2000, 50, 200)
     with pytest.raises(VerifyInputError) as info:
         rs.enforce(est, "8G")
     msg = str(info.value)
@@ -101,11 +102,11 @@ def _attention_file(path: Path, n: int, T: int, d: int) -> Path:
 
 def test_sniff_shape(tmp_path: Path) -> None:
     f = _attention_file(tmp_path / "i.json", 7, 4, 3)
-    assert rs.sniff_attention_shape(f, min_bytes=0) == (7, 4, 3)
-    assert rs.sniff_attention_shape(f) is None  # small files are simply parsed
+    assert ars.sniff_attention_shape(f, min_bytes=0) == (7, 4, 3)
+    assert ars.sniff_attention_shape(f) is None  # small files are simply parsed
     ragged = tmp_path / "r.json"
     ragged.write_text('{"X": [[[1, 2], [3]], [[1, 2], [3, 4]]]}')
-    assert rs.sniff_attention_shape(ragged, min_bytes=0) is None
+    assert ars.sniff_attention_shape(ragged, min_bytes=0) is None
 
 
 def test_huge_instance_refused_quickly_with_the_estimate(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

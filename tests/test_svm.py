@@ -11,7 +11,7 @@ import pytest
 
 from theorems.attention import svm
 from theorems.attention.svm import SVMSolution, att_svm_constraints, classify_alpha, solve_att_svm
-from verify.errors import InfeasibleSVMError, SolverError, VerifyInputError
+from verify.errors import InfeasibleProblemError, SolverError, VerifyInputError
 
 REQUIRED_JSON_KEYS = {
     "norm",
@@ -198,14 +198,14 @@ def test_opposite_alpha_on_identical_sequences_is_infeasible() -> None:
     """Rows (x0 - x1) z^T and (x1 - x0) z^T sum to 0: y = (1/2, 1/2) is a Farkas certificate."""
     rng = np.random.default_rng(1)
     x, z = rng.standard_normal((2, 3)), rng.standard_normal(3)
-    with pytest.raises(InfeasibleSVMError, match=r"alpha=\(0, 1\) is infeasible") as info:
+    with pytest.raises(InfeasibleProblemError, match=r"alpha=\(0, 1\) is infeasible") as info:
         solve_att_svm(np.stack([x, x]), np.stack([z, z]), (0, 1))
     assert "\n" not in str(info.value) and "Farkas" in str(info.value)
 
 
 def test_zero_row_is_infeasible_without_a_solve() -> None:
     X = np.array([[[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]]])
-    with pytest.raises(InfeasibleSVMError, match=r"constraint \(i=0, t=1\) reads 0 >= 1"):
+    with pytest.raises(InfeasibleProblemError, match=r"constraint \(i=0, t=1\) reads 0 >= 1"):
         solve_att_svm(X, np.array([[1.0, 1.0]]), (0,))
 
 

@@ -18,7 +18,7 @@ from theorems.attention.svm_lp import (
     solve_lp_smooth_dual,
 )
 from verify.cli import main
-from verify.errors import InfeasibleSVMError, VerifyInputError
+from verify.errors import InfeasibleProblemError, VerifyInputError
 from verify.instance import atomic_write_text, dumps
 
 P_ALL = (1.1, 1.25, 1.75, 3.0, 5.0)
@@ -130,7 +130,7 @@ def test_infeasible_raises_with_a_farkas_certificate() -> None:
     x = rng.normal(size=(2, 4))
     X = np.stack([x, x])
     Z = np.stack([x[0], x[0]])
-    with pytest.raises(InfeasibleSVMError, match="infeasible"):
+    with pytest.raises(InfeasibleProblemError, match="infeasible"):
         solve_lp_att_svm(X, Z, [0, 1], 1.5)
 
 

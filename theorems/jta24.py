@@ -1,33 +1,139 @@
-"""JTA24: Julistiono, Tarzanagh, Azizan, "Optimizing Attention with Mirror Descent: Generalized Max-Margin Token
-Selection" (arXiv 2410.14581). lp mirror descent (lp-AttGD) on one-layer softmax attention (docs/catalogue.md, JTA24).
+r"""JTA24: lp mirror descent on attention and its generalized max-margin limits.
 
-Only the abstract and the seed (003) are available to us: the claims' exact conditions, constants and start
-times are [recon] parameters (``PARAMS``). Instances are attention-classification instances; the potential's
-exponent p lives in ``meta["p"]`` (default 2) and the token choice whose cone the run starts in in
-``meta["alpha"]`` (default: the optimal tokens), so a counterexample report carries both.
+Julistiono, Tarzanagh, Azizan, *Optimizing Attention with Mirror Descent: Generalized Max-Margin Token Selection*
+(arXiv 2410.14581, ICLR 2025 submission). Only the abstract and the submission page are available to the toolkit:
+the claims' exact conditions, constants and start times are [recon] parameters (``PARAMS``, ``P_GRID``).
 
-Objects (all certified, see :mod:`theorems.attention.svm_lp`): the lp-Att-SVM W^p_mm(alpha) = argmin ||W||_p s.t.
-(x_{i,alpha_i} - x_{i,t})^T W z_i >= 1, and the lp decoder SVM u^p_mm(alpha) = argmin ||u||_p s.t.
-y_i u^T x_{i,alpha_i} >= 1. Metric: the directional Bregman divergence
-D(t) = 1 - < sign(V)|V|^{p-1}, U >, U = W_mm/||W_mm||_p, V = W_t/||W_t||_p [seed: 003].
+Problem
+-------
+The attention classifier of the catalogue's Part A (logits $a_{i,t} = x_{i,t}^\top W z_i$, attention
+$s_i = \mathrm{softmax}(a_i)$, logistic risk $L$), trained by mirror descent with the potential
+$\psi(W) = \frac{1}{p}\|W\|_p^p$ (the entrywise $p$-norm, $1 < p < \infty$, $q = p/(p-1)$). Instances are
+ordinary ``attention-classification/1`` files: the exponent lives in ``meta["p"]`` (default 2) and the token
+choice whose cone a run starts in in ``meta["alpha"]`` (default: the optimal tokens), so a counterexample report
+carries both. The objects, all certified (``theorems.attention.svm_lp``):
 
-Claims:
-- ``md.direction`` (limit): normalized lp-AttGD started in the cone around a locally-optimal W^p_mm(alpha)
-  converges in direction to it: D(t) -> 0. Violated only with a witness (the run ends selecting beta != alpha
-  and the Euclidean direction error stays above ||W^p(alpha)^ - W^p(beta)^|| - e_beta(t) > 0).
-- ``md.rate`` (order): plain lp-AttGD from the cone, D(t) = O(1/log t); the fitted exponents in log t and in t
-  are both reported.
-- ``md.p-specific`` (limit): normalized lp-AttGD from W0 converges to the lp-SVM of the tokens it selects and not
-  to the lq-SVM, q != p in ``P_GRID``. Violated with a witness: the Euclidean error to W^p stays above
-  ||W^p^ - W^q^|| - e_q(t) > 0 for some q.
-- ``md.joint`` (limit): lp-JointGD on (W, u), per-block normalized: u -> u^p_mm(selected) and
-  W -> W^p_mm(selected) in Bregman direction, under the data model DM. Violated when either divergence stops
-  decaying over the last two decades with precision kept (a plateau; confirmed on a 10x horizon).
+- the $\ell_p$-Att-SVM $W^p_{mm}(\alpha) = \argmin \|W\|_p$ s.t.
+  $(x_{i,\alpha_i} - x_{i,t})^\top W z_i \ge 1$ for every $i$ and $t \ne \alpha_i$;
+- the $\ell_p$ decoder SVM $u^p_{mm}(\alpha) = \argmin \|u\|_p$ s.t. $y_i u^\top x_{i,\alpha_i} \ge 1$;
+- the metric, the directional Bregman divergence
+  $D(t) = 1 - \langle \mathrm{sign}(V) \odot \lvert V\rvert^{p-1}, U\rangle$ with
+  $U = W_{mm}/\|W_{mm}\|_p$ and $V = W_t/\|W_t\|_p$ [seed: seed 003]. $D \ge 0$, $D = 0$ exactly when the
+  directions agree, and $D = e^2/2$ at $p = 2$.
 
-Step size. Normalized lp-AttGD grows ||W_t||_p = ||Theta_t||_q^{1/(p-1)} ~ (eta t)^{1/(p-1)}: at p = 1.25 that is
-(eta t)^4, and float64 logits of size ||W|| carry rounding u ||W||, which the runner's precision watch flags once
-it passes 1e-8 in the step direction. ``eta_for`` therefore picks eta = min(eta_max, B^{p-1}/steps) so that
-||W_T||_p stays below the norm budget B = ``PARAMS["norm_budget"]`` (1e5, i.e. logit rounding ~1e-11 * d).
+Assumptions
+-----------
+- ``lp_feasible``: the $\ell_p$-Att-SVM of $\alpha$ at $p$ has a certified solution; slack: the margin
+  $1/\|W^p_{mm}\|_p$ [seed]; implied by ``locally_optimal`` and by ``near_orthogonal``.
+- ``locally_optimal``: $g_{i,\alpha_i} > g_{i,t}$ on every support token of $W^p_{mm}(\alpha)$ [prior, seed].
+- ``in_cone``: $D(W_0, W^p_{mm}(\alpha)) \le \mu$ and $\|W_0\|_p \ge R\,\|W^p_{mm}(\alpha)\|_p$ ($\mu = 0.1$,
+  $R = 3$) [prior, recon].
+- ``distinct_svms``: the $\ell_2$-normalized $\ell_p$- and $\ell_q$-SVM directions differ by at least
+  $10^{-3}$ for every other $q$ of the grid, otherwise "not the $\ell_q$-SVM" cannot be observed [derived].
+- ``data_model`` (JTA24's reading of DM): $x_{i,1} = y_i\mu$ for one $\mu$ (residual at most $10^{-12}$) and
+  every other token has $\lvert\langle x, \mu\rangle\rvert \le 0.5\,\|\mu\|^2$, with no condition on $d$
+  [seed, recon].
+- ``unique_opt``, ``score_gap``, ``near_orthogonal``: as in VDT24 ([prior] for the first, [seed, recon] for
+  the others).
+
+With orthonormal tokens every non-$\alpha$ token is a support token, so the only locally-optimal $\alpha$ is
+$\mathrm{opt}$. Under DM every sequence is a support vector of $u_{mm}$, so PRIOR's relaxed Att-SVM is the plain
+one and the joint claim is checked against the plain $\ell_p$-Att-SVM.
+
+Method
+------
+$\ell_p$-AttGD keeps the dual variable $\Theta = \nabla\psi(W) = \mathrm{sign}(W) \odot \lvert W\rvert^{p-1}$ and
+steps
+
+$$\Theta_{t+1} = \nabla\psi(W_t) - \eta\, G_t, \qquad W_{t+1} = \nabla\psi^*(\Theta_{t+1})
+= \mathrm{sign}(\Theta_{t+1}) \odot \lvert\Theta_{t+1}\rvert^{1/(p-1)},$$
+
+with $G_t = \nabla L(W_t)$ (plain) or $G_t = \nabla L(W_t)/\|\nabla L(W_t)\|_q$ (normalized). $\ell_p$-JointGD
+takes the same step on $(W, u)$, normalized per block (the authors' code) or over the concatenation. At $p = 2$
+the method is GD or NGD; a test checks it against the engine's step rules (agreement $2\cdot 10^{-16}$ after
+1000 steps). Code: ``verify.methods`` (``lp-md``), ``theorems.attention.lp`` (``JointProblem``).
+
+Step size: normalized $\ell_p$-AttGD grows $\|W_t\|_p \approx (\eta t)^{1/(p-1)}$, which is $(\eta t)^4$ at
+$p = 1.25$, and float64 logits of that size carry a rounding error $u\|W\|$. ``eta_for`` therefore picks
+$\eta = \min(0.1, B^{p-1}/\text{steps})$ so that $\|W_T\|_p$ stays below the norm budget $B = 10^5$
+(``PARAMS["norm_budget"]``).
+
+Guarantee
+---------
+Each claim runs $p$ over the grid $\{1.25, 1.75, 2, 3\}$.
+
+- ``md.direction`` (limit): normalized $\ell_p$-AttGD started in the cone around a locally-optimal
+  $W^p_{mm}(\alpha)$ converges in direction to it, $D(t) \to 0$, for each $p > 1$ [seed, abs: seed 003]; the
+  cone's $\mu$ and $R$ are [recon]. Holds when $D$ falls in each of the last two decades; violated only with a
+  certified witness: the run ends selecting $\beta \ne \alpha$ and its Euclidean direction error to
+  $W^p_{mm}(\alpha)$ stays above $\|\hat W^p(\alpha) - \hat W^p(\beta)\| - e_\beta(t) > 0$.
+- ``md.rate`` (order): "a rate comparable to GD in simpler models", read as $D(t) = O(1/\log t)$ for plain
+  $\ell_p$-AttGD from the cone [seed, recon]: the statement is from seed 003, the $1/\log t$ form is [recon].
+  From the cone $D$ first *rises* (the start is closer to the limit than the asymptotic envelope), so the order
+  check starts at the peak of $D$ and needs a decade after it, otherwise it is inconclusive.
+- ``md.p-specific`` (limit): the $\ell_p$ path converges to the $\ell_p$-SVM of the tokens it selects and not to
+  the $\ell_q$-SVM for any other $q$ of the grid [abs: the abstract and the authors' figures]. Violated with the
+  witness $e_p(t) \ge \|\hat W^p - \hat W^q\| - e_q(t) > 0$, not decaying.
+- ``md.joint`` (limit): $\ell_p$-JointGD on $(W, u)$, per-block normalized: $u$ tends in direction to the
+  $\ell_p$ decoder SVM of the selected tokens and $W$ to their $\ell_p$-Att-SVM, in Bregman direction
+  [seed, recon: seed 003; the conditions are ours]. Violated when either divergence stops decaying over the last
+  two decades with precision kept (a plateau, confirmed on a 10x horizon and at 30 digits).
+
+$\ell_p$ mirror steps leave the Gram span, so there is no second representation: the engine's
+cross-representation confirmation re-runs the dense one, and the reports say so; the mpmath confirmation is the
+meaningful one.
+
+Certificate of the lp-SVMs
+--------------------------
+The minimizer of $\|w\|_p$ over $\{Aw \ge 1\}$ is that of $\psi$. Its KKT conditions are
+$w = \nabla\psi^*(A^\top\mu)$, $\mu \ge 0$, $Aw \ge 1$ and $\mu_k (a_k^\top w - 1) = 0$; the smooth dual is
+$\max_{\mu \ge 0} \mathbf{1}^\top\mu - \frac{1}{q}\|A^\top\mu\|_q^q$. Clarabel solves the norm form (its status
+checked every time) and its duals give $\mu = \lambda \|w\|_p^{p-1}$. The active set is guessed (relative
+thresholds $10^{-6}$), dependent rows are dropped, and $A_S \nabla\psi^*(A_S^\top\mu_S) = \mathbf{1}$ is solved
+by damped Newton in mpmath at 40 digits. The residuals are then measured on *all* rows (violation, smallest
+multiplier, stationarity, complementary slackness, duality gap). If the polish fails the answer is uncertified,
+with a note saying how far Clarabel got, and callers turn that into "undecided".
+
+Numerics of the mirror step
+---------------------------
+- $\Theta$ is the method's state and accumulates exactly as defined; $W$ is recomputed from $\Theta$ at each
+  step, so the inverse map's errors do not pile up.
+- $\nabla\psi^*$ works in log-magnitudes, $\lvert W\rvert = \exp(\log\lvert\Theta\rvert/(p-1))$, so no
+  intermediate overflows (the exponent is 10 at $p = 1.1$); a $W$ beyond float64's range is reported as a loss
+  of precision, never returned as a number.
+- $q$-norms divide by the largest entry first ($q = 11$ at $p = 1.1$).
+- For $p > 2$ the inverse map is only Hölder continuous at 0 (exponent $1/(p-1)$): an entry of $\Theta$ at
+  rounding level $e$ carries an error $e^{1/(p-1)}$ into $W$. Each step bounds this entrywise (``step_error``)
+  and the trajectory runner adds it to its precision watch.
+- The joint kernel carries $\log\lvert\ell'(\bar g_i)\rvert$ plus the sequence's log-scale, so neither
+  $\ell'$ nor the attention weights underflow once the margins pass 745.
+
+Strategies
+----------
+- ``md.direction`` and ``md.rate``, meets: near-orthogonal instances ($n, T \in \{2, 3\}$), $p$ in the grid,
+  $\alpha = \mathrm{opt}$, $W_0 = 4.5\, W^p_{mm}(\alpha)$ with a 5 % entrywise jitter. Breaks
+  ``locally_optimal``: a random $\alpha \ne \mathrm{opt}$ with $W_0$ in its cone. Breaks ``in_cone``:
+  $W_0 = -4.5\, W^p_{mm}(\alpha)$.
+- ``md.p-specific``, meets: near-orthogonal instances from $W_0 = 0$. Breaks ``near_orthogonal``: unit Gaussian
+  tokens with $d \approx nT/2$. Breaks ``score_gap``: VDT24's small-gap tilt. Breaks ``distinct_svms``: one
+  sequence of two axis-aligned tokens (every $\ell_p$-SVM then has the same direction).
+- ``md.joint``, meets: DM with $x_{i,1} = y_i\mu$, noise tokens $\sigma$ times rows of an orthonormal frame
+  orthogonal to $\mu$, a small random $u_0$. Breaks ``data_model``: each sequence gets its own first token.
+
+Command line
+------------
+- ``verify trace --instance F --method lp-md --p 1.5 --normalized --steps 3000 [--eta E] [--json]``
+- ``verify trace --instance F --method lp-md --p 1.5 --normalized --joint --normalize block --steps 1000``
+- ``verify svm --instance F --p 1.5 [--alpha ..] [--json]``: the certified $\ell_p$-Att-SVM
+- ``verify check md.direction md.rate md.p-specific md.joint --profile ci --reports reports``
+
+References
+----------
+- [JTA24] A. A. K. Julistiono, D. A. Tarzanagh, N. Azizan. *Optimizing Attention with Mirror Descent:
+  Generalized Max-Margin Token Selection.* arXiv 2410.14581 (ICLR 2025 submission 10068).
+- [PRIOR] D. A. Tarzanagh, Y. Li, X. Zhang, S. Oymak. *Max-Margin Token Selection in Attention Mechanism.*
+  NeurIPS 2023, arXiv 2306.13596 (the Att-SVM and locally-optimal token choices that JTA24 generalizes).
+- The theorem catalogue of this site (``docs/catalogue.md``, Part A, "JTA24").
 """
 
 from __future__ import annotations
@@ -41,10 +147,10 @@ import sympy
 from hypothesis import assume
 from hypothesis import strategies as st
 
+from theorems.attention import MODEL as ATTENTION
 from theorems.attention import classifier as ac
 from theorems.attention.assumptions import cached_solve, near_orthogonal, score_gap, unique_opt
-from theorems.attention.gradient import ATTENTION_GRADIENT
-from theorems.attention.lp import JointProblem, LpMirrorDescent, bregman_direction, fixed_decoder_problem
+from theorems.attention.lp import JointProblem, bregman_direction, fixed_decoder_problem
 from theorems.attention.recon import (
     DELTA,
     EPS,
@@ -58,7 +164,8 @@ from theorems.attention.svm import classify_alpha
 from theorems.attention.svm_lp import LpSVMSolution, check_p, solve_lp_att_svm, solve_lp_decoder_svm
 from verify.backends import get_backend
 from verify.checks import INCONCLUSIVE, VIOLATED, CheckResult, check_limit, check_order, fit_power
-from verify.errors import InfeasibleSVMError, SolverError, VerifyInputError
+from verify.errors import InfeasibleProblemError, SolverError, VerifyInputError
+from verify.methods import make_method
 from verify.provenance import prov
 from verify.theory import FAILS, HOLDS, UNDECIDED, Assumption, AssumptionResult, Claim, Evidence, Reference, Settings
 from verify.theory import TheoremModule as _TM
@@ -99,7 +206,7 @@ def inst_alpha(inst: ac.AttentionInstance) -> tuple[int, ...]:
 
 
 def lp_svm_for(inst: ac.AttentionInstance, cache: dict, alpha: tuple[int, ...], p: float) -> LpSVMSolution:
-    """Certified lp-Att-SVM for alpha, cached per instance; raises InfeasibleSVMError / SolverError."""
+    """Certified lp-Att-SVM for alpha, cached per instance; raises InfeasibleProblemError / SolverError."""
     key = ("lp-svm", tuple(int(a) for a in alpha), float(p))
     return cached_solve(cache, key, lambda: solve_lp_att_svm(inst.X, inst.z, alpha, p))
 
@@ -122,7 +229,7 @@ def locally_optimal_alphas(inst: ac.AttentionInstance, p: float, limit: int = 64
     for alpha in itertools.product(range(inst.T), repeat=inst.n):
         try:
             sol = solve_lp_att_svm(inst.X, inst.z, alpha, p)
-        except (InfeasibleSVMError, SolverError):
+        except (InfeasibleProblemError, SolverError):
             continue
         if sol.certified and is_locally_optimal(inst, sol)[0]:
             out.append(sol)
@@ -157,7 +264,8 @@ def simulate_lp(inst: ac.AttentionInstance, settings: Settings, p: float, eta: f
                 steps: int | None = None) -> Trajectory:
     """Run lp-AttGD (dense representation) on one instance with the settings' backend and horizon."""
     bk = get_backend(settings.backend, settings.dps)
-    return run(fixed_decoder_problem(bk, inst), LpMirrorDescent(p, eta, normalized), steps or settings.steps)
+    return run(fixed_decoder_problem(bk, inst), make_method("lp-md", p=p, eta=eta, normalized=normalized),
+               steps or settings.steps)
 
 
 def _l2_dir_err(W: np.ndarray, V: np.ndarray) -> np.ndarray:
@@ -176,7 +284,7 @@ def _lp_feasible(inst: ac.AttentionInstance, cache: dict) -> AssumptionResult:
     p, alpha = inst_p(inst), inst_alpha(inst)
     try:
         sol = lp_svm_for(inst, cache, alpha, p)
-    except InfeasibleSVMError as exc:
+    except InfeasibleProblemError as exc:
         return AssumptionResult(FAILS, -1.0, str(exc))
     except SolverError as exc:
         return AssumptionResult(UNDECIDED, 0.0, str(exc))
@@ -190,7 +298,7 @@ def _locally_optimal(inst: ac.AttentionInstance, cache: dict) -> AssumptionResul
     p, alpha = inst_p(inst), inst_alpha(inst)
     try:
         sol = lp_svm_for(inst, cache, alpha, p)
-    except (InfeasibleSVMError, SolverError) as exc:
+    except (InfeasibleProblemError, SolverError) as exc:
         return AssumptionResult(UNDECIDED, 0.0, f"no certified lp-SVM for alpha: {exc}")
     if not sol.certified:
         return AssumptionResult(UNDECIDED, 0.0, sol.note)
@@ -203,7 +311,7 @@ def _in_cone(inst: ac.AttentionInstance, cache: dict) -> AssumptionResult:
     p, alpha = inst_p(inst), inst_alpha(inst)
     try:
         sol = lp_svm_for(inst, cache, alpha, p)
-    except (InfeasibleSVMError, SolverError) as exc:
+    except (InfeasibleProblemError, SolverError) as exc:
         return AssumptionResult(UNDECIDED, 0.0, f"no certified lp-SVM for alpha: {exc}")
     D, ratio = cone_position(inst.W0, sol, p)
     mu, R = PARAMS["cone_mu"], PARAMS["cone_R"]
@@ -222,7 +330,7 @@ def _distinct_svms(inst: ac.AttentionInstance, cache: dict) -> AssumptionResult:
             if q != p:
                 sq = lp_svm_for(inst, cache, alpha, q)
                 dists[q] = float(_l2_dir_err(sp.W[None], sq.W)[0])
-    except (InfeasibleSVMError, SolverError) as exc:
+    except (InfeasibleProblemError, SolverError) as exc:
         return AssumptionResult(UNDECIDED, 0.0, f"an lq-SVM is not available: {exc}")
     q_min = min(dists, key=lambda k: dists[k])
     slack = dists[q_min] - PARAMS["svm_sep"]
@@ -331,7 +439,7 @@ def evaluate_direction(claim: Claim, inst: ac.AttentionInstance, settings: Setti
     if beta != alpha:
         try:
             other = lp_svm_for(inst, cache, beta, p)
-        except (InfeasibleSVMError, SolverError) as exc:
+        except (InfeasibleProblemError, SolverError) as exc:
             extra["beta_svm"] = f"not available: {exc}"
         else:
             err, lower = _witness(inst, cache, tr, sol, [other], extra)
@@ -396,7 +504,7 @@ def evaluate_p_specific(claim: Claim, inst: ac.AttentionInstance, settings: Sett
             continue
         try:
             sq = lp_svm_for(inst, cache, alpha, q)
-        except (InfeasibleSVMError, SolverError) as exc:
+        except (InfeasibleProblemError, SolverError) as exc:
             extra[f"svm_q{q:g}"] = f"not available: {exc}"
             continue
         others.append(sq)
@@ -422,7 +530,8 @@ def evaluate_p_specific(claim: Claim, inst: ac.AttentionInstance, settings: Sett
 def simulate_joint(inst: ac.AttentionInstance, settings: Settings, p: float, eta: float,
                    steps: int | None = None) -> Trajectory:
     bk = get_backend(settings.backend, settings.dps)
-    return run(JointProblem.build(bk, inst), LpMirrorDescent(p, eta, True), steps or settings.steps)
+    return run(JointProblem.build(bk, inst), make_method("lp-md", p=p, eta=eta, normalized=True),
+               steps or settings.steps)
 
 
 def evaluate_joint(claim: Claim, inst: ac.AttentionInstance, settings: Settings, cache: dict) -> Evidence:
@@ -528,7 +637,7 @@ def cone_instances(draw: st.DrawFn, alpha_kind: str = "opt", cone: str = "in") -
     rng = np.random.default_rng(seed)
     try:
         sol = solve_lp_att_svm(inst.X, inst.z, alpha, p)
-    except (InfeasibleSVMError, SolverError):
+    except (InfeasibleProblemError, SolverError):
         assume(False)
         raise
     assume(sol.certified)
@@ -655,9 +764,7 @@ MODULE = _TM(
     claims=CLAIMS,
     meets=meets,
     breaks=breaks,
-    load_instance=ac.instance_from_json,
-    instance_schema=ac.SCHEMA,
-    gradient=ATTENTION_GRADIENT,
+    model=ATTENTION,
     extra_docs=f"Assumption parameters (all [recon]): {PARAMS}; q grid {P_GRID}. Instances carry p in meta['p'] "
     "and the cone's token choice in meta['alpha'].\n\n" + refutation_docs({
         "md.direction": "the paper's cone is no smaller than R = 10, mu = 0.01 (the favourable readings tried) for "

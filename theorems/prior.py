@@ -1,19 +1,77 @@
-"""PRIOR: the two papers VDT24 and JTA24 build on (docs/catalogue.md, Part A, "PRIOR").
+r"""PRIOR: plain gradient descent on attention, local and uniform-score global convergence.
 
-- Tarzanagh, Li, Zhang, Oymak, "Max-Margin Token Selection in Attention Mechanism", NeurIPS 2023.
-- Tarzanagh, Li, Thrampoulidis, Oymak, "Transformers as Support Vector Machines", 2023.
+The two papers VDT24 and JTA24 build on: Tarzanagh, Li, Zhang, Oymak, *Max-Margin Token Selection in Attention
+Mechanism* (NeurIPS 2023) and Tarzanagh, Li, Thrampoulidis, Oymak, *Transformers as Support Vector Machines*
+(2023). Only the statements recorded in the catalogue are used; every constant is a parameter.
 
-Both claims are about plain GD with a fixed decoder:
+Problem
+-------
+The fixed-decoder attention classifier of the catalogue's Part A: logits $a_{i,t} = x_{i,t}^\top W z_i$,
+attention $s_i = \mathrm{softmax}(a_i)$, risk $L(W) = \frac{1}{n}\sum_i \ell(y_i u^\top X_i^\top s_i)$ with the
+logistic loss $\ell$. A *token choice* $\alpha = (\alpha_1, \dots, \alpha_n)$ picks one token per sequence, and
+its Att-SVM is
 
-- ``prior.gd-local``: GD with a small step, started in the cone {corr(W, W_mm(alpha)) >= 1 - mu, ||W|| >= R} of a
-  locally-optimal token choice alpha, converges in direction to W_mm(alpha) (limit claim; the instance names
-  alpha in ``meta["alpha"]``; mu and R are [recon] parameters, R in units of ||W_mm(alpha)||).
-- ``prior.gd-global-uniform``: when all non-optimal scores of each sequence are equal (Assumption B), GD from any
-  initialization converges in direction to W_mm (limit claim). Near-orthogonality is NOT assumed: the
-  strategies use low-dimensional tokens (d about nT/4).
+$$W_{mm}(\alpha) = \argmin_W \|W\|_F \quad\text{s.t.}\quad (x_{i,\alpha_i} - x_{i,t})^\top W z_i \ge 1
+\quad \forall i,\ t \ne \alpha_i ;$$
 
-A limit claim is violated only with a certified witness: the run ends selecting tokens beta != target, and
-||W_mm(beta)/|.| - W_mm(target)/|.||| - e_beta(t) > 0 does not decay (triangle inequality).
+$W_{mm} = W_{mm}(\mathrm{opt})$ for the optimal tokens $\mathrm{opt}_i = \argmax_t g_{i,t}$,
+$g_{i,t} = y_i u^\top x_{i,t}$. The local claim's instances name $\alpha$ in ``meta["alpha"]`` (its JSON round
+trip is exact).
+
+Assumptions
+-----------
+- ``alpha_locally_optimal``: $W_{mm}(\alpha)$ exists (certified) and $g_{i,\alpha_i} > g_{i,t}$ on every support
+  token $(i, t)$ of $W_{mm}(\alpha)$; the slack is the smallest such score difference [prior].
+- ``init_cone``: the start lies in the cone of $W_{mm}(\alpha)$:
+  $\mathrm{corr}(W_0, W_{mm}(\alpha)) \ge 1 - \mu$ and $\|W_0\| \ge R\,\|W_{mm}(\alpha)\|$
+  ($\mu = 0.05$, $R = 1$) [prior, recon].
+- ``uniform_scores``: all non-optimal scores of a sequence are equal (PRIOR's Assumption B), up to a spread of
+  $10^{-9}$ [prior].
+- ``unique_opt``, ``score_gap``, ``feasible_svm``: as in VDT24 (a unique optimal token, a score gap of at least
+  $\Delta$, a certified Att-SVM of the optimal tokens) [prior]; the gap $\Delta$ is [recon].
+
+"$\mu$ small enough and $R$ large enough" is existential: PRIOR proves the local claim for every $R$ above some
+$R_0(\mu, \text{data})$ it does not give, so a failure at one radius refutes nothing. The check moves the start
+to the favourable end of the readings ($R$ up to 10, $\mu$ down to 0.005, the step down to 0.1) before anything
+counts. The uniform-score claim does not assume near-orthogonality.
+
+Method
+------
+Plain GD with a fixed decoder, $W_{t+1} = W_t - \eta \nabla L(W_t)$, from the stable, log-scaled gradient: the
+local claim uses $\eta = 0.5$ ("small": half the smoothness scale of unit tokens; reading down to 0.1), the
+uniform-score claim $\eta = 1$ (reading down to 0.25).
+
+Guarantee
+---------
+- ``prior.gd-local`` (limit): GD with a small step, started in the cone around a locally-optimal
+  $W_{mm}(\alpha)$, converges in direction to $W_{mm}(\alpha)$; metric ``dir_err_alpha``, the direction error
+  against $W_{mm}(\alpha)$ [prior]; $\mu$, $R$ and $\eta$ are [recon].
+- ``prior.gd-global-uniform`` (limit): when all non-optimal scores of each sequence are equal, GD converges in
+  direction to $W_{mm}$ from any initialization [prior: Assumption B]; $\eta$ is [recon].
+
+A limit claim is violated only with a certified witness: the run ends selecting tokens $\beta$ other than the
+target, and $\big\|\hat W_{mm}(\beta) - \hat W_{mm}(\text{target})\big\| - e_\beta(t) > 0$ does not decay over
+the last two decades (the triangle inequality keeps the run away from the target).
+
+Strategies
+----------
+- ``prior.gd-local``, meets: $N(0, I/d)$ tokens, $n, T \in [4, 6]$, $d \approx nT/4$; $\alpha = \mathrm{opt}$
+  except in one sequence, where $\alpha_j$ is the runner-up token; kept only when $W_{mm}(\alpha)$ is certified
+  and $\alpha$ is locally optimal (about one draw in five); $W_0 = 1.05\,\|W_{mm}(\alpha)\| \cdot
+  \mathrm{unit}(\hat W_{mm}(\alpha) + \xi)$ with $\|\xi\| = \sqrt{\mu}/2$ (so $\mathrm{corr} \approx 0.995$).
+- Breaks ``alpha_locally_optimal``: $\alpha_j$ is the lowest-score token, $W_0$ in its cone. Breaks
+  ``init_cone``: $W_0 = 0$.
+- ``prior.gd-global-uniform``, meets: $N(0, I/d)$ tokens, $n, T \in [3, 6]$, $d \approx nT/4$, the non-optimal
+  tokens projected along $u$ to their mean score; $W_0 = 0$ or random of norm 1 or 5. Breaks ``uniform_scores``:
+  no projection. Breaks ``score_gap``: sequence 0's optimal score put $\Delta/2$ above the others.
+
+References
+----------
+- [PRIOR] D. A. Tarzanagh, Y. Li, X. Zhang, S. Oymak. *Max-Margin Token Selection in Attention Mechanism.*
+  NeurIPS 2023, arXiv 2306.13596.
+- D. A. Tarzanagh, Y. Li, C. Thrampoulidis, S. Oymak. *Transformers as Support Vector Machines.* 2023,
+  arXiv 2308.16898 (Assumption B: uniform non-optimal scores).
+- The theorem catalogue of this site (``docs/catalogue.md``, Part A, "PRIOR").
 """
 
 from __future__ import annotations
@@ -21,6 +79,7 @@ from __future__ import annotations
 from hypothesis import assume
 from hypothesis import strategies as st
 
+from theorems.attention import MODEL as ATTENTION
 from theorems.attention import classifier as ac
 from theorems.attention.assumptions import (
     PARAMS,
@@ -32,7 +91,6 @@ from theorems.attention.assumptions import (
     unique_opt,
 )
 from theorems.attention.claims import evaluate_direction_limit
-from theorems.attention.gradient import ATTENTION_GRADIENT
 from theorems.attention.recon import DELTA, TOL, claim_param, cone_radius, cone_width, refutation_docs
 from theorems.attention.strategies import local_alpha_strategy, uniform_strategy
 from verify.provenance import prov
@@ -147,9 +205,7 @@ MODULE = TheoremModule(
     claims=CLAIMS,
     meets=meets,
     breaks=breaks,
-    load_instance=ac.instance_from_json,
-    instance_schema=ac.SCHEMA,
-    gradient=ATTENTION_GRADIENT,
+    model=ATTENTION,
     extra_docs=f"Assumption parameters (all [recon]): {PARAMS}. The local claim's instances name alpha in "
     "meta['alpha'].\n\n" + refutation_docs({
         "prior.gd-local": "the theorem's R0(mu) is at most the radius at which the failure persists (tried up to "

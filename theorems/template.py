@@ -1,22 +1,64 @@
-"""TEMPLATE theorem module: copy this file into your package, rename it, and replace every TODO.
+r"""TEMPLATE: copy this file into your package, rename it, and replace every TODO.
 
-A theorem module is data (docs/design.md): a reference, assumptions (predicates that report their slack), claims
-(kind, provenance, assumptions, rate as a sympy expression, an evaluator), hypothesis strategies that meet
-every assumption of a claim or break exactly one, and an instance loader. The conformance suite
-(:mod:`verify.conformance`) checks all of it; docs/extending.md walks through it.
+A theorem module is data: a reference, assumptions (predicates that report their slack), claims (kind,
+provenance, assumptions, rate as a sympy expression, an evaluator), hypothesis strategies that meet every
+assumption of a claim or break exactly one, and the model the claims are about. The conformance suite
+(``verify.conformance``) checks all of it; the docs page "Add a theorem module" walks through it.
 
-Docstring schema of a claim (PEPit-style), to fill in for each claim:
+This docstring is part of the data: the module's guide in the docs (``docs/gen_pages.py``) is rendered from it,
+with tables of the assumptions and claims added from the code. It follows one schema, as PEPit's examples do: a
+first line ``KEY: title``, an introduction, then these sections, each a heading underlined with dashes, in this
+order:
 
-- problem:    the model and the loss (here: the fixed-decoder attention classifier, docs/catalogue.md Part A);
-- assumptions: the ids of the predicates the claim needs, and which of them are [recon];
-- method:     the step rule (gd / ngd / polyak) and its parameters;
-- guarantee:  the claimed behaviour and its kind (bound / order / limit / ...);
-- reference:  paper, arXiv id, theorem number when known.
+- **Problem**: the model, the loss and the instances (here: the fixed-decoder attention classifier of the
+  catalogue's Part A);
+- **Assumptions**: every assumption id of the module, its statement and provenance, and which claims use it;
+- **Method**: the step rule(s) and their parameters;
+- **Guarantee**: one list item per claim, naming its id in double backquotes, its kind (bound, order, limit,
+  comparison, probability, identity), what it asserts, and its provenance tags (``[seed]``, ``[abs]``,
+  ``[prior]``, ``[derived]``, ``[recon]``, or several with a note, as in ``[seed, abs: where]``);
+- **References**: the paper, its arXiv id, the theorem number when known.
 
-The template's one claim (``template.ngd-direction``, a *limit* claim) is the directional convergence of NGD to
-W_mm on near-orthogonal tokens. It also declares the model's gradient (``ATTENTION_GRADIENT``): the
-conformance suite compares the attention classifier's stable closed-form gradient with finite differences of
-its loss.
+More sections (for instance *Strategies* or *Command line*) may stand before References. Math is TeX between
+``$...$`` (inline) or ``$$...$$`` (display); make the docstring a raw string (prefix ``r``) so that
+backslashes stay.
+``docs/gen_pages.py: docstring_problems`` reports what a docstring lacks (tests/test_docs.py runs it on every
+registered module).
+
+Problem
+-------
+TODO: the model and the loss. Template: binary classification with one softmax-attention layer and a fixed
+linear decoder $u$; logits $a_{i,t} = x_{i,t}^\top W z_i$, attention $s_i = \mathrm{softmax}(a_i)$, risk
+$L(W) = \frac{1}{n}\sum_i \log\big(1 + e^{-y_i u^\top X_i^\top s_i}\big)$; instances of schema
+``attention-classification/1``. The limit direction is the Att-SVM solution
+$W_{mm} = \argmin \|W\|_F$ s.t. $(x_{i,\mathrm{opt}_i} - x_{i,t})^\top W z_i \ge 1$ for all $t \ne
+\mathrm{opt}_i$.
+
+Assumptions
+-----------
+TODO: your assumptions. The template reuses the shared predicates of ``theorems.attention.assumptions``:
+
+- ``unique_opt``: each sequence has one optimal token [prior];
+- ``score_gap``: the optimal score exceeds every other by at least $\Delta$ [seed, recon];
+- ``near_orthogonal``: $\lvert\langle x_a, x_b\rangle\rvert \le \varepsilon \min \|x\|^2$ for distinct tokens
+  [seed, recon];
+- ``feasible_svm``: the Att-SVM of the optimal tokens has a certified solution [prior].
+
+Method
+------
+TODO: your method. Template: normalized gradient descent with a fixed decoder,
+$W_{t+1} = W_t - \eta\, \nabla L(W_t)/\|\nabla L(W_t)\|$, $\eta = 0.1$ (``verify.methods``). The model the
+claims are about carries its gradient: the conformance suite compares the attention classifier's stable
+closed-form gradient with finite differences of its loss.
+
+Guarantee
+---------
+- ``template.ngd-direction`` (limit): under near-orthogonal tokens and a score gap,
+  $W_t/\|W_t\| \to W_{mm}/\|W_{mm}\|$ for NGD [recon] (TODO: where the statement comes from).
+
+References
+----------
+- TODO: authors, *title*, venue, arXiv id, theorem number.
 """
 
 from __future__ import annotations
@@ -24,10 +66,10 @@ from __future__ import annotations
 from hypothesis import assume
 from hypothesis import strategies as st
 
+from theorems.attention import MODEL as ATTENTION
 from theorems.attention import classifier as ac
 from theorems.attention.assumptions import feasible_svm, near_orthogonal, score_gap, unique_opt
 from theorems.attention.claims import evaluate_direction_limit
-from theorems.attention.gradient import ATTENTION_GRADIENT
 from theorems.attention.recon import DELTA, EPS
 from theorems.attention.strategies import instance_strategy
 from verify.provenance import prov
@@ -127,8 +169,6 @@ MODULE = TheoremModule(
     claims=CLAIMS,
     meets=meets,
     breaks=breaks,
-    load_instance=ac.instance_from_json,
-    instance_schema=ac.SCHEMA,
+    model=ATTENTION,
     extra_docs="TODO: anything a reader of the generated page should know (parameters, conventions).",
-    gradient=ATTENTION_GRADIENT,
 )

@@ -1,20 +1,131 @@
-"""VDT24: Vasudeva, Deora, Thrampoulidis, "Implicit Bias and Fast Convergence Rates for Self-attention"
-(arXiv 2402.05738, TMLR 2025). Fixed-decoder NGD and Polyak step, and joint (u, W) NGD (docs/catalogue.md, VDT24).
+r"""VDT24: normalized GD, Polyak step and joint training of one softmax-attention layer.
 
-Claim kinds: ``order`` (rates, on the log metric where it would underflow), ``limit`` (directions, with a
-certified witness), ``comparison`` (paired runs of two methods on the same instance and settings) and
-``probability`` (a Clopper-Pearson interval over draws of the data model DM). Joint claims use the DM
-assumptions ``JOINT``; near-orthogonality cannot hold under DM (the signal tokens y_i mu are collinear), so it
-is a diagnostic there.
+Vasudeva, Deora, Thrampoulidis, *Implicit Bias and Fast Convergence Rates for Self-attention* (arXiv 2402.05738,
+TMLR 2025). The exact assumption inequalities and constants of the paper are not available to the toolkit (its
+sources are the abstract and public summaries, see the catalogue's *Sources*): every assumption below is a
+predicate whose constants are parameters (``theorems.attention.assumptions.PARAMS``), every claim whose constant is
+unknown is an *order* or *limit* claim, and a user with the paper sets ``constant`` on a claim to turn it into an
+explicit bound.
 
-The exact assumption inequalities and constants of the paper are not available to us; every assumption here is
-a [recon] predicate whose constants are parameters (``PARAMS``), and every claim whose constant is unknown is an
-*order* or *limit* claim. A user with the PDF sets ``constant`` on a claim to turn it into an explicit bound.
+Problem
+-------
+Binary classification with one softmax-attention layer and a linear decoder (the catalogue's Part A). An instance
+(schema ``attention-classification/1``) holds $n$ sequences $X_i \in \mathbb{R}^{T\times d}$ with tokens
+$x_{i,t}$, labels $y_i \in \{-1, +1\}$, a decoder $u \in \mathbb{R}^d$, queries $z_i$ (self-attention:
+$z_i = x_{i,1}$) and a start $W_0$. For a key-query matrix $W \in \mathbb{R}^{d\times d}$ the logits are
+$a_{i,t} = x_{i,t}^\top W z_i$, the attention is $s_i = \mathrm{softmax}(a_i)$ and the risk is
 
-Which near-orthogonality each claim uses: both claims use the eps-form ``near_orthogonal`` (our reading of the
-paper's assumption). The derived sufficient condition ``nonopt_support`` (every non-optimal token is a support
-token of W_mm, which makes W_mm a descent direction everywhere) is evaluated on every instance and shown in
-every report as a diagnostic, so a counterexample says whether the derived condition held on it.
+$$L(W) = \frac{1}{n}\sum_{i=1}^n \ell\big(y_i\, u^\top X_i^\top s_i\big), \qquad \ell(m) = \log(1 + e^{-m}).$$
+
+With the token scores $g_{i,t} = y_i u^\top x_{i,t}$ and the optimal tokens $\mathrm{opt}_i = \argmax_t g_{i,t}$,
+the infimum $L^\star = \frac{1}{n}\sum_i \ell(g_{i,\mathrm{opt}_i})$ is never attained; the limit of the training
+direction is the Att-SVM solution
+
+$$W_{mm} = \argmin_W \|W\|_F \quad\text{s.t.}\quad (x_{i,\mathrm{opt}_i} - x_{i,t})^\top W z_i \ge 1
+\quad \forall i,\ t \ne \mathrm{opt}_i .$$
+
+Joint training moves the decoder too, from $u_0 = 0$, on the risk $L(u, W)$; its limits are $W_{mm}$ and the
+decoder SVM $u_{mm} = \argmin \|u\|$ s.t. $y_i u^\top x_{i,\mathrm{opt}_i} \ge 1$.
+
+Assumptions
+-----------
+Fixed-decoder claims assume ``unique_opt``, ``score_gap``, ``near_orthogonal`` and ``feasible_svm``; joint claims
+assume ``data_model``, ``score_gap`` and ``feasible_svm``.
+
+- ``unique_opt``: $\min_i \big(g_{i,\mathrm{opt}_i} - \max_{t \ne \mathrm{opt}_i} g_{i,t}\big) > 0$ [prior];
+  implied by ``score_gap``, so it cannot be broken alone.
+- ``score_gap``: the same gap is at least $\Delta$ ($\Delta = 0.01$) [seed, recon].
+- ``near_orthogonal``: $\max_{a \ne b} \lvert\langle x_a, x_b\rangle\rvert \le \varepsilon \min_a \|x_a\|^2$
+  over all tokens ($\varepsilon = 0.5$) [seed, recon].
+- ``feasible_svm``: the Att-SVM of the optimal tokens has a certified solution; its slack is the normalized
+  margin $1/\|W_{mm}\|$ [prior]; implied by near-orthogonality.
+- ``data_model`` (DM): one signal token per sequence, $x_{i,1} = y_i \mu$ for a fixed $\mu$ (relative residual at
+  most $10^{-12}$), the other tokens noise, and $d \ge \kappa n T$ ($\kappa = 1$) [seed, recon].
+- ``nonopt_support`` (diagnostic, never required): every non-optimal token is a support token of $W_{mm}$, a
+  derived sufficient condition for $W_{mm}$ to be a descent direction everywhere [derived]. It is evaluated on
+  every instance and shown in every report, so a counterexample says whether it held.
+
+Near-orthogonality cannot hold under DM (the signal tokens $y_i\mu$ are collinear), so it is a diagnostic for the
+joint claims; their ``score_gap`` is taken with respect to the reference decoder $u = \mu/\|\mu\|$, which makes
+the signal token optimal. The constants $\varepsilon$, $\Delta$ and $\kappa$ are *readings*: a candidate
+counterexample must survive $\varepsilon$ down to 0.01, $\Delta$ up to 0.1 and $\kappa$ up to 2.
+
+Method
+------
+Step rules on $W$ with the decoder fixed (``verify.methods``), all computed from the stable, log-scaled gradient:
+
+- NGD: $W_{t+1} = W_t - \eta\, \nabla L(W_t) / \|\nabla L(W_t)\|$ with $\eta = 0.1$;
+- Polyak step (PS): $W_{t+1} = W_t - \gamma_t \nabla L(W_t)$,
+  $\gamma_t = \big(L(W_t) - L^\star\big) / \big(c\, \|\nabla L(W_t)\|^2\big)$ with $c = 1$ (a reading: 1 to 2);
+- GD, the baseline of the comparisons: a constant step $\eta = 1$ (reading down to 0.25);
+- joint NGD on $(u, W)$ from $u_0 = 0$: the concatenated gradient normalized (``joint``, default) or each block
+  normalized (``block``, a declared reading), $\eta = 0.1$; $L^\star = 0$ there.
+
+Adam (log-scaled moments) is available as a comparator only. The joint problem is ``theorems.attention.joint``.
+
+Guarantee
+---------
+- ``vdt24.global`` (limit): under near-orthogonal tokens and the score gap, NGD from *any* initialization
+  converges in direction to $W_{mm}$, not to a locally-optimal $W_{mm}(\alpha)$ [seed, abs]; $\varepsilon$ and
+  $\Delta$ are [recon]. Violated only with a certified witness: the run selects other tokens $\beta$ and provably
+  stays away from $W_{mm}$.
+- ``vdt24.ngd-rate`` (order): $e(t) = \big\|W_t/\|W_t\| - W_{mm}/\|W_{mm}\|\big\|_F = O(t^{-1/2})$ for NGD
+  [seed: seed 001].
+- ``vdt24.ps-rate`` (order): $e(t) = O(t^{-1/2})$ for the Polyak step [seed: seed 001]; $c$ is [recon].
+- ``vdt24.ps-faster`` (comparison): on the same instance, PS reaches $e(t) \le 0.05$ in fewer steps than NGD
+  [seed: seed 001]; the level is [recon].
+- ``vdt24.beats-gd`` (comparison): NGD and PS each reach $e(t) \le 0.05$ in fewer steps than GD, whose direction
+  error decays only about like $1/\log t$ (its fitted exponent is reported, not judged) [seed, abs]; the level
+  and GD's step are [recon].
+- ``vdt24.sparsity`` (order): under NGD the attention off the optimal tokens decays exponentially,
+  $\max_i (1 - s_{i,\mathrm{opt}_i}(W_t)) \le C e^{-ct}$ with $c = \eta/\|W_{mm}\|$ [abs, derived]: the decay is
+  [abs], the slope [derived] (NGD steps have length $\eta$, so $\|W_t\| \approx \eta t$ and the logit gaps grow
+  like $\eta t/\|W_{mm}\|$). Checked on the logarithm of the metric.
+- ``vdt24.loss`` (order): the loss gap $L(W_t) - L^\star$ decays exponentially under NGD and PS and only
+  polynomially under GD [derived]: to first order it is proportional to the attention off the optimal tokens,
+  and the logit gaps grow linearly in $t$ under NGD and PS, like $\log t$ under GD.
+- ``vdt24.joint-dir`` (order): joint NGD from $u_0 = 0$ under DM,
+  $\|\hat W_t - \hat W_{mm}\| = O(1/\log t)$ [seed]; the normalization is [recon].
+- ``vdt24.joint-u`` (limit): joint NGD, $u_t/\|u_t\| \to u_{mm}/\|u_{mm}\|$ [seed].
+- ``vdt24.joint-loss`` (probability): over draws of DM,
+  $P\big[L(u_t, W_t) = O(e^{-t^{1/3}})\big] \ge 1 - \delta$ with $\delta = 0.25$, judged by a Clopper-Pearson
+  interval at 95 % over 16 draws [seed, abs]; $\delta$ is [recon].
+
+To turn ``vdt24.ngd-rate`` into an explicit bound, give it a ``constant``: a sympy expression in ``n``, ``T``,
+``d``, ``eta``, ``norm_Wmm`` and ``Delta``; nothing else changes. What a finding would need to be true of the
+paper to refute each claim is on the module's data page.
+
+Strategies
+----------
+- Meets the fixed-decoder assumptions: rows of a random orthonormal frame in $\mathbb{R}^d$ ($d \ge nT$) plus a
+  small perturbation, a random unit decoder, $W_0 = 0$ or a random matrix of norm 1 or 5 ("from any
+  initialization"); each draw is filtered through the predicates.
+- Breaks ``near_orthogonal`` only: unit Gaussian tokens with $d \approx nT/4$, $n, T \in [6, 9]$,
+  $z_i = x_{i,1}$, $W_0 = 0$, kept when the score gap and a feasible SVM hold. This is the known failure of
+  global convergence: many such NGD runs converge to some $W_{mm}(\alpha)$ with $\alpha \ne \mathrm{opt}$, and
+  ``verify audit vdt24.global`` must find it.
+- Breaks ``score_gap`` only: near-orthogonal tokens with the decoder tilted so that one sequence's runner-up
+  score is within the gap of its optimal one.
+- Joint claims: DM draws with $n, T \in [2, 5]$, $d = nT + [0, 6]$, noise $\sigma \in \{0.05, 0.1, 0.2\}$,
+  $\|\mu\| \in \{1, 2\}$; ``data_model`` is broken with $d \approx nT/4$, ``score_gap`` by moving one noise token
+  along $u$ to within $\Delta/2$ of the signal's score.
+
+Command line
+------------
+``verify trace --instance F --method gd|ngd|polyak|adam [--polyak-c C] [--joint] [--normalize joint|block]
+[--init instance|zero|random|cone] [--init-scale S] [--init-seed K] [--cone-mu MU] [--alpha i0,i1,..]``
+traces one run; a joint run adds ``u_dir_err`` (against the certified $u_{mm}$), ``loss`` and ``log10_loss``.
+``verify check vdt24.global`` checks a claim, ``verify audit vdt24.global`` breaks each assumption alone.
+
+References
+----------
+- [VDT24] B. Vasudeva, P. Deora, C. Thrampoulidis. *Implicit Bias and Fast Convergence Rates for
+  Self-attention.* TMLR 2025, arXiv 2402.05738. Theorem 1 is the NGD, fixed-decoder result; the numbers of the
+  other statements are unknown to the toolkit.
+- [PRIOR] D. A. Tarzanagh, Y. Li, X. Zhang, S. Oymak. *Max-Margin Token Selection in Attention Mechanism.*
+  NeurIPS 2023, arXiv 2306.13596 (the Att-SVM, locally-optimal directions).
+- The theorem catalogue of this site (``docs/catalogue.md``): definitions, provenance tags, and where the code's
+  reading differs from the sources.
 """
 
 from __future__ import annotations
@@ -24,6 +135,7 @@ import sympy
 from hypothesis import assume
 from hypothesis import strategies as st
 
+from theorems.attention import MODEL as ATTENTION
 from theorems.attention import classifier as ac
 from theorems.attention.assumptions import (
     PARAMS,
@@ -44,7 +156,6 @@ from theorems.attention.claims import (
     evaluate_loss_rates,
     evaluate_sparsity,
 )
-from theorems.attention.gradient import ATTENTION_GRADIENT
 from theorems.attention.recon import (
     DELTA,
     EPS,
@@ -347,9 +458,7 @@ MODULE = TheoremModule(
     claims=CLAIMS,
     meets=meets,
     breaks=breaks,
-    load_instance=ac.instance_from_json,
-    instance_schema=ac.SCHEMA,
-    gradient=ATTENTION_GRADIENT,
+    model=ATTENTION,
     extra_docs=f"Assumption parameters (all [recon]): {PARAMS}. Diagnostic assumptions: {DIAGNOSTIC}.\n\n"
     + refutation_docs(REFUTES),
 )

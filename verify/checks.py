@@ -248,7 +248,7 @@ def check_order_log(t: np.ndarray, log_values: np.ndarray, log_rate: np.ndarray,
                     decades: int = 2, slope_tol: float | None = None,
                     rule: GrowthRule = GROWTH_RULE) -> CheckResult:
     """:func:`check_order` for a metric and a rate given as natural logs, so neither ever underflows (a loss of
-    e^{-3000} or an attention of e^{-1400} is ordinary data here). Same rule, on ln(metric) - ln(rate).
+    e^{-3000} or a softmax weight of e^{-1400} is ordinary data here). Same rule, on ln(metric) - ln(rate).
 
     The fitted (exponent, constant) are those of an *exponential* fit over the tail, metric ~ C e^{p t}
     (least squares of log metric against t), the natural shape for the claims this serves.

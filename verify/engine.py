@@ -30,6 +30,7 @@ from hypothesis import given, target
 from hypothesis.errors import Flaky
 
 from verify.errors import VerifyInputError
+from verify.model import Model
 from verify.profiles import Profile, claim_settings, hypothesis_settings
 from verify.theory import FAILS, Claim, Evidence, Settings, TheoremModule
 from verify.verdicts import (
@@ -157,9 +158,12 @@ def _confirmation(kind: str, ev: Evidence, applies: bool, agrees: bool, reason: 
             "evidence": ev.to_json()}
 
 
-def confirm(claim: Claim, instance: Any, settings: Settings, evidence: Evidence, profile: Profile) -> list[dict]:
+def confirm(claim: Claim, instance: Any, settings: Settings, evidence: Evidence, profile: Profile, *,
+            model: Model | None = None) -> list[dict]:
     """Re-run a candidate violation in each way the claim declares (``claim.confirm_with``, see
-    :data:`CONFIRMATIONS`). Each entry: kind, verdict, code, applies, agrees, reason, evidence."""
+    :data:`CONFIRMATIONS`). Each entry: kind, verdict, code, applies, agrees, reason, evidence. ``model`` names the
+    representations a cross-backend re-run may use (without it, or with one representation, that re-run cannot
+    differ and is "not applicable")."""
     runs: list[dict] = []
     kinds = claim.confirm_with
     if "repeat" in kinds:
@@ -188,15 +192,17 @@ def confirm(claim: Claim, instance: Any, settings: Settings, evidence: Evidence,
                                   f"{steps} steps: {long.verdict}: {long.reason}" if applies
                                   else "the evaluation does not depend on the horizon"))
     if "cross-backend" in kinds:
-        other = "dense" if settings.representation == "gram" else "gram"
-        alt = claim.run(instance, settings.but(representation=other), {})
+        current = evidence.run.get("representation") or settings.representation
+        other = None if model is None else model.other_representation(current)
+        alt = evidence if other is None else claim.run(instance, settings.but(representation=other), {})
         agree2, worst2 = _series_agree(alt, evidence)
-        applies = alt.run.get("representation") != evidence.run.get("representation")
+        applies = other is not None and alt.run.get("representation") != evidence.run.get("representation")
         runs.append(_confirmation(
             "cross-backend", alt, applies, agree2 and alt.verdict == VIOLATED,
             f"numpy {other} representation: {alt.verdict}; largest relative difference {worst2:.3g}" if applies
             else f"the model has one representation here ({evidence.run.get('representation')!r}); the re-run "
-                 "repeats the same computation"))
+                 "repeats the same computation" if other is not None
+            else f"the model has one representation ({current!r}); a re-run would repeat the same computation"))
     if "fresh-seed" in kinds:
         fresh = claim.run(instance, settings.but(seed=settings.seed + FRESH_SEED_OFFSET), {})
         applies = fresh.observed != evidence.observed
@@ -292,7 +298,7 @@ def finalize(module: TheoremModule, claim: Claim, a: Assessment, settings: Setti
     audit, whose instance breaks an assumption on purpose), set its verdict and status, and write its report when
     it survives. Returns the JSON path (or None)."""
     assert a.evidence is not None
-    a.confirmation = confirm(claim, a.instance, settings, a.evidence, profile)
+    a.confirmation = confirm(claim, a.instance, settings, a.evidence, profile, model=module.model)
     ok, why = confirmed(a.confirmation)
     if not ok:
         a.verdict, a.code, a.status = INCONCLUSIVE, NOT_CONFIRMED, f"candidate violation {why}"
@@ -403,7 +409,7 @@ def check(module: TheoremModule, claim: Claim, profile: Profile, *, instance: An
     """Search for a confirmed, robust counterexample among instances meeting the claim's assumptions (or on one
     given instance). Candidates that are not confirmed, or not robust across the reconstructions, are
     inconclusive with the reason code."""
-    settings = claim_settings(profile, seed)
+    settings = settings_for(module, claim_settings(profile, seed))
     if instance is not None:
         results = [assess(module, claim, instance, settings)]
     else:
@@ -425,6 +431,12 @@ def check(module: TheoremModule, claim: Claim, profile: Profile, *, instance: An
     summary.notes.extend(sorted({r.status for r in results if r.verdict == ERROR}))
     summary.notes.extend(sorted({r.status for r in results if r.code in (NOT_CONFIRMED, RECONSTRUCTION_DEPENDENT)}))
     return summary
+
+
+def settings_for(module: TheoremModule, settings: Settings) -> Settings:
+    """``settings`` with the representation left empty set to the module's model's default one, so runs and
+    reports name the representation they used."""
+    return settings if settings.representation else settings.but(representation=module.model.default_representation)
 
 
 def candidate_record(a: Assessment) -> dict:
@@ -468,7 +480,7 @@ def audit(module: TheoremModule, claim: Claim, profile: Profile, *, reports: Pat
           max_examples: int | None = None, max_confirm: int = 2) -> list[AuditRow]:
     """Break each of the claim's assumptions alone and evaluate the claim anyway. A confirmed failure makes that
     assumption load-bearing (necessary); it refutes nothing, and its report has ``"kind": "audit"``."""
-    settings = claim_settings(profile, seed)
+    settings = settings_for(module, claim_settings(profile, seed))
     rows = []
     for aid in claim.assumptions:
         strat = module.breaks(claim.id, aid)

@@ -8,8 +8,9 @@ class VerifyInputError(Exception):
     """
 
 
-class InfeasibleSVMError(VerifyInputError):
-    """The requested max-margin problem has no feasible point (a Farkas certificate was found)."""
+class InfeasibleProblemError(VerifyInputError):
+    """The requested optimization problem (a max-margin problem, say) has no feasible point (a certificate of
+    infeasibility was found)."""
 
 
 class SolverError(VerifyInputError):

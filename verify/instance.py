@@ -1,7 +1,7 @@
 """Instances as plain JSON data: exact round trips, schema dispatch, one-line validation errors.
 
-An instance file is a JSON object with a ``"schema"`` key such as ``"attention-classification/1"``. Models
-register a loader for their schema with :func:`register_schema`; the engine never needs to know the model.
+An instance file is a JSON object with a ``"schema"`` key (``"NAME/VERSION"``). The registered model with that
+schema loads it (:func:`verify.registry.model_for_schema`); the engine never needs to know the model.
 Floats are written with ``repr`` (shortest round-trip form), so ``load(save(x)) == x`` bit for bit.
 """
 
@@ -11,24 +11,12 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from verify.errors import VerifyInputError
-
-_SCHEMAS: dict[str, Callable[[dict], Any]] = {}
-
-
-def register_schema(name: str, loader: Callable[[dict], Any]) -> None:
-    """Register ``loader(obj) -> instance`` for instance files whose ``schema`` is ``name``."""
-    _SCHEMAS[name] = loader
-
-
-def known_schemas() -> list[str]:
-    return sorted(_SCHEMAS)
 
 
 def read_json(path: str | os.PathLike) -> Any:
@@ -57,12 +45,15 @@ def load_instance(path: str | os.PathLike) -> Any:
     obj = read_json(path)
     if not isinstance(obj, dict):
         raise VerifyInputError(f"{path}: an instance file must hold a JSON object")
+    from verify.registry import known_schemas, model_for_schema
+
     schema = obj.get("schema")
-    if schema not in _SCHEMAS:
+    model = model_for_schema(schema) if isinstance(schema, str) else None
+    if model is None:
         known = ", ".join(known_schemas()) or "none registered"
         raise VerifyInputError(f"{path}: unknown or missing schema {schema!r} (known: {known})")
     try:
-        return _SCHEMAS[schema](obj)
+        return model.load_instance(obj)
     except VerifyInputError as exc:
         raise VerifyInputError(f"{path}: {exc}") from None
 

@@ -1,5 +1,5 @@
 """A module proxy that imports on first attribute access (start-up: ``verify list``/``show``/``--help`` never pay
-for cvxpy, which only the SVM solves need)."""
+for cvxpy, which only the convex solves of a model need)."""
 
 from __future__ import annotations
 

@@ -24,19 +24,18 @@ pickles; ``run_unit`` looks the claim up in the registry on the worker and retur
 instance of the unit, each carrying its ``key``. Writing the result files happens in the calling process, so
 workers need no shared file system except for confirmed-counterexample reports (``reports`` folder).
 
-**Batch runners.** The engine knows no paper: a model registers, per instance schema, a *batch runner*
-``prefill(claim, instances, settings) -> list[dict]`` (see :func:`register_batch_runner`) that runs one
+**Batch runners.** The engine knows no model: a model may declare a *batch runner*
+``simulate_batch(claim, instances, settings) -> list[dict]`` (:class:`verify.model.Model`) that runs one
 vectorized trajectory for the whole unit and returns, per instance, entries for the claim's per-instance cache
-(keyed by :func:`trajectory_cache_key`). The claim's ordinary ``evaluate`` then finds its trajectory in the cache
-instead of re-running it. Without a runner, or when the batched run raises, each instance is simply evaluated
-on its own: the batch is a speed-up, never a change of result.
+(keyed by :func:`verify.model.trajectory_cache_key`). The claim's ordinary ``evaluate`` then finds its
+trajectory in the cache instead of re-running it. Without a runner, or when the batched run raises, each
+instance is simply evaluated on its own: the batch is a speed-up, never a change of result.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import importlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -57,32 +56,6 @@ from verify.verdicts import (
 
 RESULT_SCHEMA = "verify-sweep-result/1"
 SUMMARY_SCHEMA = "verify-sweep-summary/1"
-
-BatchRunner = Callable[[Any, list, Settings], list[dict]]
-_BATCH_RUNNERS: dict[str, str | BatchRunner] = {}
-
-
-def register_batch_runner(schema: str, runner: str | BatchRunner) -> None:
-    """Register the batch runner of an instance schema; ``runner`` may be ``"pkg.module:function"`` (imported
-    lazily, on first use)."""
-    _BATCH_RUNNERS[schema] = runner
-
-
-def batch_runner(schema: str) -> BatchRunner | None:
-    r = _BATCH_RUNNERS.get(schema)
-    if isinstance(r, str):
-        mod, _, attr = r.partition(":")
-        r = getattr(importlib.import_module(mod), attr)
-        _BATCH_RUNNERS[schema] = r
-    return r
-
-
-def trajectory_cache_key(method: str, params: dict, settings: Settings) -> tuple:
-    """The per-instance cache key under which a batch runner leaves a precomputed trajectory of ``method`` with
-    ``params`` under ``settings`` (only the fields that change a trajectory)."""
-    return ("trajectory", method, tuple(sorted(params.items())), settings.backend, settings.dps, settings.steps,
-            settings.representation)
-
 
 # ---------------------------------------------------------------------------------------------- drawing
 def draw_instances(strategy: Any, count: int, seed: int) -> list[Any]:
@@ -181,7 +154,7 @@ def run_unit(unit: WorkUnit) -> list[dict]:
     applicable = [k for k, rows in enumerate(tables)
                   if all(r["verdict"] == HOLDS for r in rows if r["role"] == "claim")]
     batched, note = 0, ""
-    runner = batch_runner(module.instance_schema)
+    runner = module.model.simulate_batch
     if runner is not None and applicable:
         try:
             pre = runner(claim, [insts[k] for k in applicable], unit.settings)
@@ -277,6 +250,7 @@ def sweep(claim_id: str, count: int, *, backend: str = "numpy", seed: int = 0, r
           quiet: bool = False) -> SweepSummary:
     """Run ``claim_id`` on ``count`` seeded instances of its ``meets`` strategy; see the module docstring."""
     from verify.backends import get_backend
+    from verify.engine import settings_for
     from verify.profiles import claim_settings, get_profile
     from verify.registry import find_claim
 
@@ -287,7 +261,7 @@ def sweep(claim_id: str, count: int, *, backend: str = "numpy", seed: int = 0, r
     get_backend(backend)  # a missing optional dependency fails here, with its one-line message
     module, claim = find_claim(claim_id)
     prof = get_profile(profile)
-    settings = claim_settings(prof, seed).but(backend=backend)
+    settings = settings_for(module, claim_settings(prof, seed).but(backend=backend))
     out = Path(results)
     try:
         (out / "instances").mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,7 @@ from typing import Any
 
 import sympy
 
+from verify.model import Model
 from verify.provenance import Provenance
 from verify.verdicts import ERROR, HOLDS, INCONCLUSIVE, NOT_APPLICABLE, VIOLATED  # noqa: F401  (claim verdicts)
 
@@ -102,7 +103,7 @@ class Settings:
     seed: int = 0
     backend: str = "numpy"
     dps: int = 50  # digits when backend == "mpmath"
-    representation: str = "gram"
+    representation: str = ""  # empty: the model's default (verify.model.Model.representations[0])
 
     def but(self, **changes: Any) -> Settings:
         """A copy with some fields changed (confirmation runs vary backend, precision and horizon)."""
@@ -259,7 +260,8 @@ class TheoremModule:
 
     ``meets(claim_id)`` is a hypothesis strategy of instances meeting every assumption of the claim;
     ``breaks(claim_id, assumption_id)`` one of instances that break exactly that assumption and meet the rest.
-    ``instance_schema`` names the JSON schema of the instances the module's claims take.
+    ``model`` is the :class:`~verify.model.Model` the claims are about: it loads the instances (its schema), names
+    the representations and may carry a gradient spec and a batch runner.
     """
 
     key: str
@@ -269,10 +271,22 @@ class TheoremModule:
     claims: dict[str, Claim]
     meets: Callable[[str], Any]
     breaks: Callable[[str, str], Any]
-    load_instance: Callable[[dict], Any]
-    instance_schema: str
+    model: Model
     extra_docs: str = ""
-    gradient: GradientSpec | None = None  # optional: lets the conformance suite check the model's gradient
 
     def assumption(self, aid: str) -> Assumption:
         return self.assumptions[aid]
+
+    @property
+    def instance_schema(self) -> str:
+        """The JSON schema of the instances the module's claims take (its model's)."""
+        return self.model.schema
+
+    def load_instance(self, obj: dict) -> Any:
+        """An instance from its JSON object, through the model's loader."""
+        return self.model.load_instance(obj)
+
+    @property
+    def gradient(self) -> GradientSpec | None:
+        """The model's gradient spec (checked by the conformance suite), if it declares one."""
+        return self.model.gradient

@@ -7,8 +7,8 @@ A *problem* is any object with
 - ``first_order(state) -> FirstOrder`` (``unit_grad``, ``log_grad_norm``, ``log_loss_gap``, ``rel_error``);
 - ``observe(state, first_order) -> dict[str, np.ndarray]`` float64 metrics of shape (B, ...) at a checkpoint.
 
-The update is the method's (``verify.methods.Method``: ``init`` / ``update``, optax style); for the GD family
-it is ``state <- state - exp(rule.log_length(...)) * unit_grad``. A checkpoint is flagged
+The update is the method's (``verify.methods.Method``: ``init`` / ``update``, optax style; e.g. a chain of
+transforms whose step length is carried as a log until one ``exp``). A checkpoint is flagged
 ``precision_ok = False`` when, since the previous checkpoint, any value went non-finite, the estimated relative
 error of a step direction exceeded ``tol``, or the iterate stopped moving although the gradient did not vanish.
 Callers escalate (higher precision) or report "numerically unreliable"; they never treat such a point as data.
@@ -162,8 +162,9 @@ def run(problem: Problem, rule: Method, steps: int, checkpoints: list[int] | Non
             fo = (problem.first_order(state, metrics=at_cp or every_step)  # type: ignore[call-arg]
                   if lazy else problem.first_order(state))
             rel = np.asarray(fo.rel_error, dtype=float)
-            if step_error is not None:  # (e.g. the steep inverse mirror map): fold it into the watch
-                rel = np.maximum(rel, np.asarray(step_error(mstate), dtype=float))
+            own = step_error(mstate) if step_error is not None else None
+            if own is not None:  # (e.g. the steep inverse mirror map): fold it into the watch
+                rel = np.maximum(rel, np.asarray(own, dtype=float))
             finite = np.asarray(isfinite(fo.log_grad_norm), dtype=bool) | (np.asarray(fo.rel_error) == np.inf)
             window_err = rel if window_err is None else np.maximum(window_err, rel)
             good = finite & (rel <= tol)

@@ -25,7 +25,7 @@ import numpy as np
 
 from theorems.attention import classifier as ac
 from theorems.attention.svm import SVMSolution, solve_att_svm
-from verify.errors import InfeasibleSVMError, SolverError
+from verify.errors import InfeasibleProblemError, SolverError
 from verify.provenance import prov
 from verify.theory import FAILS, HOLDS, UNDECIDED, Assumption, AssumptionResult
 
@@ -45,7 +45,7 @@ def cached_solve(cache: dict, key: tuple, solve: Callable[[], T]) -> T:
     if key not in cache:
         try:
             cache[key] = solve()
-        except (InfeasibleSVMError, SolverError) as exc:
+        except (InfeasibleProblemError, SolverError) as exc:
             cache[key] = exc
     val = cache[key]
     if isinstance(val, Exception):
@@ -104,7 +104,7 @@ def _near_orthogonal(inst: ac.AttentionInstance, cache: dict) -> AssumptionResul
 def _feasible_svm(inst: ac.AttentionInstance, cache: dict) -> AssumptionResult:
     try:
         sol = svm_for(inst, cache)
-    except InfeasibleSVMError as exc:
+    except InfeasibleProblemError as exc:
         return AssumptionResult(FAILS, -1.0, str(exc))
     except SolverError as exc:
         return AssumptionResult(UNDECIDED, 0.0, str(exc))
@@ -116,7 +116,7 @@ def _feasible_svm(inst: ac.AttentionInstance, cache: dict) -> AssumptionResult:
 def _nonopt_support(inst: ac.AttentionInstance, cache: dict) -> AssumptionResult:
     try:
         sol = svm_for(inst, cache)
-    except (InfeasibleSVMError, SolverError) as exc:
+    except (InfeasibleProblemError, SolverError) as exc:
         return AssumptionResult(UNDECIDED, 0.0, f"no certified W_mm: {exc}")
     opt = ac.optimal_tokens(inst)
     nonopt = [(i, t) for i in range(inst.n) for t in range(inst.T) if t != opt[i]]
@@ -195,7 +195,7 @@ def _alpha_locally_optimal(inst: ac.AttentionInstance, cache: dict) -> Assumptio
         return AssumptionResult(UNDECIDED, 0.0, "the instance names no token choice meta['alpha']")
     try:
         sol = svm_for(inst, cache, alpha)
-    except InfeasibleSVMError as exc:
+    except InfeasibleProblemError as exc:
         return AssumptionResult(FAILS, -1.0, f"W_mm(alpha) does not exist: {exc}")
     except SolverError as exc:
         return AssumptionResult(UNDECIDED, 0.0, str(exc))
@@ -215,7 +215,7 @@ def _init_cone(inst: ac.AttentionInstance, cache: dict) -> AssumptionResult:
         alpha = tuple(int(a) for a in ac.optimal_tokens(inst))
     try:
         sol = svm_for(inst, cache, alpha)
-    except (InfeasibleSVMError, SolverError) as exc:
+    except (InfeasibleProblemError, SolverError) as exc:
         return AssumptionResult(UNDECIDED, 0.0, f"no W_mm(alpha): {exc}")
     nW0 = float(np.linalg.norm(inst.W0))
     if nW0 == 0:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from theorems.attention import classifier as ac
 from verify.backends import get_backend
 from verify.methods import make_rule
-from verify.sweep import trajectory_cache_key
+from verify.model import trajectory_cache_key
 from verify.theory import Claim, Settings
 from verify.trajectory import Trajectory, run
 

@@ -59,7 +59,7 @@ def evaluate_norm_bound(claim: Claim, inst: ac.AttentionInstance, settings: Sett
     mp = method_params(claim.method, claim.params)
     bk = get_backend(settings.backend, settings.dps)
     rule = make_method(claim.method, eta=mp.get("eta", 0.1), c=mp.get("c", 1.0))
-    rep = "dense" if claim.method == "adam" else settings.representation
+    rep = "dense" if claim.method == "adam" else ac.representation_of(settings.representation)
     tr = run(ExactNorm(ac.build_problem(bk, ac.stack([inst]), rep)), rule, settings.steps)
     t = np.asarray(tr.t, dtype=float)
     ok = tr.precision_ok[:, 0]

@@ -13,9 +13,9 @@ from theorems.attention.assumptions import svm_for
 from theorems.attention.svm import classify_alpha
 from verify.backends import get_backend
 from verify.checks import check_bound, check_limit, check_order, rounding_bound
-from verify.errors import InfeasibleSVMError, SolverError
+from verify.errors import InfeasibleProblemError, SolverError
 from verify.methods import make_method
-from verify.sweep import trajectory_cache_key
+from verify.model import trajectory_cache_key
 from verify.theory import HOLDS, INCONCLUSIVE, VIOLATED, Claim, Evidence, Settings
 from verify.trajectory import Trajectory, run
 from verify.verdicts import HORIZON_TOO_SHORT, INSUFFICIENT_DATA, PRECISION_LOST, UNDETERMINED
@@ -31,7 +31,7 @@ def simulate(inst: ac.AttentionInstance, method: str, settings: Settings, checkp
         return hit
     bk = get_backend(settings.backend, settings.dps)
     rule = make_method(method, eta=params.get("eta", 0.1), c=params.get("c", 1.0))
-    rep = "dense" if method == "adam" else settings.representation
+    rep = "dense" if method == "adam" else ac.representation_of(settings.representation)
     problem = ac.build_problem(bk, ac.stack([inst]), rep)
     return run(problem, rule, settings.steps, checkpoints)
 
@@ -45,7 +45,7 @@ def method_params(method: str, params: dict) -> dict:
 
 def _run_info(tr: Trajectory, settings: Settings, method: str, params: dict) -> dict:
     return {"method": method, "params": params, "backend": tr.backend, "dps": tr.dps,
-            "steps": settings.steps, "representation": settings.representation, "notes": tr.notes}
+            "steps": settings.steps, "representation": ac.representation_of(settings.representation), "notes": tr.notes}
 
 
 def _instance_constants(inst: ac.AttentionInstance, W_mm: np.ndarray, params: dict) -> dict:
@@ -114,7 +114,7 @@ def evaluate_direction_limit(claim: Claim, inst: ac.AttentionInstance, settings:
     if alpha != opt:
         try:
             sol = svm_for(inst, cache, alpha)
-        except (InfeasibleSVMError, SolverError) as exc:
+        except (InfeasibleProblemError, SolverError) as exc:
             extra["alpha_svm"] = f"not available: {exc}"
         else:
             err_alpha, _ = ac.direction_error(Ws, sol.W)
@@ -220,7 +220,8 @@ def evaluate_comparison(claim: Claim, inst: ac.AttentionInstance, settings: Sett
         observed=series[first_a][0].tolist(), claimed=series[first_b][0].tolist(),
         worst_ratio=max(finite) if finite else None, precision_ok=all(r["precision_ok"] for r in runs.values()),
         run={"method": claim.method, "params": claim.params["methods"], "backend": trs[first_a].backend,
-             "dps": trs[first_a].dps, "steps": settings.steps, "representation": settings.representation,
+             "dps": trs[first_a].dps, "steps": settings.steps,
+             "representation": ac.representation_of(settings.representation),
              "notes": [n for tr in trs.values() for n in tr.notes]},
         extra=extra, code=code,
     )
@@ -325,7 +326,7 @@ def evaluate_loss_rates(claim: Claim, inst: ac.AttentionInstance, settings: Sett
         exponent=exps[first][-1] if exps[first] else None, precision_ok=all_ok,
         run={"method": claim.method, "params": claim.params["methods"], "backend": settings.backend,
              "dps": settings.dps if settings.backend == "mpmath" else 15, "steps": settings.steps,
-             "representation": settings.representation, "notes": []},
+             "representation": ac.representation_of(settings.representation), "notes": []},
         extra={"runs": runs, "exp_ratio": EXP_RATIO, "poly_ratio": POLY_RATIO}, code=code,
     )
 
@@ -413,7 +414,7 @@ def evaluate_joint_decoder(claim: Claim, inst: ac.AttentionInstance, settings: S
     if beta != opt:
         try:
             other = solve_decoder_svm(inst.X, inst.y, beta)
-        except (InfeasibleSVMError, SolverError) as exc:
+        except (InfeasibleProblemError, SolverError) as exc:
             extra["beta_svm"] = f"not available: {exc}"
         else:
             dist = float(u_direction_error(other.u[None], dec.u)[0])

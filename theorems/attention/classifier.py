@@ -31,8 +31,7 @@ import numpy as np
 
 from verify.backends import Array, Backend, isfinite, namespace
 from verify.errors import VerifyInputError
-from verify.instance import as_array, register_schema
-from verify.sweep import register_batch_runner
+from verify.instance import as_array
 
 SCHEMA = "attention-classification/1"
 
@@ -122,9 +121,6 @@ def instance_from_json(obj: dict) -> AttentionInstance:
         meta=meta,
     )
 
-
-register_schema(SCHEMA, instance_from_json)
-register_batch_runner(SCHEMA, "theorems.attention.batch:prefill")  # verify sweep: one trajectory per shape group
 
 
 # -------------------------------------------------------------------------------------- scores and L*
@@ -422,6 +418,12 @@ def rank_one_sum(G: Array, X: Array, Z: Array) -> Array:
 
 Representation = Dense | Gram
 REPRESENTATIONS = ("dense", "gram")
+DEFAULT_REPRESENTATION = "gram"  # the model's default (verify.model.Model.representations[0])
+
+
+def representation_of(name: str) -> str:
+    """A representation name, the default (gram) when empty (``Settings.representation`` left to the model)."""
+    return name or DEFAULT_REPRESENTATION
 
 
 # ---------------------------------------------------------------------------------------------- problem
@@ -565,6 +567,7 @@ def build_problem(bk: Backend, batch: Batch, representation: str = "gram") -> Fi
 
 def _build_problem(bk: Backend, batch: Batch, representation: str) -> FixedDecoderProblem:
     X, Z, W0 = bk.asarray(batch.X), bk.asarray(batch.Z), bk.asarray(batch.W0)
+    representation = representation_of(representation)
     if representation == "dense":
         rep: Dense | Gram = Dense(X, Z, W0)
     elif representation == "gram":

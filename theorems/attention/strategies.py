@@ -146,7 +146,7 @@ def local_alpha_instance(n: int, T: int, d: int, seed: int, *, mu: float = 0.05,
     (the strategy filters those draws).
     """
     from theorems.attention.svm import classify_alpha, solve_att_svm
-    from verify.errors import InfeasibleSVMError, SolverError
+    from verify.errors import InfeasibleProblemError, SolverError
 
     inst = generate(n, T, d, seed, "gaussian")
     rng = np.random.default_rng(seed + 1)
@@ -157,7 +157,7 @@ def local_alpha_instance(n: int, T: int, d: int, seed: int, *, mu: float = 0.05,
     alpha[j] = int(order[-2] if locally_optimal else order[0])
     try:
         sol = solve_att_svm(inst.X, inst.z, alpha)
-    except (InfeasibleSVMError, SolverError):
+    except (InfeasibleProblemError, SolverError):
         return None
     if not sol.certified:
         return None

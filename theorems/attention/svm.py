@@ -29,8 +29,9 @@ from typing import TYPE_CHECKING, Any
 import mpmath
 import numpy as np
 
-from verify.errors import InfeasibleSVMError, SolverError, VerifyInputError
-from verify.resources import DEFAULT, dense_svm_estimate, enforce, svm_estimate
+from theorems.attention.resources import dense_svm_estimate, svm_estimate
+from verify.errors import InfeasibleProblemError, SolverError, VerifyInputError
+from verify.resources import DEFAULT, enforce
 
 if TYPE_CHECKING:
     import cvxpy as cp
@@ -494,7 +495,7 @@ def _reject_zero_rows(A: np.ndarray | _Rows, labels: list[Label], alpha: tuple) 
     zero = [labels[k] for k in np.flatnonzero(zero_mask)]
     if zero:
         i, t = zero[0]
-        raise InfeasibleSVMError(
+        raise InfeasibleProblemError(
             f"Att-SVM for alpha={_alpha_str(alpha)} is infeasible: constraint (i={i}, t={t}) reads 0 >= 1 "
             f"(x_(i,alpha_i) = x_(i,t) or z_i = 0; {len(zero)} such constraint(s))"
         )
@@ -561,7 +562,7 @@ def _working_set_solve(rows: _Rows, ex: _Exact, what: str,
     1500 rows of smallest norm (a short row needs a large W to reach margin 1).
 
     Returns (status, w, lam over all m rows, S). An unbounded dual (the rows of S admit no separating W) raises
-    :class:`InfeasibleSVMError` after a Farkas check on S.
+    :class:`InfeasibleProblemError` after a Farkas check on S.
     """
     m = len(rows)
     S = np.arange(m) if m <= _WS_START else np.sort(np.argpartition(rows.norms(), _WS_START)[:_WS_START])
@@ -590,7 +591,7 @@ def _working_set_solve(rows: _Rows, ex: _Exact, what: str,
 
 
 def _infeasible_error(ex: _Exact, rows: _Rows, S: np.ndarray, G: np.ndarray, what: str,
-                      shape: str) -> InfeasibleSVMError:
+                      shape: str) -> InfeasibleProblemError:
     """Check the solver's 'infeasible' with a Farkas vector ``y >= 0, 1^T y = 1`` of small ``||A_S^T y||``
     over the working set S (a certificate for S is one for all rows).
 
@@ -624,7 +625,7 @@ def _infeasible_error(ex: _Exact, rows: _Rows, S: np.ndarray, G: np.ndarray, wha
         if delta == 0
         else f"{float(delta):.3g}, so any separating W needs ||W||_F >= {float(1 / delta):.3g}"
     )
-    return InfeasibleSVMError(
+    return InfeasibleProblemError(
         f"{what[0].upper()}{what[1:]} is infeasible: no W separates the selected tokens ({shape}; Farkas "
         f"certificate: a convex combination of the constraint rows has norm {bound})"
     )
@@ -774,13 +775,13 @@ def solve_att_svm(
 ) -> SVMSolution:
     """Solve the Att-SVM for ``alpha`` and certify the answer in mpmath at ``dps`` digits.
 
-    0. Resources: :func:`verify.resources.svm_estimate` from (n, T, d, dps) against ``max_memory`` (bytes,
+    0. Resources: :func:`theorems.attention.resources.svm_estimate` from (n, T, d, dps) against ``max_memory`` (bytes,
        a size string such as ``"8G"``, None for no limit; default half of MemAvailable); over it ->
        :class:`VerifyInputError` with the estimate and the limit, before any heavy step.
     1. Clarabel (via cvxpy) solves the dual ``min 1/2 lam^T G_S lam - 1^T lam, lam >= 0`` on a working set S
        of rows (:func:`_working_set_solve`; the rows are kept factored, ``a_k = u_k z_i^T``, so no m x d^2
        matrix is formed); its status is checked on every call. An unbounded dual (infeasible Att-SVM) ->
-       :class:`InfeasibleSVMError` after a Farkas check (a zero row is reported without calling the solver);
+       :class:`InfeasibleProblemError` after a Farkas check (a zero row is reported without calling the solver);
        ``optimal``/``optimal_inaccurate`` -> step 2; anything else (``solver_error``, None, missing values)
        -> :class:`SolverError`.
     2. Polish: guess the active set ``S`` from the solver (``lam_k >= 1e-6 max lam`` or
@@ -961,7 +962,7 @@ def solve_relaxed_att_svm(X: np.ndarray, Z: np.ndarray, alpha: Sequence[int], ti
     scale-free rules) is solved exactly in mpmath, A_S A_S^T lam_S = b_S, w = A_S^T lam_S, and every KKT
     residual is measured on all rows at ``dps`` digits against ``tol`` (same default). When the Gram matrix of S
     is singular or a residual fails, the solver's own (w, lam) is returned with ``certified=False``. An
-    infeasible report raises :class:`InfeasibleSVMError` stating that no Farkas certificate is computed for the
+    infeasible report raises :class:`InfeasibleProblemError` stating that no Farkas certificate is computed for the
     relaxed problem (only rows with b_i = 1 can be infeasible).
     """
     Xa, Za, al = _check_data(X, Z, alpha)
@@ -985,7 +986,7 @@ def solve_relaxed_att_svm(X: np.ndarray, Z: np.ndarray, alpha: Sequence[int], ti
     con = A @ w >= b
     status = _cvx_solve(cp.Problem(cp.Minimize(0.5 * cp.sum_squares(w)), [con]), what)
     if status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
-        raise InfeasibleSVMError(f"Clarabel reports {what} infeasible (no Farkas certificate is computed for the "
+        raise InfeasibleProblemError(f"Clarabel reports {what} infeasible (no Farkas certificate is computed for the "
                                  "relaxed problem)")
     if status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE) or w.value is None or con.dual_value is None:
         raise SolverError(f"Clarabel returned status {status!r} on {what}; no solution to certify")

@@ -23,7 +23,7 @@ nonlinear equations ``A_S grad psi*(A_S^T mu_S) = 1`` by damped Newton (Jacobian
 violation, ``min mu``, stationarity ``||phi(w) - A^T mu||_inf`` (0 by construction, re-measured), complementary
 slackness and the duality gap. Each is compared to ``tol`` relative to its scale. Anything that does not certify
 comes back ``certified=False`` with status ``optimal_inaccurate`` and a note saying how far the solver got;
-callers turn that into "undecided". An infeasible problem raises :class:`InfeasibleSVMError` after a Farkas
+callers turn that into "undecided". An infeasible problem raises :class:`InfeasibleProblemError` after a Farkas
 check (the feasible set does not depend on p).
 
 An independent check, :func:`solve_lp_smooth_dual`, maximizes the smooth dual with scipy's L-BFGS-B (no cvxpy,
@@ -40,7 +40,7 @@ import mpmath
 import numpy as np
 
 from theorems.attention.svm import _alpha_str, _as_alpha, _check_data
-from verify.errors import InfeasibleSVMError, SolverError, VerifyInputError
+from verify.errors import InfeasibleProblemError, SolverError, VerifyInputError
 
 if TYPE_CHECKING:
     import cvxpy as cp
@@ -289,12 +289,12 @@ def _cvx(Af: np.ndarray, p: float, what: str) -> tuple[str | None, np.ndarray | 
             None if w.value is None else np.asarray(w.value, dtype=np.float64), lam)
 
 
-def _farkas(ctx: Any, A: np.ndarray, Af: np.ndarray, what: str) -> InfeasibleSVMError:
+def _farkas(ctx: Any, A: np.ndarray, Af: np.ndarray, what: str) -> InfeasibleProblemError:
     """A convex combination y of rows with tiny ||A^T y|| proves ||w||_2 >= 1/||A^T y|| for any feasible w
     (1 = 1^T y <= y^T A w <= ||A^T y|| ||w||); the feasible set does not depend on p."""
     zero = np.flatnonzero(~np.any(Af != 0, axis=1))
     if zero.size:
-        return InfeasibleSVMError(f"{what} is infeasible: constraint row {int(zero[0])} is zero (reads 0 >= 1)")
+        return InfeasibleProblemError(f"{what} is infeasible: constraint row {int(zero[0])} is zero (reads 0 >= 1)")
     y = cp.Variable(Af.shape[0], nonneg=True)
     prob = cp.Problem(cp.Minimize(cp.sum_squares(Af.T @ y)), [cp.sum(y) == 1])
     prob.solve(solver=cp.CLARABEL)
@@ -307,7 +307,7 @@ def _farkas(ctx: Any, A: np.ndarray, Af: np.ndarray, what: str) -> InfeasibleSVM
     if not delta <= _FARKAS_REL * row_max:
         raise SolverError(f"Clarabel reported {what} infeasible but no Farkas certificate was found "
                           f"(min ||A^T y|| ~ {float(delta):.3g}, largest row {float(row_max):.3g})")
-    return InfeasibleSVMError(f"{what} is infeasible (Farkas certificate: a convex combination of the constraint "
+    return InfeasibleProblemError(f"{what} is infeasible (Farkas certificate: a convex combination of the constraint "
                               f"rows has norm {float(delta):.3g})")
 
 
@@ -316,7 +316,8 @@ def solve_lp_margin(A: np.ndarray, Af: np.ndarray, labels: list, p: float, *, dp
                     tol: float | None = None) -> LpSVMSolution:
     """Solve and certify ``min ||w||_p s.t. A w >= 1`` (``A`` exact mpf rows, ``Af`` their float64 rounding).
 
-    Tolerance ``tol = (m + N) 10^(-dps/2)`` (m rows, N unknowns), derived as in :func:`theorems.attention.svm.solve_att_svm`:
+    Tolerance ``tol = (m + N) 10^(-dps/2)`` (m rows, N unknowns), derived as in
+    :func:`theorems.attention.svm.solve_att_svm`:
     every residual is a sum of at most m + N products at unit round-off 10^(-dps) after a Newton solve whose error
     is amplified by the Jacobian's condition number, so rounding stays below ``tol`` while cond <= 10^(dps/2); a
     wrong active set leaves a defect of the size of the geometry, far above it.

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from verify.errors import VerifyInputError
-from verify.instance import as_array, register_schema
+from verify.instance import as_array
 
 SCHEMA = "attention-regression/1"
 DISTRIBUTIONS = ("gaussian", "rademacher", "uniform", "student-t", "mixture")
@@ -202,8 +202,6 @@ def make_instance(**fields: Any) -> RegressionInstance:
             obj[k] = [float(x) for x in obj[k]]
     return instance_from_json(obj)
 
-
-register_schema(SCHEMA, instance_from_json)
 
 
 # ---------------------------------------------------------------------------------------------- sampling

@@ -1,25 +1,50 @@
-"""An example theorem plugin for attention-verify, installed as its own package.
+r"""EXAMPLE: a theorem plugin for attention-verify, installed as its own package.
 
-It registers ``MODULE`` under the ``verify.theorems`` entry-point group (see pyproject.toml), so
-``verify list`` and ``verify check`` find it with no edit to the toolkit.
+It registers ``MODULE`` under the ``verify.theorems`` entry-point group (see its pyproject.toml), so
+``verify list`` and ``verify check`` find it with no edit to the toolkit. It was built from the toolkit's
+``theorems/template.py`` and its docstring follows the same schema (Problem, Assumptions, Method, Guarantee,
+References), which the toolkit's tests check on every registered module.
 
-It carries two claims about the fixed-decoder attention classifier (attention-verify's docs/catalogue.md, Part A):
+Problem
+-------
+The fixed-decoder attention classifier of attention-verify's catalogue (Part A): logits
+$a_{i,t} = x_{i,t}^\top W z_i$, attention $s_i = \mathrm{softmax}(a_i)$, logistic risk $L(W)$, instances of
+schema ``attention-classification/1``; the limit direction is the Att-SVM solution $W_{mm}$, and the metric is
+the direction error $e(t) = \big\|W_t/\|W_t\| - W_{mm}/\|W_{mm}\|\big\|_F$.
 
-- ``example.ngd-direction`` (limit): NGD converges in direction to W_mm on near-orthogonal tokens.
-- ``example.gd-fast`` (order) -- DELIBERATELY FALSE: "GD's direction error decays like t^{-1}". Plain GD's
-  iterate norm grows only like log t, and its direction error decays about like 1/log t (VDT24 [seed, abs]),
-  so e(t) * t keeps growing. It is here so that CI shows the toolkit refutes a false claim with a confirmed,
-  replayable counterexample report (tests/test_plugins.py in the toolkit).
+Assumptions
+-----------
+The template's predicates: ``unique_opt`` [prior], ``score_gap`` [seed, recon], ``near_orthogonal``
+[seed, recon] and ``feasible_svm`` [prior]; both claims assume all four.
+
+Method
+------
+NGD with $\eta = 0.1$ for the honest claim; plain GD, $W_{t+1} = W_t - \eta\nabla L(W_t)$ with $\eta = 1$, for
+the false one.
+
+Guarantee
+---------
+- ``example.ngd-direction`` (limit): NGD converges in direction to $W_{mm}$ on near-orthogonal tokens
+  [seed, abs: the VDT24 statement, restated as an example].
+- ``example.gd-fast`` (order), DELIBERATELY FALSE: "GD's direction error decays like $t^{-1}$" [recon]. Plain
+  GD's iterate norm grows only like $\log t$ and its direction error decays about like $1/\log t$ (VDT24
+  [seed, abs]), so $e(t)\cdot t$ keeps growing. It is here so that CI shows the toolkit refuting a false claim
+  with a confirmed, replayable counterexample report (tests/test_plugins.py in the toolkit).
+
+References
+----------
+- [VDT24] B. Vasudeva, P. Deora, C. Thrampoulidis. *Implicit Bias and Fast Convergence Rates for
+  Self-attention.* TMLR 2025, arXiv 2402.05738 (the behaviour of NGD and GD the two claims are about).
 """
 
 from __future__ import annotations
 
 import sympy
 
-from theorems.attention import classifier as ac
+from theorems.attention import MODEL as ATTENTION
 from theorems.attention.claims import evaluate_direction_limit, evaluate_direction_order
 from theorems.attention.recon import DELTA, EPS
-from theorems.template import ASSUMPTIONS, ATTENTION_GRADIENT, BREAKERS, CORE, near_orthogonal_instances
+from theorems.template import ASSUMPTIONS, BREAKERS, CORE, near_orthogonal_instances
 from verify.provenance import prov
 from verify.theory import Claim, Reference, TheoremModule
 
@@ -93,8 +118,6 @@ MODULE = TheoremModule(
     claims=CLAIMS,
     meets=meets,
     breaks=breaks,
-    load_instance=ac.instance_from_json,
-    instance_schema=ac.SCHEMA,
+    model=ATTENTION,
     extra_docs="Built from theorems/template.py, following docs/extending.md.",
-    gradient=ATTENTION_GRADIENT,
 )

@@ -1,0 +1,181 @@
+"""The attention model's own CLI verbs: ``verify svm`` (the certified max-margin solution of an instance) and
+``verify trace`` (metrics along one trajectory), with their flags.
+
+The CLI core (:mod:`verify.cli`) knows no model: it calls :func:`add_commands` through the model contract
+(``verify.model.Model.add_commands``). Every verb returns an exit code (0 success; bad input raises
+:class:`~verify.errors.VerifyInputError`, which the core turns into one line and exit 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from typing import Any
+
+from verify.cli import emit, parse_ints
+from verify.errors import VerifyInputError
+
+
+def _load_attention(path: str) -> Any:
+    from theorems.attention.classifier import AttentionInstance
+    from verify.instance import load_instance
+
+    inst = load_instance(path)
+    if not isinstance(inst, AttentionInstance):
+        raise VerifyInputError(f"{path}: this command needs an attention-classification instance")
+    return inst
+
+
+def cmd_svm(args: argparse.Namespace) -> int:
+    from theorems.attention import classifier as ac
+    from theorems.attention.resources import dense_svm_estimate, sniff_attention_shape, svm_estimate
+    from theorems.attention.svm import classify_alpha, solve_att_svm, tie_message, tie_thresholds
+    from verify.resources import enforce, option_limit, parse_seconds, precheck_file
+
+    limit, max_time = option_limit(args.max_memory), parse_seconds(args.max_time)
+    precheck_file(args.instance, limit, svm_estimate if args.p == 2.0 else
+                  (lambda n, T, d: dense_svm_estimate(n, T, d, p=args.p)), sniff=sniff_attention_shape,
+                  max_seconds=max_time)
+    inst = _load_attention(args.instance)
+    gaps = ac.score_gaps(inst)
+    tau = tie_thresholds(inst.X, inst.u)
+    tie = tie_message(gaps, tau, inst.X.shape[2])
+    if args.alpha is None and tie:
+        raise VerifyInputError(f"{args.instance}: {tie}; pass --alpha to choose the tokens")
+    alpha = parse_ints(args.alpha, "--alpha") if args.alpha else [int(a) for a in ac.optimal_tokens(inst)]
+    if len(alpha) != inst.n:
+        raise VerifyInputError(f"--alpha needs {inst.n} entries (one per sequence), got {len(alpha)}")
+    if args.p != 2.0:
+        from theorems.attention.svm_lp import svm_lp_report
+
+        enforce(dense_svm_estimate(*inst.X.shape, p=args.p), limit, max_seconds=max_time)
+        out_lp, text_lp = svm_lp_report(inst.X, inst.z, ac.token_scores(inst), alpha, args.p)
+        emit(out_lp, args.json, text_lp)
+        return 0
+    enforce(svm_estimate(*inst.X.shape), limit, max_seconds=max_time)
+    sol = solve_att_svm(inst.X, inst.z, alpha, max_memory=limit)
+    out = sol.to_json()
+    out["locally_optimal"] = classify_alpha(ac.token_scores(inst), alpha, sol.support, tie_tol=tau)
+    keys = ("norm", "margin", "support", "status", "max_constraint_violation", "locally_optimal")
+    text = "\n".join(f"{k}: {out[k]}" for k in keys) + f"\ncertified: {sol.certified}"
+    emit({k: out[k] for k in (*keys, "certified", "alpha", "duality_gap")}, args.json, text)
+    return 0
+
+
+def cmd_trace(args: argparse.Namespace) -> int:
+    from theorems.attention import classifier as ac
+    from theorems.attention.resources import sniff_attention_shape, svm_estimate, trajectory_estimate
+    from theorems.attention.svm import tie_message, tie_thresholds
+    from theorems.attention.trace import trace_attention
+    from verify.resources import enforce, option_limit, parse_seconds, precheck_file
+    from verify.trajectory import log_checkpoints
+
+    if args.steps < 0:
+        raise VerifyInputError(f"--steps must be >= 0, got {args.steps}")
+    limit, max_time = option_limit(args.max_memory), parse_seconds(args.max_time)
+    precheck_file(args.instance, limit, svm_estimate, sniff=sniff_attention_shape, max_seconds=max_time)
+    inst = _load_attention(args.instance)
+    cps = parse_ints(args.checkpoints, "--checkpoints") if args.checkpoints else None
+    bad = [c for c in cps or [] if not 0 <= c <= args.steps]
+    if bad:
+        raise VerifyInputError(f"--checkpoints must lie in 0..--steps ({args.steps}); got {bad}")
+    if args.dps is not None and args.backend != "mpmath":
+        raise VerifyInputError(f"--dps sets the mpmath precision; it has no effect with --backend {args.backend}")
+    args.dps = 50 if args.dps is None else args.dps
+    n, T, d = inst.X.shape
+    tie = tie_message(ac.score_gaps(inst), tie_thresholds(inst.X, inst.u), d)
+    if tie:
+        raise VerifyInputError(f"{args.instance}: {tie}: W_mm and L* are undefined")
+    enforce(svm_estimate(n, T, d), limit, max_seconds=max_time)  # every trace certifies its reference SVM first
+    enforce(trajectory_estimate(n, T, d, steps=args.steps, checkpoints=len(cps or log_checkpoints(args.steps)),
+                                backend=args.backend, representation=args.representation, dps=args.dps), limit)
+    if args.method == "lp-md":
+        return _trace_lp(args, inst, cps)
+    alpha = parse_ints(args.alpha, "--alpha") if args.alpha else None
+    rows = trace_attention(inst, method=args.method, eta=args.eta, steps=args.steps, checkpoints=cps,
+                           backend=args.backend, dps=args.dps, representation=args.representation,
+                           polyak_c=args.polyak_c, joint=args.joint, normalize=args.normalize, init=args.init,
+                           init_scale=args.init_scale, init_seed=args.init_seed, cone_mu=args.cone_mu, alpha=alpha)
+    head = f"{'t':>8} {'dir_err':>12} {'corr':>14} {'max_nonopt':>12} {'loss_gap':>12} {'norm':>10} ok"
+    if args.joint:
+        head += f" {'u_dir_err':>12} {'loss':>12}"
+    lines = [head] + [f"{r['t']:>8} {r['dir_err']:>12.6g} {r['corr']:>14.10f} "
+                      f"{_sci(r['log10_max_nonopt_attention']):>12} {_sci(r['log10_loss_gap']):>12} "
+                      f"{r['norm']:>10.4g} {r['precision_ok']}"
+                      + (f" {r['u_dir_err']:>12.6g} {_sci(r['log10_loss']):>12}" if args.joint else "")
+                      for r in rows]
+    emit(rows, args.json, "\n".join(lines))
+    return 0
+
+
+def _trace_lp(args: argparse.Namespace, inst: Any, cps: list[int] | None) -> int:
+    """``trace --method lp-md`` (JTA24): lp mirror descent, dispatched to theorems/attention/lp_trace.py."""
+    from theorems.attention.lp_trace import trace_lp
+
+    rows = trace_lp(inst, p=args.p, eta=args.eta, steps=args.steps, checkpoints=cps, normalized=args.normalized,
+                    joint=args.joint, blockwise=args.normalize == "block" or not args.joint, backend=args.backend,
+                    dps=args.dps)
+    head = f"{'t':>8} {'bregman':>12} {'norm_p':>10} {'loss_gap':>12} ok    selected"
+    if args.joint:
+        head = f"{'t':>8} {'bregman':>12} {'u_bregman':>12} {'norm_p':>10} {'loss':>12} ok    selected"
+    lines = [head] + [
+        f"{r['t']:>8} {r['bregman']:>12.6g} " + (f"{r['u_bregman']:>12.6g} " if args.joint else "")
+        + f"{r['norm_p']:>10.4g} {_sci(r['log10_loss_gap']):>12} {str(r['precision_ok']):<5} "
+        f"{','.join(map(str, r['selected']))}" for r in rows]
+    emit(rows, args.json, "\n".join(lines))
+    return 0
+
+
+def _sci(log10_value: float) -> str:
+    """10**log10_value in scientific notation, also far below float64's range (1e-400 prints as 1.0e-400)."""
+    if not math.isfinite(log10_value):
+        return "0" if log10_value < 0 else "inf"
+    e = math.floor(log10_value)
+    return f"{10 ** (log10_value - e):.3f}e{e:+d}"
+
+
+
+def add_resource_limits(s: argparse.ArgumentParser) -> None:
+    """--max-memory and --max-time, shared by the commands that do heavy work (svm, trace)."""
+    s.add_argument("--max-memory", metavar="SIZE",
+                   help="refuse, before any heavy step, when the memory estimate exceeds SIZE (8G, 512M, 2GiB, none); "
+                        "default: half of MemAvailable")
+    s.add_argument("--max-time", metavar="SECONDS",
+                   help="refuse when the certified Att-SVM's estimated time exceeds SECONDS (none: no limit); "
+                        "default: 60")
+
+
+
+def add_commands(sub: Any) -> None:
+    """Add ``svm`` and ``trace`` to the ``verify`` subcommands."""
+    s = sub.add_parser("svm", help="the certified Att-SVM of an instance")
+    s.add_argument("--instance", required=True)
+    s.add_argument("--alpha", help="token choice i0,i1,... (default: the optimal tokens)")
+    s.add_argument("--p", type=float, default=2.0, help="entrywise p-norm (p != 2: the certified lp-Att-SVM)")
+    add_resource_limits(s)
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_svm)
+
+    s = sub.add_parser("trace", help="metrics along a trajectory")
+    s.add_argument("--instance", required=True)
+    s.add_argument("--method", choices=("gd", "ngd", "polyak", "adam", "lp-md"), default="ngd")
+    s.add_argument("--p", type=float, default=2.0, help="lp-md: the potential's exponent p > 1")
+    s.add_argument("--normalized", action="store_true", help="lp-md: divide the gradient by its dual q-norm")
+    s.add_argument("--eta", type=float, default=0.1, help="step (GD, NGD) or learning rate (Adam)")
+    s.add_argument("--polyak-c", type=float, default=1.0, help="c in (L - L*)/(c ||grad L||^2)")
+    s.add_argument("--joint", action="store_true", help="train (u, W) jointly from u0 = 0 (L* = 0)")
+    s.add_argument("--normalize", choices=("joint", "block"), default="joint",
+                   help="joint runs: normalize the concatenated gradient or each block")
+    s.add_argument("--init", choices=("instance", "zero", "random", "cone"), default="instance")
+    s.add_argument("--init-scale", type=float, default=1.0, help="random: ||W0||; cone: ||W0||/||W_mm(alpha)||")
+    s.add_argument("--init-seed", type=int, default=0)
+    s.add_argument("--cone-mu", type=float, default=0.05, help="cone: corr(W0, W_mm(alpha)) >= 1 - mu")
+    s.add_argument("--alpha", help="cone: token choice i0,i1,... (default: the optimal tokens)")
+    s.add_argument("--steps", type=int, default=1000)
+    s.add_argument("--checkpoints")
+    s.add_argument("--backend", choices=("numpy", "mpmath", "torch"), default="numpy")
+    s.add_argument("--dps", type=int, default=None, help="mpmath digits (only with --backend mpmath; default 50)")
+    add_resource_limits(s)
+    s.add_argument("--representation", choices=("gram", "dense"), default="gram")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(fn=cmd_trace)
