@@ -1,5 +1,6 @@
-"""lp mirror descent (theorems/attention/lp.py): maps, norms, the Bregman metric, p = 2 against GD, stability at
-p = 1.1 and p = 5 over 10^4 normalized steps, mpmath agreement, the joint gradient, permutations, trace CLI."""
+"""lp mirror descent (verify/methods.py: lp_mirror_descent, the "lp-md" row of the methods table) on the attention
+problems of theorems/attention/lp.py: maps, norms, the Bregman metric, p = 2 against GD, stability at p = 1.1 and
+p = 5 over 10^4 normalized steps, mpmath agreement, the joint gradient, permutations, trace CLI."""
 
 from __future__ import annotations
 
@@ -10,22 +11,14 @@ import numpy as np
 import pytest
 
 from theorems.attention import classifier as ac
-from theorems.attention.lp import (
-    JointProblem,
-    LpMirrorDescent,
-    bregman_direction,
-    fixed_decoder_problem,
-    phi,
-    phi_inv,
-    scaled_norm,
-)
+from theorems.attention.lp import JointProblem, bregman_direction, fixed_decoder_problem
 from theorems.attention.strategies import generate
 from theorems.jta24 import eta_for
 from verify.backends import get_backend
 from verify.cli import main
 from verify.errors import VerifyInputError
 from verify.instance import atomic_write_text, dumps
-from verify.methods import make_rule
+from verify.methods import lp_mirror_descent, make_method, make_rule, mirror_lp, phi, phi_inv, scaled_norm
 from verify.trajectory import DEFAULT_TOL, run
 
 NP = get_backend("numpy", 15)
@@ -97,12 +90,12 @@ def test_p2_mirror_descent_reproduces_gd_on_the_dense_representation() -> None:
     transposed gradient) is O(1)."""
     inst = _inst()
     prob = fixed_decoder_problem(NP, inst)
-    a = run(prob, LpMirrorDescent(2.0, 0.5, normalized=False), 1000)
+    a = run(prob, lp_mirror_descent(2.0, 0.5, normalized=False), 1000)
     b = run(prob, make_rule("gd", eta=0.5), 1000)
     Wa, Wb = a.series("W"), b.series("W")
     assert np.abs(Wa - Wb).max() <= 1e-12 * np.abs(Wb).max()
     # normalized at p = 2 is NGD with ||.||_2 = ||.||_F
-    c = run(prob, LpMirrorDescent(2.0, 0.1, normalized=True), 300)
+    c = run(prob, lp_mirror_descent(2.0, 0.1, normalized=True), 300)
     d = run(prob, make_rule("ngd", eta=0.1), 300)
     assert np.abs(c.series("W") - d.series("W")).max() <= 1e-12 * np.abs(d.series("W")).max()
 
@@ -116,7 +109,7 @@ def test_ten_thousand_normalized_steps_without_nan_or_zero_step(p: float) -> Non
     inst = _inst(seed=4)
     steps = 10_000
     eta = eta_for(p, steps)
-    tr = run(fixed_decoder_problem(NP, inst), LpMirrorDescent(p, eta, normalized=True), steps)
+    tr = run(fixed_decoder_problem(NP, inst), lp_mirror_descent(p, eta, normalized=True), steps)
     W = tr.series("W")
     assert np.all(np.isfinite(W))
     moved = np.any(W[1:] != W[:-1], axis=(1, 2))
@@ -129,7 +122,7 @@ def test_precision_loss_is_reported_not_hidden_at_p11_with_a_large_step() -> Non
     """eta = 0.1 at p = 1.1 makes ||W||_p ~ (eta t)^10 ~ 1e20 within 2000 steps: float64 logits then carry
     rounding ~1e4 in absolute terms. The run must still be finite, and the runner must flag the checkpoints."""
     inst = _inst(seed=4)
-    tr = run(fixed_decoder_problem(NP, inst), LpMirrorDescent(1.1, 0.1, normalized=True), 2000)
+    tr = run(fixed_decoder_problem(NP, inst), lp_mirror_descent(1.1, 0.1, normalized=True), 2000)
     assert np.all(np.isfinite(tr.series("W")))
     assert tr.precision_ok[:3, 0].all()  # early on the iterate is small and everything is exact to 1e-8
     assert not tr.precision_ok[-1, 0]
@@ -139,7 +132,7 @@ def test_precision_loss_is_reported_not_hidden_at_p11_with_a_large_step() -> Non
 def test_map_error_flags_a_zero_crossing_at_p5() -> None:
     """p = 5: phi^{-1} is Hoelder-1/4 at 0. A Theta entry at rounding level (1e-17 next to entries of size 1)
     carries an error ~(1e-16)^{1/4} = 1e-4 in W: the method must report it."""
-    m = LpMirrorDescent(5.0, 0.1)
+    m = mirror_lp(5.0)
     theta = np.array([[[1.0, 1e-17], [0.5, -0.3]]])
     step = np.array([[[0.0, 0.9], [0.0, 0.0]]])  # the tiny entry is the result of cancelling 0.9
     err = m._map_error(theta, step, phi_inv(theta, 5.0), (1, 2))
@@ -153,7 +146,7 @@ def test_numpy_agrees_with_mpmath(p: float) -> None:
     """The same method on the mpmath backend at 30 digits: float64 W agrees to 1e-11 relative after 60 steps
     (per-step rounding 1e-16, map amplification 1/(p-1) <= 2, cancellation in the gradient ~1e2)."""
     inst = _inst(seed=2, n=2, T=2, d=5)
-    m = LpMirrorDescent(p, 0.2, normalized=True)
+    m = lp_mirror_descent(p, 0.2, normalized=True)
     a = run(fixed_decoder_problem(NP, inst), m, 60, [60])
     b = run(fixed_decoder_problem(get_backend("mpmath", 30), inst), m, 60, [60])
     Wa, Wb = a.series("W")[-1], b.series("W")[-1]
@@ -182,8 +175,12 @@ def test_joint_gradient_matches_high_precision_finite_differences() -> None:
     u0 = rng.normal(size=4)
     prob = JointProblem.build(NP, inst.with_W0(W0), u0)
     fo = prob.first_order(prob.init())
-    gW = np.exp(fo.log_block_norms[0][0]) * fo.unit_grad[0][0]
-    gu = np.exp(fo.log_block_norms[1][0]) * fo.unit_grad[1][0]
+    gW = np.exp(fo.block_log_grad_norm[0][0]) * fo.block_unit_grad[0][0]
+    gu = np.exp(fo.block_log_grad_norm[1][0]) * fo.block_unit_grad[1][0]
+    # the concatenated unit gradient (what GD-type methods read) is the same gradient over its joint norm
+    assert np.allclose(np.exp(fo.log_grad_norm[0]) * fo.unit_grad[0][0], gW, rtol=1e-14, atol=0)
+    assert np.allclose(np.exp(fo.log_grad_norm[0]) * fo.unit_grad[1][0], gu, rtol=1e-14, atol=0)
+    assert np.sum(fo.unit_grad[0] ** 2) + np.sum(fo.unit_grad[1] ** 2) == pytest.approx(1.0, rel=1e-15)
     with mpmath.workdps(50):
         h = mpmath.mpf("1e-20")
         Wm = [[mpmath.mpf(float(v)) for v in row] for row in W0]
@@ -213,26 +210,26 @@ def test_joint_gradient_matches_high_precision_finite_differences() -> None:
 def test_joint_per_block_normalized_steps_have_q_norm_eta() -> None:
     inst = _inst()
     p, eta = 1.5, 0.05
-    m = LpMirrorDescent(p, eta, normalized=True, blockwise=True)
+    m = lp_mirror_descent(p, eta, normalized=True, blockwise=True)
     prob = JointProblem.build(NP, inst)
     params = prob.init()
     st = m.init(params)
     fo = prob.first_order(params)
     _, st2 = m.update(params, st, fo, 0)
     q = p / (p - 1)
-    for before, after in zip(st.theta, st2.theta, strict=True):
+    for before, after in zip(st.geometry.theta, st2.geometry.theta, strict=True):
         assert np.isclose(scaled_norm(after - before, q, tuple(range(1, np.ndim(after))))[0], eta, rtol=1e-12)
     # concatenated normalization: the joint q-norm of the step is eta
-    mc = LpMirrorDescent(p, eta, normalized=True, blockwise=False)
+    mc = lp_mirror_descent(p, eta, normalized=True, blockwise=False)
     _, st3 = mc.update(params, mc.init(params), fo, 0)
-    parts = [np.abs(a - b).ravel() for a, b in zip(st3.theta, st.theta, strict=True)]
+    parts = [np.abs(a - b).ravel() for a, b in zip(st3.geometry.theta, st.geometry.theta, strict=True)]
     assert np.isclose(np.sum(np.concatenate(parts) ** q) ** (1 / q), eta, rtol=1e-12)
 
 
 def test_joint_from_u0_zero_moves_u_first() -> None:
     inst = _inst()
     prob = JointProblem.build(NP, inst, np.zeros(inst.d))
-    tr = run(prob, LpMirrorDescent(1.5, 0.05), 5, [0, 1, 5])
+    tr = run(prob, lp_mirror_descent(1.5, 0.05), 5, [0, 1, 5])
     assert np.all(tr.series("W")[1] == 0) and np.any(tr.series("u")[1] != 0)  # grad_W = 0 at u = 0 [derived]
     assert np.any(tr.series("W")[2] != 0)
     # checkpoint t=1 is flagged by the runner's "iterate did not move" watch (W's gradient is exactly 0 at
@@ -243,7 +240,7 @@ def test_joint_from_u0_zero_moves_u_first() -> None:
 # --------------------------------------------------------------------------------------- permutations
 def test_permuting_sequences_and_tokens_permutes_the_run() -> None:
     inst = _inst(seed=5)
-    m = LpMirrorDescent(1.5, 0.05, normalized=True)
+    m = lp_mirror_descent(1.5, 0.05, normalized=True)
     base = run(fixed_decoder_problem(NP, inst), m, 300, [300])
     sp = np.array([2, 0, 1])
     seq = ac.make_instance(inst.X[sp], inst.y[sp], inst.u, inst.z[sp], inst.W0)
@@ -279,7 +276,20 @@ def test_trace_cli_lp_md(tmp_path, capsys) -> None:  # type: ignore[no-untyped-d
 
 
 def test_method_rejects_bad_parameters() -> None:
+    for bad in (dict(p=1.5, eta=-1.0), dict(p=0.9, eta=0.1), dict(eta=0.1)):  # the last: p is required
+        with pytest.raises(VerifyInputError):
+            make_method("lp-md", **bad)
     with pytest.raises(VerifyInputError):
-        LpMirrorDescent(1.5, -1.0)
-    with pytest.raises(VerifyInputError):
-        LpMirrorDescent(0.9, 0.1)
+        lp_mirror_descent(1.5, -1.0)
+
+
+def test_the_table_builds_the_same_method_as_the_constructor() -> None:
+    """make_method("lp-md") reads p, eta and normalized from the table (normalize defaults to per block, as the
+    constructor's blockwise does); both give bit-identical runs."""
+    inst = _inst()
+    m = make_method("lp-md", p=1.5, eta=0.05)
+    assert m.to_json() == {"name": "lp-md", "p": 1.5, "eta": 0.05, "normalized": True, "blockwise": True}
+    assert make_method("lp-md", normalize="joint", p=1.5, eta=0.05, normalized=False).to_json()["blockwise"] is False
+    a = run(JointProblem.build(NP, inst), m, 50, [50])
+    b = run(JointProblem.build(NP, inst), lp_mirror_descent(1.5, 0.05), 50, [50])
+    assert np.array_equal(a.series("W"), b.series("W")) and np.array_equal(a.series("u"), b.series("u"))

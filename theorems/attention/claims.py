@@ -14,7 +14,8 @@ from theorems.attention.svm import classify_alpha
 from verify.backends import get_backend
 from verify.checks import check_bound, check_limit, check_order, rounding_bound
 from verify.errors import InfeasibleProblemError, SolverError
-from verify.methods import make_method
+from verify.methods import make_method, method_spec
+from verify.methods import method_params as _method_params
 from verify.model import trajectory_cache_key
 from verify.theory import HOLDS, INCONCLUSIVE, VIOLATED, Claim, Evidence, Settings
 from verify.trajectory import Trajectory, run
@@ -23,24 +24,24 @@ from verify.verdicts import HORIZON_TOO_SHORT, INSUFFICIENT_DATA, PRECISION_LOST
 
 def simulate(inst: ac.AttentionInstance, method: str, settings: Settings, checkpoints: list[int] | None = None,
              cache: dict | None = None, **params: float) -> Trajectory:
-    """Run ``method`` (gd / ngd / polyak / adam) on one instance with the settings' backend, precision and
-    horizon (Adam is elementwise, so it always runs on the dense representation). A trajectory precomputed by
-    ``verify sweep``'s batched run (``theorems.attention.batch``) is taken from ``cache`` instead."""
+    """Run ``method`` (a name of ``verify.methods.METHOD_TABLE``) on one instance with the settings' backend,
+    precision and horizon (a method whose updates are not along the gradient, such as Adam, is elementwise, so it
+    always runs on the dense representation). A trajectory precomputed by ``verify sweep``'s batched run
+    (``theorems.attention.batch``) is taken from ``cache`` instead."""
     hit = None if cache is None else cache.get(trajectory_cache_key(method, params, settings))
     if hit is not None and checkpoints is None:
         return hit
     bk = get_backend(settings.backend, settings.dps)
-    rule = make_method(method, eta=params.get("eta", 0.1), c=params.get("c", 1.0))
-    rep = "dense" if method == "adam" else ac.representation_of(settings.representation)
+    rule = make_method(method, **params)
+    rep = ac.representation_of(settings.representation) if method_spec(method).along_gradient else "dense"
     problem = ac.build_problem(bk, ac.stack([inst]), rep)
     return run(problem, rule, settings.steps, checkpoints)
 
 
 def method_params(method: str, params: dict) -> dict:
-    """The step parameters a method takes from a claim's params: eta (GD, NGD, Adam), c (Polyak)."""
-    if method == "polyak":
-        return {"c": float(params.get("c", 1.0))}
-    return {"eta": float(params.get("eta", 0.1))}
+    """The step parameters a method takes from a claim's params, with their defaults, as the methods table
+    declares them (``verify.methods.METHOD_TABLE``: eta for GD, NGD and Adam, c for Polyak)."""
+    return _method_params(method, params)
 
 
 def _run_info(tr: Trajectory, settings: Settings, method: str, params: dict) -> dict:

@@ -13,10 +13,11 @@ import math
 import numpy as np
 
 from theorems.attention import classifier as ac
-from theorems.attention.lp import JointProblem, LpMirrorDescent, bregman_direction, fixed_decoder_problem
+from theorems.attention.lp import JointProblem, bregman_direction, fixed_decoder_problem
 from theorems.attention.svm_lp import check_p, solve_lp_att_svm, solve_lp_decoder_svm
 from verify.backends import get_backend
 from verify.errors import VerifyInputError
+from verify.methods import make_method
 from verify.trajectory import log_checkpoints, run
 
 
@@ -30,7 +31,7 @@ def trace_lp(inst: ac.AttentionInstance, *, p: float, eta: float, steps: int, ch
     if backend not in ("numpy", "mpmath"):
         raise VerifyInputError(f"lp-md runs on the numpy or mpmath backend, not {backend!r}")
     bk = get_backend(backend, dps)
-    method = LpMirrorDescent(p, eta, normalized, blockwise)
+    method = make_method("lp-md", normalize="block" if blockwise else "joint", p=p, eta=eta, normalized=normalized)
     problem = JointProblem.build(bk, inst) if joint else fixed_decoder_problem(bk, inst)
     tr = run(problem, method, steps, checkpoints if checkpoints is not None else log_checkpoints(steps))
     alpha = tuple(int(a) for a in tr.series("selected")[-1])

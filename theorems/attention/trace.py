@@ -10,7 +10,7 @@ from theorems.attention import classifier as ac
 from theorems.attention.svm import solve_att_svm
 from verify.backends import get_backend
 from verify.errors import VerifyInputError
-from verify.methods import make_method
+from verify.methods import make_method, method_spec
 from verify.trajectory import log_checkpoints, run
 
 INITS = ("instance", "zero", "random", "cone")
@@ -71,7 +71,7 @@ def trace_attention(inst: ac.AttentionInstance, *, method: str, eta: float, step
         u_err = u_direction_error(tr.series("u"), u_mm)
         log_gap = tr.series("log_loss")
     else:
-        if method == "adam":
+        if not method_spec(method).along_gradient:  # an elementwise update (Adam, sign) needs W itself
             representation = "dense"
         tr = run(ac.build_problem(bk, ac.stack([inst]), representation), rule, steps, cps)
         W = tr.series("W")
