@@ -32,7 +32,7 @@ def simulate(inst: ac.AttentionInstance, method: str, settings: Settings, checkp
     if hit is not None and checkpoints is None:
         return hit
     bk = get_backend(settings.backend, settings.dps)
-    rule = make_method(method, **params)
+    rule = make_method(method, **_method_params(method, params))
     rep = ac.representation_of(settings.representation) if method_spec(method).along_gradient else "dense"
     problem = ac.build_problem(bk, ac.stack([inst]), rep)
     return run(problem, rule, settings.steps, checkpoints)
