@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 
 from verify.cli import main
-from verify.html_report import write_html
 from verify.instance import atomic_write_text
 from verify.report import REPORT_SCHEMA, report_basename, write_report, write_run_summary
+from verify.report.html import write_html
 
 HOSTILE = "<script>alert('x')</script> & \"quotes\""
 

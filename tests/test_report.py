@@ -1,4 +1,4 @@
-"""Counterexample reports: validation, file names, atomic writing, Markdown, PNG and ``verify show`` text."""
+"""Reports: validation (one-line messages), file names, atomic writing, Markdown, PNG and ``verify show`` text."""
 
 from __future__ import annotations
 
@@ -268,7 +268,7 @@ def test_rewrite_replaces_atomically(report: dict, tmp_path: Path) -> None:
 
 
 def test_failed_write_leaves_no_temp_files(report: dict, tmp_path: Path, monkeypatch) -> None:
-    import verify.report as mod
+    import verify.report.writing as mod
 
     def boom(_report: dict) -> str:
         raise RuntimeError("render failed")
@@ -332,11 +332,31 @@ def test_validate_rejects_wrong_schema(report: dict) -> None:
     (lambda r: r["confirmation"].append({"kind": "x", "verdict": "holds"}),
      r"report.confirmation\[2\] is missing key 'reason'"),
     (lambda r: r["confirmation"][0].update(evidence=[1]), r"report.confirmation\[0\].evidence must be"),
+    (lambda r: r["confirmation"][0].update(agrees="yes"),
+     r"^report.confirmation\[0\].agrees must be a boolean, got a string$"),
+    (lambda r: r.update(kind=1), r"^report.kind must be a string, got an integer$"),
+    (lambda r: r.update(theorem=[]), r"^report.theorem must be an object, got a list$"),
+    (lambda r: r["theorem"].update(reference=5), r"^report.theorem.reference must be a string or an object, got an"),
+    (lambda r: r["theorem"]["reference"].update(arxiv=2402),
+     r"^report.theorem.reference.arxiv must be a string, got an integer$"),
+    (lambda r: r["claim"].update(id=""), r"^report.claim.id must not be empty$"),
+    (lambda r: r["claim"].update(reconstructions=[{"name": "eps"}]),
+     r"^report.claim.reconstructions\[0\] is missing key 'statement'$"),
+    (lambda r: r["assumptions"].__setitem__(0, "separable"), r"^report.assumptions\[0\] must be an object, got a"),
+    (lambda r: r["versions"].update(numpy=1), r"^report.versions.numpy must be a string or null, got an integer$"),
+    (lambda r: r.update(robustness=[{"name": "eps", "role": "default", "value": 0.5, "verdict": "violated"}]),
+     r"^report.robustness\[0\] is missing key 'reason'$"),
 ])
 def test_validate_rejects_wrong_types(report: dict, mutate, fragment: str) -> None:
     mutate(report)
     with pytest.raises(VerifyInputError, match=fragment):
         validate_report(report)
+
+
+def test_reference_may_be_a_string(report: dict) -> None:
+    report["theorem"]["reference"] = "Vasudeva et al. 2024, Theorem 2"
+    assert validate_report(report) is report
+    assert "- Reference: Vasudeva et al. 2024, Theorem 2" in render_markdown(report)
 
 
 def test_validate_rejects_non_object() -> None:

@@ -350,7 +350,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     from verify.report import summarize
 
     if args.html is not None:
-        from verify.html_report import write_html
+        from verify.report.html import write_html
 
         if args.html and Path(args.html).exists() and not Path(args.html).is_dir():
             raise VerifyInputError(f"--html {args.html}: exists and is not a folder")

@@ -32,6 +32,7 @@ from hypothesis.errors import Flaky
 from verify.errors import VerifyInputError
 from verify.model import Model
 from verify.profiles import Profile, claim_settings, hypothesis_settings
+from verify.report.schema import REPORT_SCHEMA
 from verify.theory import FAILS, Claim, Evidence, Settings, TheoremModule
 from verify.verdicts import (
     CANNOT_BREAK_ALONE,
@@ -52,7 +53,6 @@ from verify.verdicts import (
     VIOLATED,
 )
 
-REPORT_SCHEMA = "verify-report/1"
 AGREE_TOL = 1e-6  # relative agreement demanded between backends on a confirmation (metric series)
 
 

@@ -25,21 +25,21 @@ from typing import Any
 
 from verify.errors import VerifyInputError
 from verify.instance import atomic_write_text
-from verify.report import (
-    _checkpoint_rows,
-    _fmt,
-    _fmt_t,
-    _label,
-    _ratios,
-    _reference,
-    _worst_index,
+from verify.report.fmt import (
+    checkpoint_rows,
+    fmt_num,
+    fmt_t,
     headline,
-    load_report,
-    load_runs,
-    plot_report,
+    provenance_label,
+    ratios,
+    reference_text,
     refutes_if,
-    report_basename,
+    worst_index,
 )
+from verify.report.naming import report_basename
+from verify.report.plot import plot_report
+from verify.report.runs import load_runs
+from verify.report.schema import load_report
 from verify.verdicts import KIND_AUDIT, KIND_COUNTEREXAMPLE
 
 CSS = """
@@ -130,25 +130,26 @@ def render_report_page(report: dict, json_path: Path, out_dir: Path) -> str:
              f"<blockquote>{esc(claim['statement'])}</blockquote>",
              "<h2>Provenance</h2>",
              _table(["piece", "provenance"], [
-                 ["claim", f"<code>{esc(_label(claim['provenance']))}</code>"],
-                 *[[f"assumption {esc(a['id'])}", f"<code>{esc(_label(a['provenance']))}</code>"]
+                 ["claim", f"<code>{esc(provenance_label(claim['provenance']))}</code>"],
+                 *[[f"assumption {esc(a['id'])}", f"<code>{esc(provenance_label(a['provenance']))}</code>"]
                    for a in report["assumptions"]]]),
-             f"<p>Paper: {esc(claim['paper'])}. Reference: {esc(_reference(report['theorem']['reference']) or '—')}. "
+             f"<p>Paper: {esc(claim['paper'])}. "
+             f"Reference: {esc(reference_text(report['theorem']['reference']) or '—')}. "
              f"Theorem module <code>{esc(report['theorem']['module'])}</code>. Created {esc(report['created'])}.</p>",
              "<h2>Evidence</h2>",
              f'<img class="plot" alt="evidence plot: {esc(claim["id"])}" src="{_png_data_uri(report, json_path)}">',
              _table(["verdict", "reason", "metric", "worst ratio", "at t", "fitted exponent", "constant",
                      "precision kept"],
-                    [[_verdict(ev["verdict"]), esc(ev["reason"]), esc(ev["metric"]), esc(_fmt(ev["worst_ratio"])),
-                      esc(_fmt_t(ev["t_worst"])), esc(_fmt(ev["exponent"])), esc(_fmt(ev["constant"])),
+                    [[_verdict(ev["verdict"]), esc(ev["reason"]), esc(ev["metric"]), esc(fmt_num(ev["worst_ratio"])),
+                      esc(fmt_t(ev["t_worst"])), esc(fmt_num(ev["exponent"])), esc(fmt_num(ev["constant"])),
                       "yes" if ev["precision_ok"] else "<strong>no</strong>"]]),
              "<h2>Assumptions</h2>",
              f"<p>{'Broken on purpose: <strong>' + esc(broken) + '</strong>.' if broken else 'None broken on purpose.'}"
              " Slack is positive when an assumption holds and negative when it fails.</p>",
              _table(["id", "role", "verdict", "slack", "provenance", "detail"],
                     [[esc(a["id"]) + (" <strong>(broken)</strong>" if a["id"] == broken else ""),
-                      esc(a.get("role", "")), _verdict(a["verdict"]), esc(_fmt(a["slack"], 6)),
-                      f"<code>{esc(_label(a['provenance']))}</code>", esc(a["detail"] or a["title"])]
+                      esc(a.get("role", "")), _verdict(a["verdict"]), esc(fmt_num(a["slack"], 6)),
+                      f"<code>{esc(provenance_label(a['provenance']))}</code>", esc(a["detail"] or a["title"])]
                      for a in report["assumptions"]]),
              "<h2>Run</h2>",
              _table(["method", "backend", "precision", "seed"],
@@ -157,13 +158,13 @@ def render_report_page(report: dict, json_path: Path, out_dir: Path) -> str:
                       esc(report["seed"])]])]
     n = len(ev["t"])
     if n:
-        worst = _worst_index(ev)
-        ratios = _ratios(ev)
+        worst = worst_index(ev)
+        rs = ratios(ev)
         rows = []
-        for i in _checkpoint_rows(n, worst):
+        for i in checkpoint_rows(n, worst):
             claimed = ev["claimed"][i] if i < len(ev["claimed"]) else None
-            rows.append([esc(_fmt_t(ev["t"][i])) + (" <strong>&larr; worst</strong>" if i == worst else ""),
-                         esc(_fmt(ev["observed"][i])), esc(_fmt(claimed)), esc(_fmt(ratios[i]))])
+            rows.append([esc(fmt_t(ev["t"][i])) + (" <strong>&larr; worst</strong>" if i == worst else ""),
+                         esc(fmt_num(ev["observed"][i])), esc(fmt_num(claimed)), esc(fmt_num(rs[i]))])
         parts += ["<h2>Checkpoints</h2>", _table(["t", "observed", "claimed", "ratio"], rows)]
     parts.append("<h2>Confirmation runs</h2>")
     if report["confirmation"]:
@@ -204,8 +205,8 @@ def render_index(entries: list[tuple[dict, Path, str]], runs: list[tuple[dict, P
             rows.append([f"<code>{esc(c.get('claim_id'))}</code>", esc(c.get("title", "")), esc(c.get("kind", "")),
                          f"<code>{esc(c.get('provenance', ''))}</code>", _verdict(c.get("verdict")),
                          esc(c.get("tried")), esc(json.dumps(c.get("counts", {}), sort_keys=True)),
-                         esc(_fmt(c.get("worst_ratio"), 4)),
-                         esc(", ".join(_fmt(x, 3) for x in exps[:6]) + (" ..." if len(exps) > 6 else "")),
+                         esc(fmt_num(c.get("worst_ratio"), 4)),
+                         esc(", ".join(fmt_num(x, 3) for x in exps[:6]) + (" ..." if len(exps) > 6 else "")),
                          "<br>".join(links) or "—"])
         parts += [f"<h2>Run {esc(run.get('created', ''))}</h2>",
                   f"<p>profile <code>{esc(run.get('profile'))}</code>, seed {esc(run.get('seed'))}"
@@ -217,8 +218,8 @@ def render_index(entries: list[tuple[dict, Path, str]], runs: list[tuple[dict, P
     if entries:
         rows = [[f'<a href="{esc(page)}"><code>{esc(r["claim"]["id"])}</code></a>', esc(r["kind"]),
                  _verdict(r["verdict"]), esc(r["status"]), esc(r["broken_assumption"] or "—"),
-                 esc(_fmt(r["evidence"]["worst_ratio"], 4)),
-                 f"<code>{esc(_label(r['claim']['provenance']))}</code>", f"<code>{esc(r['replay'])}</code>"]
+                 esc(fmt_num(r["evidence"]["worst_ratio"], 4)),
+                 f"<code>{esc(provenance_label(r['claim']['provenance']))}</code>", f"<code>{esc(r['replay'])}</code>"]
                 for r, _, page in entries]
         parts.append(_table(["claim", "kind", "verdict", "status", "broken assumption", "worst ratio", "provenance",
                              "replay"], rows, "row"))
