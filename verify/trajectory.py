@@ -63,8 +63,8 @@ class Records(Mapping[str, np.ndarray]):
     """A trajectory's checkpoint records: stored arrays plus :class:`Derived` ones, built on first access.
 
     ``records[name]`` has shape (len(t), B, ...) as a plain dict would; :meth:`series` builds a derived record for
-    one instance only, so e.g. a Gram run keeps only its coefficients and never materializes B d x d matrices
-    per checkpoint unless a caller indexes the whole record."""
+    one instance only, so e.g. a problem that stores its parameters as coefficients never materializes B d x d
+    matrices per checkpoint unless a caller indexes the whole record."""
 
     def __init__(self, stored: dict[str, np.ndarray], derived: dict[str, Derived] | None = None) -> None:
         self._stored = stored
