@@ -709,8 +709,8 @@ class MethodSpec:
     ``per_block`` is the normalization of tuple parameters (``normalize`` = "block"). ``along_gradient``: every
     update is a scalar multiple of the gradient, so the iterates stay in W_0 + the span of the gradients and a
     problem may carry the parameters in coordinates of that span; False for elementwise updates (Adam, sign,
-    mirror maps), which need the parameter array itself. ``blocks``: whether ``normalize`` means anything for
-    it (elementwise methods ignore it); ``per_block_default`` is its normalization when none is given."""
+    mirror maps), which need the parameter array itself. ``per_block_default`` is its normalization when none is
+    given (elementwise methods ignore the normalization)."""
 
     name: str
     summary: str
@@ -718,7 +718,6 @@ class MethodSpec:
     params: tuple[Param, ...]
     build: Callable[[dict, bool], Method]
     along_gradient: bool
-    blocks: bool = True
     per_block_default: bool = False
 
 
@@ -734,9 +733,9 @@ METHOD_TABLE: dict[str, MethodSpec] = {s.name: s for s in (
     MethodSpec("adam", "Adam (b1 = 0.9, b2 = 0.999, eps = 1e-8)",
                "m <- b1 m + (1-b1) g, v <- b2 v + (1-b2) g^2, W <- W - eta mh / (sqrt(vh) + eps)",
                (Param("eta", 0.1, "learning rate", "eta (Adam's learning rate)"),),
-               lambda kw, pb: adam(kw["eta"]), along_gradient=False, blocks=False),
+               lambda kw, pb: adam(kw["eta"]), along_gradient=False),
     MethodSpec("signgd", "sign gradient descent", "W <- W - eta sign(grad L)", (_ETA,),
-               lambda kw, pb: sign_gd(kw["eta"]), along_gradient=False, blocks=False),
+               lambda kw, pb: sign_gd(kw["eta"]), along_gradient=False),
     MethodSpec("lp-md", "lp mirror descent, potential (1/p)||W||_p^p",
                "Theta <- Theta - eta G, W = sign(Theta)|Theta|^{1/(p-1)}; G = grad L or grad L / ||grad L||_q",
                (Param("p", None, "exponent of the potential, 1 < p < inf", "p"), _ETA,
