@@ -154,3 +154,77 @@ def test_docs_pages_are_generated_from_module_data() -> None:
     assert "modules/vdt24.md" in pages and "[vdt24](vdt24.md)" in pages["modules/index.md"]
     ref = gen.cli_reference()
     assert "### `verify show`" in ref and "--html" in ref and "--quiet" in ref
+
+
+# ---------------------------------------------------------------------------------------------- one profile table
+def test_conformance_counts_come_from_the_profile_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    from verify.errors import VerifyInputError
+    from verify.profiles import PROFILES
+
+    monkeypatch.delenv("VERIFY_CONFORMANCE_EXAMPLES", raising=False)
+    for name, p in PROFILES.items():
+        monkeypatch.setenv("HYPOTHESIS_PROFILE", name)
+        assert cf.n_examples() == p.conformance_examples
+    monkeypatch.delenv("HYPOTHESIS_PROFILE")
+    assert cf.n_examples() == PROFILES["quick"].conformance_examples
+    monkeypatch.setenv("VERIFY_CONFORMANCE_EXAMPLES", "7")
+    assert cf.n_examples() == 7 and cf.n_examples(4) == 4
+    monkeypatch.delenv("VERIFY_CONFORMANCE_EXAMPLES")
+    monkeypatch.setenv("HYPOTHESIS_PROFILE", "thorogh")
+    with pytest.raises(VerifyInputError, match="thorogh"):
+        cf.n_examples()
+
+
+def test_hypothesis_profiles_are_registered_from_the_table() -> None:
+    from hypothesis import Phase, settings
+
+    from verify.profiles import PROFILES, register_hypothesis_profiles
+
+    register_hypothesis_profiles()
+    for name, p in PROFILES.items():
+        s = settings.get_profile(name)
+        assert s.max_examples == p.property_examples, name
+        assert s.derandomize == p.derandomize and s.database is None and s.deadline is None, name
+        assert (Phase.shrink in s.phases) == p.shrink, name
+
+
+def test_examples_reach_the_checks_that_draw() -> None:
+    """``examples`` goes to every check that draws instances (and only to those), and a drawing check then draws
+    that many instances per strategy."""
+    seen: list[object] = []
+
+    def drawing(module: object, examples: int | None = None) -> None:
+        seen.append(examples)
+
+    def static(module: object) -> None:
+        seen.append("static")
+
+    res = cf.run_checks(M, checks=[drawing, static], examples=7)
+    assert seen == [7, "static"] and [r.outcome for r in res] == ["passed", "passed"]
+    (param,) = cf.parametrize_with_checks([M], checks=[drawing], examples=4).args[1]
+    assert param.id == "template-drawing"
+    param.values[1](param.values[0])
+    assert seen[-1] == 4
+
+    drawn: list[int] = []
+    counted = dataclasses.replace(M, meets=lambda cid: template.near_orthogonal_instances().map(
+        lambda i: drawn.append(1) or i))
+    assert [r.outcome for r in cf.run_checks(counted, checks=[cf.check_meets_strategies], examples=3)] == ["passed"]
+    assert len(drawn) == 3 * len(M.claims)
+
+
+def test_the_profiles_page_shows_the_table() -> None:
+    """docs/profiles.md has one row per Profile field, with each profile's value (so the page cannot go stale)."""
+    import re
+    from pathlib import Path
+
+    from verify.profiles import PROFILES, Profile
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "profiles.md").read_text()
+    assert "| field | quick | ci | thorough |" in text
+    rows = {m.group(1): [c.strip() for c in m.group(2).split("|")]
+            for m in re.finditer(r"^\| `(\w+)` \|(.*)\|$", text, re.M)}
+    fields = [f.name for f in dataclasses.fields(Profile) if f.name != "name"]
+    assert sorted(rows) == sorted(fields)
+    for f in fields:
+        assert rows[f][:3] == [str(getattr(PROFILES[n], f)).lower() for n in ("quick", "ci", "thorough")], f

@@ -8,7 +8,6 @@ tolerances against the *same* independent mpmath references.
 from __future__ import annotations
 
 import math
-import os
 import sys
 
 import mpmath
@@ -186,16 +185,17 @@ def test_mpmath_oracle_agrees_with_torch() -> None:
 def test_claims_give_the_same_verdict_on_torch_as_on_numpy(claim_id: str) -> None:
     """The property suite's claim check, on the torch backend: on instances meeting the assumptions, torch and
     numpy reach the same verdict with the same metric series (to the engine's AGREE_TOL)."""
-    from hypothesis import given, settings
+    from hypothesis import given
 
     from theorems.vdt24 import CLAIMS, MODULE
     from verify.engine import AGREE_TOL, assess
-    from verify.profiles import claim_settings, get_profile
+    from verify.profiles import active_profile, claim_settings, hypothesis_settings
 
     claim = CLAIMS[claim_id]
-    base = claim_settings(get_profile(os.environ.get("HYPOTHESIS_PROFILE", "quick")))  # as the property suites
+    profile = active_profile()  # HYPOTHESIS_PROFILE, as the property suites
+    base = claim_settings(profile)
 
-    @settings(max_examples=2, deadline=None, derandomize=True, database=None)  # cost: ~6 s per example
+    @hypothesis_settings(profile, profile.claim_examples)  # cost: ~6 s per example
     @given(MODULE.meets(claim_id))
     def prop(instance: ac.AttentionInstance) -> None:
         a = {b: assess(MODULE, claim, instance, base.but(backend=b)) for b in FLOAT64}

@@ -35,12 +35,18 @@ when the module does not conform:
   matches Richardson-extrapolated central differences of its loss (skipped, with the reason, when the module
   declares none).
 
-The number of instances drawn per strategy follows ``HYPOTHESIS_PROFILE`` (quick 2, ci 3, thorough 20) or
-``VERIFY_CONFORMANCE_EXAMPLES``. :func:`run_checks` runs every check outside pytest and returns the results.
+The number of instances drawn per strategy is the ``conformance_examples`` of the profile that
+``HYPOTHESIS_PROFILE`` names (:data:`verify.profiles.PROFILES`; docs/profiles.md), or
+``VERIFY_CONFORMANCE_EXAMPLES``; a check's ``examples`` argument (and the ``examples`` of
+:func:`parametrize_with_checks` and :func:`run_checks`) sets it for one call, as the property suites do with the
+profile's ``property_examples``. Draws are always derandomized, so a failure reproduces. :func:`run_checks` runs
+the checks outside pytest and returns the results.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import math
 import os
@@ -55,10 +61,9 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 
 from verify.instance import dumps
+from verify.profiles import active_profile
 from verify.provenance import TAGS, Provenance
 from verify.theory import CLAIM_KINDS, FAILS, HOLDS, Assumption, GradientSpec, TheoremModule
-
-EXAMPLES = {"quick": 2, "ci": 3, "thorough": 20}
 
 # Gradient check (see check_gradient): step, directions, tolerance.
 FD_STEP = 1e-3  # relative to max(1, ||theta||); Richardson's O(h^4) truncation is then ~1e-12 * |L^(5)|
@@ -77,11 +82,15 @@ class ConformanceSkip(Exception):
     """A check that does not apply to this module (pytest reports it as skipped, with the reason)."""
 
 
-def n_examples() -> int:
+def n_examples(examples: int | None = None) -> int:
+    """Instances per strategy: ``examples`` if given, else ``VERIFY_CONFORMANCE_EXAMPLES``, else the active
+    profile's ``conformance_examples``."""
+    if examples is not None:
+        return max(1, int(examples))
     env = os.environ.get("VERIFY_CONFORMANCE_EXAMPLES")
     if env:
         return max(1, int(env))
-    return EXAMPLES.get(os.environ.get("HYPOTHESIS_PROFILE", "quick"), 2)
+    return active_profile().conformance_examples
 
 
 _DRAWN: dict[tuple[int, str, int], tuple[Any, list[Any]]] = {}
@@ -174,10 +183,10 @@ def _claim_rows(module: TheoremModule, claim_id: str, instance: Any) -> dict[str
     return {aid: module.assumptions[aid].check(instance, cache) for aid in module.claims[claim_id].assumptions}
 
 
-def check_meets_strategies(module: TheoremModule) -> None:
+def check_meets_strategies(module: TheoremModule, examples: int | None = None) -> None:
     """meets(claim) really meets every assumption of the claim."""
     for cid in module.claims:
-        insts = draw_examples(module.meets(cid), n_examples())
+        insts = draw_examples(module.meets(cid), n_examples(examples))
         assert insts, f"meets({cid!r}) produced no instance"
         for k, inst in enumerate(insts):
             for aid, r in _claim_rows(module, cid, inst).items():
@@ -185,7 +194,7 @@ def check_meets_strategies(module: TheoremModule) -> None:
                     f"meets({cid!r}) instance {k} does not meet {aid}: {r.verdict}, slack {r.slack} ({r.detail})")
 
 
-def check_break_strategies(module: TheoremModule) -> None:
+def check_break_strategies(module: TheoremModule, examples: int | None = None) -> None:
     """breaks(claim, a) really breaks a (slack < 0) and keeps the claim's other assumptions."""
     for cid, c in module.claims.items():
         for aid in c.assumptions:
@@ -194,7 +203,7 @@ def check_break_strategies(module: TheoremModule) -> None:
             if strat is None:
                 assert a.implied_by, f"breaks({cid!r}, {aid!r}) is None but {aid} declares no implied_by reason"
                 continue
-            insts = draw_examples(strat, n_examples())
+            insts = draw_examples(strat, n_examples(examples))
             assert insts, f"breaks({cid!r}, {aid!r}) produced no instance"
             for k, inst in enumerate(insts):
                 rows = _claim_rows(module, cid, inst)
@@ -205,10 +214,10 @@ def check_break_strategies(module: TheoremModule) -> None:
                 assert not others, f"breaks({cid!r}, {aid!r}) instance {k} also breaks {others}"
 
 
-def check_instance_round_trip(module: TheoremModule) -> None:
+def check_instance_round_trip(module: TheoremModule, examples: int | None = None) -> None:
     """to_json -> JSON text -> load_instance is exact (same instance, same JSON text)."""
     cid = next(iter(module.claims))
-    insts = draw_examples(module.meets(cid), n_examples())
+    insts = draw_examples(module.meets(cid), n_examples(examples))
     assert insts, f"meets({cid!r}) produced no instance"
     for k, inst in enumerate(insts):
         obj = inst.to_json()
@@ -239,7 +248,7 @@ def names_reconstruction(phrase: str, name: str) -> bool:
     return bool(nw) and len(nw) <= len(pw) and pw[-len(nw):] == nw
 
 
-def check_reconstructions(module: TheoremModule) -> None:
+def check_reconstructions(module: TheoremModule, examples: int | None = None) -> None:
     """Every named [recon] parameter of a claim (its own note and its assumptions') declares its readings."""
     for cid, c in module.claims.items():
         notes = [("claim", c.provenance.note)] + [(f"assumption {a}", module.assumptions[a].provenance.note)
@@ -259,7 +268,7 @@ def check_reconstructions(module: TheoremModule) -> None:
                 raise AssertionError(f"claim {cid}: reconstruction {r.name}'s values are not JSON: {exc}") from exc
         if not c.reconstructions:
             continue
-        for k, inst in enumerate(draw_examples(module.meets(cid), n_examples())):
+        for k, inst in enumerate(draw_examples(module.meets(cid), n_examples(examples))):
             for r in c.reconstructions:
                 pair = r.apply(c, inst, r.default)
                 assert pair is not None, f"claim {cid}: {r.name} at its default rejects meets() instance {k}"
@@ -312,13 +321,14 @@ def compare_gradient(spec: GradientSpec, instance: Any, rng: np.random.Generator
     return GradientResult(worst, tol, informative)
 
 
-def check_gradient(module: TheoremModule, spec: GradientSpec | None = None) -> None:
+def check_gradient(module: TheoremModule, spec: GradientSpec | None = None,
+                   examples: int | None = None) -> None:
     """The declared gradient matches finite differences of the declared loss (worst error / tolerance <= 1)."""
     spec = spec or module.gradient
     if spec is None:
         raise ConformanceSkip(f"module {module.key} declares no gradient (TheoremModule.gradient is None)")
     cid = next(iter(module.claims))
-    insts = draw_examples(module.meets(cid), n_examples())
+    insts = draw_examples(module.meets(cid), n_examples(examples))
     assert insts, f"meets({cid!r}) produced no instance"
     rng = np.random.default_rng(20240205)
     informative = 0
@@ -358,8 +368,27 @@ ALL_CHECKS: tuple[Callable[[TheoremModule], None], ...] = (
 
 
 # ---------------------------------------------------------------------------------------------- drivers
-def checks_for(module: TheoremModule) -> list[Callable[[TheoremModule], None]]:
+STRATEGY_CHECKS: tuple[Callable[..., None], ...] = (check_meets_strategies, check_break_strategies)
+"""The checks of a module's hypothesis strategies (what the property suites run at their larger budget)."""
+
+
+def checks_for(module: TheoremModule) -> list[Callable[..., None]]:
     return list(ALL_CHECKS)
+
+
+def takes_examples(chk: Callable[..., None]) -> bool:
+    """Does the check draw instances (and so take an ``examples`` count)?"""
+    try:
+        return "examples" in inspect.signature(chk).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _bind(chk: Callable[..., None], examples: int | None) -> Callable[[TheoremModule], None]:
+    """``chk`` with its instance count fixed to ``examples`` (unchanged when None or when it draws nothing)."""
+    if examples is None or not takes_examples(chk):
+        return chk
+    return functools.wraps(chk)(functools.partial(chk, examples=examples))
 
 
 @dataclass(frozen=True)
@@ -370,12 +399,14 @@ class CheckResult:
     message: str = ""
 
 
-def run_checks(module: TheoremModule) -> list[CheckResult]:
-    """Every check on ``module``, outside pytest."""
+def run_checks(module: TheoremModule, *, checks: Iterable[Callable[..., None]] | None = None,
+               examples: int | None = None) -> list[CheckResult]:
+    """The checks (default: every check of :func:`checks_for`) on ``module``, outside pytest; ``examples``
+    instances per strategy (default: :func:`n_examples`)."""
     out = []
-    for chk in checks_for(module):
+    for chk in (checks_for(module) if checks is None else list(checks)):
         try:
-            chk(module)
+            _bind(chk, examples)(module)
         except ConformanceSkip as exc:
             out.append(CheckResult(module.key, chk.__name__, "skipped", str(exc)))
         except AssertionError as exc:
@@ -385,16 +416,16 @@ def run_checks(module: TheoremModule) -> list[CheckResult]:
     return out
 
 
-def _pytest_check(chk: Callable[[TheoremModule], None]) -> Callable[[TheoremModule], None]:
+def _pytest_check(chk: Callable[..., None], examples: int | None = None) -> Callable[[TheoremModule], None]:
     """Wrap a check so that ConformanceSkip becomes pytest.skip (with the reason)."""
-    import functools
-
     import pytest
+
+    bound = _bind(chk, examples)
 
     @functools.wraps(chk)
     def wrapped(module: TheoremModule) -> None:
         try:
-            chk(module)
+            bound(module)
         except ConformanceSkip as exc:
             pytest.skip(str(exc))
 
@@ -402,21 +433,26 @@ def _pytest_check(chk: Callable[[TheoremModule], None]) -> Callable[[TheoremModu
 
 
 def parametrize_with_checks(modules: Iterable[TheoremModule], *,
+                            checks: Iterable[Callable[..., None]] | None = None,
+                            examples: int | None = None,
                             expected_failures: dict[str, dict[str, str]] | None = None,
                             strict: bool = True) -> Any:
     """A ``pytest.mark.parametrize("module, check", ...)`` over every (module, check) pair.
 
-    ``expected_failures`` maps a module key to ``{check name: reason}``; those pairs are marked
-    ``xfail(strict=strict)``: with ``strict`` (the default) a declared failure that starts passing fails the
-    test too, so the declaration cannot go stale.
+    ``checks`` narrows the checks (default: every check of :func:`checks_for`); ``examples`` sets the instances
+    drawn per strategy (default: :func:`n_examples`, from the profile table). ``expected_failures`` maps a module
+    key to ``{check name: reason}``; those pairs are marked ``xfail(strict=strict)``: with ``strict`` (the default)
+    a declared failure that starts passing fails the test too, so the declaration cannot go stale.
     """
     import pytest
 
     expected = expected_failures or {}
+    chosen = None if checks is None else list(checks)
     params = []
     for m in modules:
-        for chk in checks_for(m):
+        for chk in (checks_for(m) if chosen is None else chosen):
             reason = expected.get(m.key, {}).get(chk.__name__)
             marks = [pytest.mark.xfail(strict=strict, reason=reason)] if reason else []
-            params.append(pytest.param(m, _pytest_check(chk), id=f"{m.key}-{chk.__name__}", marks=marks))
+            params.append(pytest.param(m, _pytest_check(chk, examples), id=f"{m.key}-{chk.__name__}",
+                                       marks=marks))
     return pytest.mark.parametrize(("module", "check"), params)

@@ -1,16 +1,19 @@
-"""Search profiles: how many instances, how long a horizon, and the matching hypothesis settings.
+"""Search profiles: the one table of how many instances, how long a horizon, and the hypothesis settings.
 
 - ``quick``: seconds per claim (a handful of instances, short horizons); the README's main job.
 - ``ci``: derandomized, no example database, ``print_blob``; what CI runs.
 - ``thorough``: hundreds of instances, long horizons, ``target()`` steering towards the worst
   observed-to-claimed ratio, and shrinking of any counterexample to a minimal one.
 
-The same names are registered as hypothesis settings profiles, so the property suites select them with
-``HYPOTHESIS_PROFILE=quick|ci|thorough``.
+:data:`PROFILES` feeds everything that draws instances: the engine (``verify check``, ``audit``, ``sweep``
+through :func:`claim_settings` and :func:`hypothesis_settings`), the hypothesis profiles of the same names that
+:func:`register_hypothesis_profiles` registers for the property suites (``HYPOTHESIS_PROFILE=quick|ci|thorough``),
+and the conformance suite (:mod:`verify.conformance`). docs/profiles.md tabulates every field and who reads it.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from hypothesis import HealthCheck, Phase, settings
@@ -18,28 +21,50 @@ from hypothesis import HealthCheck, Phase, settings
 from verify.errors import VerifyInputError
 from verify.theory import Settings
 
+PROFILE_ENV = "HYPOTHESIS_PROFILE"
+"""The environment variable that picks the profile of the test suites (the CLI takes ``--profile``)."""
+DEFAULT_PROFILE = "quick"
+
 
 @dataclass(frozen=True)
 class Profile:
     name: str
     max_examples: int
+    """``verify check`` / ``sweep``: instances drawn per claim (and ``Settings.max_examples``)."""
     steps: int
+    """The horizon of every claim evaluation (``Settings.steps``)."""
     derandomize: bool
+    """Hypothesis derandomizes the search (the draws are a function of the seed alone)."""
     shrink: bool
-    confirm_mp_steps: int  # horizon of the mpmath confirmation run
-    audit_examples: int  # instances per broken assumption in an audit
-    """An audit needs power: a failure that occurs in a third of the draws breaking an assumption (NGD from 0
+    """Hypothesis shrinks a failing example; ``verify check`` stops at the first violation and shrinks it."""
+    confirm_mp_steps: int
+    """The horizon of the mpmath confirmation run (``higher-precision``)."""
+    audit_examples: int
+    """``verify audit``: instances per broken assumption.
+
+    An audit needs power: a failure that occurs in a third of the draws breaking an assumption (NGD from 0
     selecting a locally optimal alpha on low-dimensional tokens) is missed by 4 draws 20% of the time and by 8
     draws 4% of the time (0.67^4, 0.67^8)."""
+    claim_examples: int
+    """Property suites: instances per claim on which the claim is assessed (each one a full evaluation, the
+    confirmation of a candidate, and a replay of its report), and the budget of any other property test whose
+    example is a claim evaluation."""
+    property_examples: int
+    """Property suites: ``max_examples`` of the registered hypothesis profile (every ``@given`` that sets no
+    budget of its own), and the instances per strategy of the suites' meets/breaks checks."""
+    conformance_examples: int
+    """The conformance suite (tests/test_conformance.py, a plugin's ``parametrize_with_checks``): instances drawn
+    per strategy; ``VERIFY_CONFORMANCE_EXAMPLES`` overrides it."""
 
 
 PROFILES = {
     "quick": Profile("quick", max_examples=3, steps=2000, derandomize=True, shrink=False, confirm_mp_steps=500,
-                     audit_examples=8),
+                     audit_examples=8, claim_examples=2, property_examples=5, conformance_examples=2),
     "ci": Profile("ci", max_examples=6, steps=3000, derandomize=True, shrink=False, confirm_mp_steps=1000,
-                  audit_examples=12),
+                  audit_examples=12, claim_examples=3, property_examples=10, conformance_examples=3),
     "thorough": Profile("thorough", max_examples=200, steps=20000, derandomize=False, shrink=True,
-                        confirm_mp_steps=2000, audit_examples=200),
+                        confirm_mp_steps=2000, audit_examples=200, claim_examples=200, property_examples=1000,
+                        conformance_examples=20),
 }
 
 _SUPPRESS = [HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large]
@@ -51,16 +76,27 @@ def get_profile(name: str) -> Profile:
     return PROFILES[name]
 
 
+def active_profile() -> Profile:
+    """The profile the test suites run under: ``HYPOTHESIS_PROFILE`` (default ``quick``). An unknown name is an
+    error, not a silent fallback (a typo would otherwise run the quick budgets under another name)."""
+    name = os.environ.get(PROFILE_ENV) or DEFAULT_PROFILE
+    if name not in PROFILES:
+        raise VerifyInputError(f"{PROFILE_ENV}={name!r} is not a profile; expected one of {', '.join(PROFILES)}")
+    return PROFILES[name]
+
+
 def claim_settings(profile: Profile, seed: int = 0) -> Settings:
     return Settings(profile=profile.name, steps=profile.steps, max_examples=profile.max_examples, seed=seed)
 
 
 def hypothesis_settings(profile: Profile, max_examples: int | None = None) -> settings:
+    """The hypothesis settings of ``profile`` with ``max_examples`` draws (default: the profile's
+    ``max_examples``, the engine's count)."""
     phases = [Phase.explicit, Phase.reuse, Phase.generate, Phase.target]
     if profile.shrink:
         phases.append(Phase.shrink)
     return settings(
-        max_examples=max_examples or profile.max_examples,
+        max_examples=profile.max_examples if max_examples is None else max_examples,
         deadline=None,
         derandomize=profile.derandomize,
         database=None,  # the search is a function of the seed alone (verify.engine.explore applies @seed)
@@ -71,10 +107,7 @@ def hypothesis_settings(profile: Profile, max_examples: int | None = None) -> se
 
 
 def register_hypothesis_profiles() -> None:
-    """Register quick / ci / thorough with hypothesis (for the property suites)."""
-    settings.register_profile("quick", max_examples=5, deadline=None, derandomize=True, database=None,
-                              suppress_health_check=_SUPPRESS)
-    settings.register_profile("ci", max_examples=10, deadline=None, derandomize=True, database=None,
-                              print_blob=True, suppress_health_check=_SUPPRESS)
-    settings.register_profile("thorough", max_examples=1000, deadline=None, print_blob=True,
-                              suppress_health_check=_SUPPRESS)
+    """Register every profile of :data:`PROFILES` with hypothesis, under its name: the settings of
+    :func:`hypothesis_settings` with ``property_examples`` draws (for the property suites)."""
+    for p in PROFILES.values():
+        settings.register_profile(p.name, hypothesis_settings(p, p.property_examples))
