@@ -1,9 +1,9 @@
 """Theorem plugins: discovery through the ``verify.theorems`` entry-point group, bad plugins reported and skipped,
 ``VERIFY_DISABLE_PLUGINS``, and the example plugin's deliberately false claim refuted with a confirmed report.
 
-Discovery is tested in subprocesses with a throw-away ``*.dist-info`` folder on PYTHONPATH (importlib.metadata
-reads entry points from any such folder on sys.path), so these tests do not depend on what is pip-installed.
-CI also ``pip install``s examples/verify-example-plugin; then it is found through its real metadata.
+Discovery is tested in subprocesses with a throw-away ``*.dist-info`` folder on PYTHONPATH (tests/plugin_env.py),
+so these tests do not depend on what is pip-installed. CI also ``pip install``s examples/verify-example-plugin;
+then it is found through its real metadata.
 """
 
 from __future__ import annotations
@@ -12,51 +12,32 @@ import json
 import os
 import subprocess
 import sys
-from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 
 import pytest
+from plugin_env import ROOT, fake_dist, installed, plugin_env, run_verify
 
-ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_SRC = ROOT / "examples" / "verify-example-plugin" / "src"
 
 
-def _dist(where: Path, name: str, entries: dict[str, str]) -> None:
-    d = where / f"{name}-0.1.dist-info"
-    d.mkdir(parents=True)
-    (d / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1\n")
-    lines = ["[verify.theorems]"] + [f"{k} = {v}" for k, v in entries.items()]
-    (d / "entry_points.txt").write_text("\n".join(lines) + "\n")
+EXAMPLE = {"verify-example-plugin": {"verify.theorems": {"example": "verify_example_plugin:MODULE"}}}
 
 
 def _example_installed() -> bool:
-    try:
-        distribution("verify-example-plugin")
-    except PackageNotFoundError:
-        return False
-    return True
+    return installed("verify-example-plugin")
 
 
 def _env(tmp_path: Path, entries: dict[str, str] | None = None, *, with_example: bool = True, **extra: str) -> dict:
     """An environment whose PYTHONPATH holds fake distributions with ``entries`` (and the example plugin)."""
     site = tmp_path / "site"
     site.mkdir(exist_ok=True)
-    paths = [str(site), str(ROOT)]
     if entries:
-        _dist(site, "fake_plugins", entries)
-    if with_example:
-        paths.append(str(EXAMPLE_SRC))
-        if not _example_installed():
-            _dist(site, "verify_example_plugin", {"example": "verify_example_plugin:MODULE"})
-    env = {k: v for k, v in os.environ.items() if k not in ("VERIFY_DISABLE_PLUGINS", "PYTHONPATH")}
-    env["PYTHONPATH"] = os.pathsep.join(paths)
-    env.update(extra)
-    return env
+        fake_dist(site, "fake_plugins", {"verify.theorems": entries})
+    return plugin_env(site, [EXAMPLE_SRC] if with_example else [], EXAMPLE if with_example else {}, **extra)
 
 
 def _verify(args: list[str], env: dict, cwd: Path, timeout: int = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "verify", *args], env=env, cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout)
+    return run_verify(args, env, cwd, timeout)
 
 
 def _ids(proc: subprocess.CompletedProcess) -> list[str]:

@@ -3,21 +3,29 @@
 One vectorized trajectory for B instances of one shape (the kernels are batched over the leading axis), then
 sliced into B single-instance trajectories left in each instance's claim cache, where
 ``theorems.attention.claims.simulate`` finds them. Only what ``simulate`` would run is precomputed: the claim's
-GD-type step rule (gd / ngd / polyak, for which the Gram representation is exact) with the parameters
-``method_params`` gives it, under the settings' backend, precision, horizon and representation. Anything else
-(Adam, joint or mirror-descent methods) returns empty caches, and the claim then runs per instance as usual.
+step rule when every update is along the gradient (``MethodSpec.along_gradient``: gd, ngd, polyak; the Gram
+representation is exact for them) with the parameters ``method_params`` gives it, under the settings' backend,
+precision, horizon and representation. Anything else (Adam, sign descent, mirror descent) returns empty caches,
+and the claim then runs per instance as usual.
 """
 
 from __future__ import annotations
 
 from theorems.attention import classifier as ac
 from verify.backends import get_backend
-from verify.methods import make_rule
+from verify.errors import VerifyInputError
+from verify.methods import make_rule, method_spec
 from verify.model import trajectory_cache_key
 from verify.theory import Claim, Settings
 from verify.trajectory import Trajectory, run
 
-GD_TYPE = ("gd", "ngd", "polyak")  # step rules whose iterates stay in W0 + span{x z^T}: Gram is exact
+
+def _along_gradient(method: str) -> bool:
+    """Every update is a multiple of the gradient, so the iterates stay in W0 + span{x z^T}: Gram is exact."""
+    try:
+        return method_spec(method).along_gradient
+    except VerifyInputError:
+        return False
 
 
 def slice_trajectory(tr: Trajectory, b: int) -> Trajectory:
@@ -30,7 +38,7 @@ def prefill(claim: Claim, instances: list[ac.AttentionInstance], settings: Setti
     method is not a GD-type step rule)."""
     from theorems.attention.claims import method_params
 
-    if claim.method not in GD_TYPE:
+    if not _along_gradient(claim.method):
         return [{} for _ in instances]
     params = method_params(claim.method, claim.params)
     rule = make_rule(claim.method, **params)

@@ -14,6 +14,7 @@ from typing import Any
 
 from verify.cli import emit, parse_ints
 from verify.errors import VerifyInputError
+from verify.methods import NORMALIZATIONS, names
 
 
 def _load_attention(path: str) -> Any:
@@ -158,13 +159,14 @@ def add_commands(sub: Any) -> None:
 
     s = sub.add_parser("trace", help="metrics along a trajectory")
     s.add_argument("--instance", required=True)
-    s.add_argument("--method", choices=("gd", "ngd", "polyak", "adam", "lp-md"), default="ngd")
+    s.add_argument("--method", choices=names(), default="ngd",
+                   help=f"the method (verify.methods' table: {', '.join(names())}); default ngd")
     s.add_argument("--p", type=float, default=2.0, help="lp-md: the potential's exponent p > 1")
     s.add_argument("--normalized", action="store_true", help="lp-md: divide the gradient by its dual q-norm")
     s.add_argument("--eta", type=float, default=0.1, help="step (GD, NGD) or learning rate (Adam)")
     s.add_argument("--polyak-c", type=float, default=1.0, help="c in (L - L*)/(c ||grad L||^2)")
     s.add_argument("--joint", action="store_true", help="train (u, W) jointly from u0 = 0 (L* = 0)")
-    s.add_argument("--normalize", choices=("joint", "block"), default="joint",
+    s.add_argument("--normalize", choices=NORMALIZATIONS, default="joint",
                    help="joint runs: normalize the concatenated gradient or each block")
     s.add_argument("--init", choices=("instance", "zero", "random", "cone"), default="instance")
     s.add_argument("--init-scale", type=float, default=1.0, help="random: ||W0||; cone: ||W0||/||W_mm(alpha)||")
