@@ -16,16 +16,12 @@ from verify.theory import GradientSpec
 
 MODULES = [*modules().values(), template.MODULE]
 
-# Conformance findings in in-tree modules that other engineers are still writing (see the report to the lead).
-# Not strict: when a module's owner fixes one, the test turns into an XPASS instead of failing CI; delete the
-# entry then. Every other (module, check) pair must pass.
-KNOWN = {
-    "vdt24": {"check_claims_well_formed": "vdt24.loss is an 'order' claim without a sympy rate (its rates live in "
-              "params as method lists), so no claimed curve or docs rate can be derived from the data"},
-}
+# Known conformance failures of in-tree modules, as {module key: {check name: reason}}. Strict: a declared failure
+# that starts passing fails the test too, so an entry cannot go stale. There are none: every pair must pass.
+KNOWN: dict[str, dict[str, str]] = {}
 
 
-@cf.parametrize_with_checks(MODULES, expected_failures=KNOWN, strict=False)
+@cf.parametrize_with_checks(MODULES, expected_failures=KNOWN, strict=True)
 def test_conformance(module, check):  # type: ignore[no-untyped-def]
     check(module)
 

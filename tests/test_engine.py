@@ -273,26 +273,41 @@ def test_a_claim_that_raises_is_an_error_with_the_error_named() -> None:
     assert "KeyError" in a.traceback and "Traceback" in a.traceback
 
 
+def _planted_bound(base, evaluate, **changes):  # type: ignore[no-untyped-def]
+    """``base`` as the planted bound claim m(t) <= 1 (kind ``bound``: rate 1, constant 1) with ``evaluate``."""
+    import sympy
+
+    return dataclasses.replace(base, kind="bound", rate=sympy.Integer(1), constant=sympy.Integer(1),
+                               evaluate=evaluate, **changes)
+
+
+def _observed(values: list[float], run: dict | None = None):  # type: ignore[no-untyped-def]
+    """A planted observation of m at t = 1, 2: above the planted bound 1 at t = 2 (violated) or below it (holds)."""
+    from verify.observation import Series, SeriesObservation
+
+    return SeriesObservation(series={"m": Series([1, 2], values)}, run=run or {})
+
+
 def test_confirmation_runs_only_the_kinds_a_claim_declares() -> None:
     """A claim declaring ("repeat",) gets only an identical re-run, which cannot disagree and so does not apply:
     the violation is not confirmed. No mpmath / longer-horizon / other-representation run is attempted."""
-    import dataclasses
 
     from theorems.attention.strategies import generate
     from theorems.vdt24 import CLAIMS
     from verify.engine import confirm
     from verify.profiles import PROFILES
-    from verify.theory import Evidence, Settings
+    from verify.theory import Settings
 
     calls: list[Settings] = []
 
     def always_violated(claim, instance, settings, cache):  # type: ignore[no-untyped-def]
         calls.append(settings)
-        return Evidence(verdict="violated", reason="synthetic", metric="m", t=[1, 2], observed=[1.0, 2.0])
+        return _observed([1.0, 2.0])
 
-    claim = dataclasses.replace(CLAIMS["vdt24.ngd-rate"], evaluate=always_violated, confirm_with=("repeat",))
+    claim = _planted_bound(CLAIMS["vdt24.ngd-rate"], always_violated, confirm_with=("repeat",))
     settings = Settings(steps=10)
     ev = claim.run(generate(2, 2, 4, seed=0), settings)
+    assert ev.verdict == VIOLATED, ev.reason
     runs = confirm(claim, generate(2, 2, 4, seed=0), settings, ev, PROFILES["quick"])
     assert [r["kind"] for r in runs] == ["repeat"] and runs[0]["applies"] is False and not runs[0]["agrees"]
     assert all(s == settings for s in calls)  # never another backend, horizon or representation
@@ -306,16 +321,16 @@ def test_a_rerun_that_cannot_differ_is_not_applicable() -> None:
     from theorems.attention.strategies import generate
     from theorems.vdt24 import CLAIMS
     from verify.profiles import PROFILES
-    from verify.theory import Evidence, Settings
+    from verify.theory import Settings
 
     def fixed(claim, instance, settings, cache):  # type: ignore[no-untyped-def]
-        return Evidence(verdict="violated", reason="synthetic", metric="m", t=[1, 2], observed=[1.0, 2.0],
-                        run={"backend": "numpy", "steps": 10, "representation": "dense"})
+        return _observed([1.0, 2.0], {"backend": "numpy", "steps": 10, "representation": "dense"})
 
-    claim = dataclasses.replace(CLAIMS["vdt24.ngd-rate"], evaluate=fixed,
-                                confirm_with=("longer-horizon", "cross-backend", "higher-precision"))
+    claim = _planted_bound(CLAIMS["vdt24.ngd-rate"], fixed,
+                           confirm_with=("longer-horizon", "cross-backend", "higher-precision"))
     inst = generate(2, 2, 4, seed=0)
     ev = claim.run(inst, Settings(steps=10))
+    assert ev.verdict == VIOLATED, ev.reason
     runs = engine.confirm(claim, inst, Settings(steps=10), ev, PROFILES["quick"])
     assert [r["applies"] for r in runs] == [False, False, False], runs
     assert all(r["reason"].startswith("not applicable") and not r["agrees"] for r in runs)
@@ -334,16 +349,13 @@ def test_two_applying_confirmations_are_needed() -> None:
 
 def test_unconfirmed_audit_candidates_never_make_an_assumption_load_bearing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Candidates beyond the confirmation budget, and candidates whose confirmation fails, are inconclusive."""
-    from verify.theory import Evidence
-
     calls = {"n": 0}
 
     def fake_violation(claim, instance, settings, cache):  # type: ignore[no-untyped-def]
         calls["n"] += 1
-        return Evidence(verdict="violated", reason="synthetic", metric="m", t=[1, 2], observed=[1.0, 2.0],
-                        run={"backend": settings.backend, "steps": 10, "representation": "dense"})
+        return _observed([1.0, 2.0], {"backend": settings.backend, "steps": 10, "representation": "dense"})
 
-    claim = dataclasses.replace(CLAIM, evaluate=fake_violation, confirm_with=("repeat",))
+    claim = _planted_bound(CLAIM, fake_violation, confirm_with=("repeat",))
     rows = engine.audit(vdt24.MODULE, claim, QUICK, max_examples=3, max_confirm=1)
     row = next(r for r in rows if r.assumption == "near_orthogonal")
     assert row.verdict == "none-found" and not row.counts.get("violated"), row
@@ -353,18 +365,17 @@ def test_unconfirmed_audit_candidates_never_make_an_assumption_load_bearing(monk
 def _planted(x_holds: float):  # type: ignore[no-untyped-def]
     """A claim violated unless params["x"] == x_holds, with two confirmations that apply, and a reconstruction
     of x (default 0, favourable end 1)."""
-    from verify.theory import Evidence, Reconstruction
+    from verify.theory import Reconstruction
 
     def evaluate(claim, instance, settings, cache):  # type: ignore[no-untyped-def]
         ok = claim.params.get("x", 0.0) == x_holds
-        return Evidence(verdict="holds" if ok else "violated", reason="planted", metric="m", t=[1, 2],
-                        observed=[1.0, 2.0], run={"backend": settings.backend, "steps": settings.steps,
-                                                  "representation": settings.representation})
+        return _observed([0.5, 0.5] if ok else [1.0, 2.0], {"backend": settings.backend, "steps": settings.steps,
+                                                             "representation": settings.representation})
 
     rec = Reconstruction("x", "planted: any x in [0, 1]", 0.0, 1.0,
                          lambda c, i, v: (dataclasses.replace(c, params={**c.params, "x": v}), i))
-    return dataclasses.replace(vdt24.CLAIMS["vdt24.ngd-rate"], evaluate=evaluate, params={"x": 0.0},
-                               confirm_with=("longer-horizon", "cross-backend"), reconstructions=(rec,))
+    return _planted_bound(vdt24.CLAIMS["vdt24.ngd-rate"], evaluate, params={"x": 0.0},
+                          confirm_with=("longer-horizon", "cross-backend"), reconstructions=(rec,))
 
 
 def test_a_candidate_that_a_favourable_reading_removes_is_reconstruction_dependent() -> None:

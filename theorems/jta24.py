@@ -140,7 +140,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import sympy
@@ -163,14 +163,14 @@ from theorems.attention.recon import (
 from theorems.attention.svm import classify_alpha
 from theorems.attention.svm_lp import LpSVMSolution, check_p, solve_lp_att_svm, solve_lp_decoder_svm
 from verify.backends import get_backend
-from verify.checks import INCONCLUSIVE, VIOLATED, CheckResult, check_limit, check_order, fit_power
+from verify.checks import fit_power
 from verify.errors import InfeasibleProblemError, SolverError, VerifyInputError
 from verify.methods import make_method
+from verify.observation import Guard, Series, SeriesObservation
 from verify.provenance import prov
-from verify.theory import FAILS, HOLDS, UNDECIDED, Assumption, AssumptionResult, Claim, Evidence, Reference, Settings
+from verify.theory import FAILS, HOLDS, UNDECIDED, Assumption, AssumptionResult, Claim, Reference, Settings
 from verify.theory import TheoremModule as _TM
 from verify.trajectory import Trajectory, run
-from verify.verdicts import HORIZON_TOO_SHORT, UNDETERMINED
 
 T_SYM = sympy.Symbol("t", positive=True)
 P_GRID = (1.25, 1.75, 2.0, 3.0)
@@ -413,29 +413,27 @@ def _witness(inst: ac.AttentionInstance, cache: dict, tr: Trajectory, sol: LpSVM
     return err, lower
 
 
-def _evidence(res: CheckResult, claim: Claim, tr: Trajectory, obs: np.ndarray, ok: np.ndarray, settings: Settings,
-              params: dict, extra: dict, claimed: list | None = None) -> Evidence:
+def _observation(claim: Claim, tr: Trajectory, series: dict[str, Series], settings: Settings, params: dict,
+                 extra: dict, **kw: Any) -> SeriesObservation:
     extra.setdefault("max_rel_error", float(tr.max_rel_error.max()))
     extra.setdefault("selected_final", tr.series("selected")[-1].tolist())
-    return Evidence(verdict=res.verdict, reason=res.reason, metric=claim.metric, t=tr.t, observed=obs.tolist(),
-                    claimed=claimed or [], worst_ratio=res.worst_ratio, t_worst=res.t_worst, exponent=res.exponent,
-                    constant=res.constant, precision_ok=bool(ok.all()),
-                    run=_run_info(tr, settings, claim.method, params), extra={**extra, "rule": res.params},
-                    code=res.code)
+    return SeriesObservation(series=series, run=_run_info(tr, settings, claim.method, params), extra=extra, **kw)
 
 
-def evaluate_direction(claim: Claim, inst: ac.AttentionInstance, settings: Settings, cache: dict) -> Evidence:
-    """D(t) -> 0 for lp-AttGD from the cone around W^p_mm(alpha) (see the module docstring)."""
+def evaluate_direction(claim: Claim, inst: ac.AttentionInstance, settings: Settings,
+                       cache: dict) -> SeriesObservation:
+    """D(t) for lp-AttGD from the cone around W^p_mm(alpha), for D(t) -> 0 (see the module docstring). If the run
+    ends selecting beta != alpha, the certified W^p_mm(beta) gives the witness: the Euclidean direction error to
+    W^p_mm(alpha) is at least ||W^p(alpha)^ - W^p(beta)^|| - e_beta(t)."""
     p, alpha = inst_p(inst), inst_alpha(inst)
     normalized = bool(claim.params.get("normalized", True))
     sol = lp_svm_for(inst, cache, alpha, p)
     eta = eta_for(p, settings.steps, theta0_qnorm(inst.W0, p)) if normalized else float(claim.params["eta"])
     tr = simulate_lp(inst, settings, p, eta, normalized)
-    t = np.asarray(tr.t, dtype=float)
     D, ok = _direction_series(tr, sol, p)
     beta = tuple(int(a) for a in tr.series("selected")[-1])
     extra: dict = {"p": p, "alpha": list(alpha), "eta": eta, "svm_certified": sol.certified}
-    res = check_limit(t, D, ok)
+    err = lower = None
     if beta != alpha:
         try:
             other = lp_svm_for(inst, cache, beta, p)
@@ -443,56 +441,47 @@ def evaluate_direction(claim: Claim, inst: ac.AttentionInstance, settings: Setti
             extra["beta_svm"] = f"not available: {exc}"
         else:
             err, lower = _witness(inst, cache, tr, sol, [other], extra)
-            if lower is not None:
-                wit = check_limit(t, err, ok, lower_bound=lower)
-                if wit.verdict == VIOLATED:
-                    res = wit
-    return _evidence(res, claim, tr, D, ok, settings, {"p": p, "eta": eta, "normalized": normalized}, extra)
+    series = Series(tr.t, D, ok=ok, witness=lower, witness_of=err if lower is not None else None)
+    return _observation(claim, tr, {claim.metric: series}, settings, {"p": p, "eta": eta, "normalized": normalized},
+                        extra)
 
 
-def _log_rate(t: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore"):
-        return np.where(t > 1, 1.0 / np.log(np.maximum(t, 1.0)), np.inf)
-
-
-def evaluate_rate(claim: Claim, inst: ac.AttentionInstance, settings: Settings, cache: dict) -> Evidence:
-    """D(t) = O(1/log t) for plain lp-AttGD from the cone (order claim); reports both fitted forms."""
+def evaluate_rate(claim: Claim, inst: ac.AttentionInstance, settings: Settings, cache: dict) -> SeriesObservation:
+    """D(t) for plain lp-AttGD from the cone, for D(t) = O(1/log t) (order claim, judged from D's peak on);
+    reports the fitted forms C (log t)^k and C t^k over the judged tail."""
     p, alpha = inst_p(inst), inst_alpha(inst)
     sol = lp_svm_for(inst, cache, alpha, p)
     eta = float(claim.params.get("eta", 10.0))
     tr = simulate_lp(inst, settings, p, eta, normalized=False)
     t = np.asarray(tr.t, dtype=float)
     D, ok = _direction_series(tr, sol, p)
-    rate = _log_rate(t)
     decades = int(claim.params.get("decades", 2))
     # From the cone, D first RISES (the start is closer to the limit direction than the asymptotic envelope
     # C/log t; measured: a 25x rise up to t ~ 2e4 at eta = 1, ~2e3 at eta = 10) and then decays. An O(.) claim
-    # with an unknown constant is about the decay, so the check starts at the peak t_peak of D and needs at
-    # least one decade after it; otherwise the horizon is too short to say anything.
+    # with an unknown constant is about the decay, so it is judged from the peak t_peak of D on (Series.t0), and
+    # the order rule needs at least one decade after it; otherwise the horizon is too short to say anything.
     k_peak = int(np.nanargmax(np.where(np.isfinite(D), D, -np.inf)))
     t_peak = max(int(t[k_peak]), 1)
-    if t[-1] < 10 * t_peak:
-        res = CheckResult(INCONCLUSIVE, f"D(t) is still in its initial transient: it peaks at t = {t_peak} "
-                          f"(D = {float(D[k_peak]):.3g}), less than a decade before the horizon t = {int(t[-1])}",
-                          code=HORIZON_TOO_SHORT)
-    else:
-        res = check_order(t, D, rate, ok, t0=t_peak, decades=decades, fit_scale="log")
     tail = (t >= max(t_peak, t[-1] / 10**decades))
-    p_t, c_t = fit_power(t[tail], D[tail], "power")
-    extra = {"p": p, "alpha": list(alpha), "eta": eta, "fit_log": {"exponent": res.exponent, "constant": res.constant,
-             "form": "D ~ C (log t)^k"}, "fit_power": {"exponent": p_t, "constant": c_t, "form": "D ~ C t^k"},
-             "decade_slopes": list(res.decade_slopes), "t_peak": t_peak}
-    scale = res.worst_ratio if res.worst_ratio and np.isfinite(res.worst_ratio) else 1.0
-    return _evidence(res, claim, tr, D, ok, settings, {"p": p, "eta": eta, "normalized": False}, extra,
-                     claimed=np.where(np.isfinite(rate), rate * scale, 0.0).tolist())
+    fits: dict[str, tuple[float | None, float | None]] = {"log": (None, None), "power": (None, None)}
+    if t[-1] >= 10 * t_peak:
+        fits = {scale: fit_power(t[tail], D[tail], scale) for scale in ("log", "power")}
+    extra = {"p": p, "alpha": list(alpha), "eta": eta,
+             "fit_log": {"exponent": fits["log"][0], "constant": fits["log"][1], "form": "D ~ C (log t)^k"},
+             "fit_power": {"exponent": fits["power"][0], "constant": fits["power"][1], "form": "D ~ C t^k"},
+             "t_peak": t_peak}
+    return _observation(claim, tr, {claim.metric: Series(tr.t, D, ok=ok, t0=t_peak)}, settings,
+                        {"p": p, "eta": eta, "normalized": False}, extra)
 
 
-def evaluate_p_specific(claim: Claim, inst: ac.AttentionInstance, settings: Settings, cache: dict) -> Evidence:
-    """Normalized lp-AttGD from W0: D_p against W^p(selected) -> 0, and the run does not approach any W^q."""
+def evaluate_p_specific(claim: Claim, inst: ac.AttentionInstance, settings: Settings,
+                        cache: dict) -> SeriesObservation:
+    """Normalized lp-AttGD from W0: D_p against W^p(selected), for D_p -> 0, with the witness of the certified
+    lq-SVMs (q in P_GRID, q != p) and the guard "not an lq-SVM": the certified distance to each, e_q(t) >=
+    ||W^p^ - W^q^|| - e_p(t), must be positive at the end before the claim can hold."""
     p = inst_p(inst)
     eta = eta_for(p, settings.steps, theta0_qnorm(inst.W0, p))
     tr = simulate_lp(inst, settings, p, eta, normalized=True)
-    t = np.asarray(tr.t, dtype=float)
     alpha = tuple(int(a) for a in tr.series("selected")[-1])
     sol = lp_svm_for(inst, cache, alpha, p)
     D, ok = _direction_series(tr, sol, p)
@@ -511,20 +500,14 @@ def evaluate_p_specific(claim: Claim, inst: ac.AttentionInstance, settings: Sett
         finals[f"{q:g}"] = float(bregman_direction(tr.series("W")[-1:], sq.W, p)[0])
     extra["D_final_vs_q"] = finals
     extra["D_final_vs_p"] = float(D[-1])
-    res = check_limit(t, D, ok)
     err, lower = _witness(inst, cache, tr, sol, others, extra)
     # "Not the lq-SVM": e_q(t) >= ||W^p^ - W^q^|| - e_p(t) (triangle inequality) must be positive at the end.
     away = {f"{o.p:g}": float(_l2_dir_err(o.W[None], sol.W)[0] - err[-1]) for o in others if o.certified}
     extra["lq_lower_bound_final"] = away
-    if lower is not None:
-        wit = check_limit(t, err, ok, lower_bound=lower)
-        if wit.verdict == VIOLATED:
-            res = wit
-    if res.verdict == HOLDS and (not away or min(away.values()) <= 0):
-        res = replace(res, verdict=INCONCLUSIVE, code=UNDETERMINED,
-                      reason="D_p decreases, but the run is not yet certifiably away "
-                      f"from every lq-SVM (certified distances to them at the end: {away})")
-    return _evidence(res, claim, tr, D, ok, settings, {"p": p, "eta": eta, "normalized": True}, extra)
+    series = Series(tr.t, D, ok=ok, witness=lower, witness_of=err if lower is not None else None)
+    guard = Guard("the run is certifiably away from every lq-SVM at the end", away)
+    return _observation(claim, tr, {claim.metric: series}, settings, {"p": p, "eta": eta, "normalized": True},
+                        extra, guards={"not an lq-SVM": guard})
 
 
 def simulate_joint(inst: ac.AttentionInstance, settings: Settings, p: float, eta: float,
@@ -534,12 +517,14 @@ def simulate_joint(inst: ac.AttentionInstance, settings: Settings, p: float, eta
                steps or settings.steps)
 
 
-def evaluate_joint(claim: Claim, inst: ac.AttentionInstance, settings: Settings, cache: dict) -> Evidence:
-    """lp-JointGD (per-block normalized): D(W_t, W^p(sel)) -> 0 and D(u_t, u^p(sel)) -> 0."""
+def evaluate_joint(claim: Claim, inst: ac.AttentionInstance, settings: Settings, cache: dict) -> SeriesObservation:
+    """lp-JointGD (per-block normalized): the two parts of the claim, D(W_t, W^p(sel)) -> 0 and
+    D(u_t, u^p(sel)) -> 0, as the series ``W`` and ``u`` (both must hold: :data:`verify.kinds.ALL_OF`). Each is
+    its own plateau witness: a divergence that stays positive and stops decaying over the end of the tail
+    refutes its limit."""
     p = inst_p(inst)
     eta = eta_for(p, settings.steps, max(theta0_qnorm(inst.W0, p), theta0_qnorm(inst.u, p)))
     tr = simulate_joint(inst, settings, p, eta)
-    t = np.asarray(tr.t, dtype=float)
     alpha = tuple(int(a) for a in tr.series("selected")[-1])
     sol = lp_svm_for(inst, cache, alpha, p)
     usol = solve_lp_decoder_svm(inst.X, inst.y, alpha, p)
@@ -547,20 +532,10 @@ def evaluate_joint(claim: Claim, inst: ac.AttentionInstance, settings: Settings,
     with np.errstate(invalid="ignore", divide="ignore"):
         D = bregman_direction(tr.series("W"), sol.W, p)
         Du = bregman_direction(tr.series("u"), usol.W, p)
-    rW = check_limit(t, D, ok, lower_bound=D)  # plateau witness: the measured metric itself stops decaying
-    ru = check_limit(t, Du, ok, lower_bound=Du)
-    extra = {"p": p, "alpha": list(alpha), "eta": eta, "u_bregman": Du.tolist(), "u_verdict": ru.verdict,
-             "u_reason": ru.reason, "W_verdict": rW.verdict, "svm_certified": sol.certified,
+    extra = {"p": p, "alpha": list(alpha), "eta": eta, "u_bregman": Du.tolist(), "svm_certified": sol.certified,
              "decoder_svm_certified": usol.certified}
-    if VIOLATED in (rW.verdict, ru.verdict):
-        res = rW if rW.verdict == VIOLATED else ru
-        res = replace(res, reason=("W: " if res is rW else "u: ") + res.reason)
-    elif rW.verdict == ru.verdict == HOLDS:
-        res = replace(rW, reason=f"W: {rW.reason}; u: {ru.reason}")
-    else:
-        res = replace(rW, verdict=INCONCLUSIVE, code=rW.code or ru.code,
-                      reason=f"W: {rW.reason}; u: {ru.reason}")
-    return _evidence(res, claim, tr, D, ok, settings, {"p": p, "eta": eta, "normalized": "per-block"}, extra)
+    series = {"W": Series(tr.t, D, ok=ok, witness=D), "u": Series(tr.t, Du, ok=ok, witness=Du)}
+    return _observation(claim, tr, series, settings, {"p": p, "eta": eta, "normalized": "per-block"}, extra)
 
 
 CONE_RECON = (lp_cone_radius(PARAMS["cone_R"]), lp_cone_width(PARAMS["cone_mu"]))
@@ -579,7 +554,7 @@ CLAIMS = {
         "cone (exact form unknown; the fitted forms are reported).", kind="order", paper="JTA24",
         provenance=prov("seed", "recon", note="seed 003; the 1/log t form is our reconstruction"),
         assumptions=LOCAL, method="lp-md (plain)", metric="bregman", evaluate=evaluate_rate,
-        rate=1 / sympy.log(T_SYM), params={"eta": 10.0, "decades": 2},
+        rate=1 / sympy.log(T_SYM), params={"eta": 10.0, "decades": 2, "fit_scale": "log"},
         reconstructions=(*CONE_RECON, claim_param(
             "eta", "plain lp-AttGD's constant step is ours ('comparable to GD' is a small-step statement): any eta "
             "in [1, 10] is a reading (D rises for ~2e3 steps at 10, ~2e4 at 1); a smaller step favours the claim",

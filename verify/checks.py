@@ -427,8 +427,9 @@ def check_bound(t: np.ndarray, values: Any, bound: Any, ok: np.ndarray, t0: int 
     vf = np.asarray([float(x) for x in np.ravel(v)])
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(bf != 0, vf / bf, np.where(vf > 0, np.inf, 1.0))
-    i = int(np.nanargmax(np.where(sel, excess - allow, -np.inf)))
-    worst, tw = float(np.nanmax(np.where(sel, ratio, -np.inf))), int(t[i])
+    i = int(np.argmax(np.where(sel & ~np.isnan(excess), excess - allow, -np.inf)))
+    with np.errstate(invalid="ignore"):
+        worst, tw = float(np.max(np.where(sel & ~np.isnan(ratio), ratio, -np.inf))), int(t[i])
     params.update({"t": int(t[i]), "excess": float(excess[i]), "error_bound": float(allow[i]),
                    "max_excess": float(np.max(np.where(sel, excess, -np.inf)))})
     fig = f"excess {excess[i]:.3g} against the error bound {allow[i]:.3g} at t={tw}"
@@ -441,6 +442,10 @@ def check_bound(t: np.ndarray, values: Any, bound: Any, ok: np.ndarray, t0: int 
         return CheckResult(VIOLATED, f"metric exceeds the bound at t={int(t[j])} by {excess[j]:.4g}, beyond the "
                            f"run's error bound {allow[j]:.3g} (ratio {ratio[j]:.17g})", float(ratio[j]), int(t[j]),
                            params=params)
+    if np.isnan(excess[sel]).any():  # a NaN metric or bound is never "within the bound"
+        k = int(np.argmax(np.isnan(excess) & sel))
+        return CheckResult(INCONCLUSIVE, f"metric or bound is NaN at t={int(t[k])}: no comparison there", worst, tw,
+                           code=NON_FINITE, params=params)
     params["within_rounding"] = bool(over.any())
     note = f"; exceeded only within rounding ({fig})" if over.any() else f" (worst ratio {worst:.17g})"
     if not ok[sel].all():

@@ -1,6 +1,8 @@
 """The loop the toolkit exists for:
 instance -> assumptions -> claim evidence -> confirmation -> robustness -> report (docs/engine.md).
 
+- :func:`evaluate` is one evaluation: the claim's evaluator observes, the checker of the claim's kind judges
+  (:mod:`verify.kinds`) and builds the evidence.
 - :func:`assess` evaluates a claim's assumptions and the claim on one instance.
 - :func:`confirm` re-runs a candidate violation in each way the claim declares (higher precision, a longer
   horizon, the other representation, a fresh sampling seed); re-runs that cannot differ are "not applicable".
@@ -30,6 +32,7 @@ from hypothesis import given, target
 from hypothesis.errors import Flaky
 
 from verify.errors import VerifyInputError
+from verify.kinds import judge
 from verify.model import Model
 from verify.profiles import Profile, claim_settings, hypothesis_settings
 from verify.report.schema import REPORT_SCHEMA
@@ -87,6 +90,13 @@ def assumption_table(module: TheoremModule, claim: Claim, instance: Any, cache: 
     return rows
 
 
+def evaluate(claim: Claim, instance: Any, settings: Settings, cache: dict | None = None) -> Evidence:
+    """One evaluation of a claim: its evaluator observes (``Claim.observe``), and the checker of ``claim.kind``
+    judges that observation with the claim's rate and constant and builds the evidence
+    (:func:`verify.kinds.judge`). The model's code never assembles a verdict."""
+    return judge(claim, claim.observe(instance, settings, cache))
+
+
 def assess(module: TheoremModule, claim: Claim, instance: Any, settings: Settings, *,
            require_assumptions: bool = True, broken: str | None = None, rows: list[dict] | None = None,
            cache: dict | None = None) -> Assessment:
@@ -102,7 +112,7 @@ def assess(module: TheoremModule, claim: Claim, instance: Any, settings: Setting
         failing = [r["id"] for r in rows if r["role"] == "claim" and r["verdict"] != HOLDS]
         return Assessment(instance, rows, None, NOT_APPLICABLE, status=f"assumptions not met: {failing}")
     try:
-        ev = claim.run(instance, settings, cache)
+        ev = evaluate(claim, instance, settings, cache)
     except VerifyInputError as exc:
         return Assessment(instance, rows, None, INCONCLUSIVE, status=f"could not evaluate: {exc}", broken=broken,
                           code=INPUT_PROBLEM)
@@ -167,7 +177,7 @@ def confirm(claim: Claim, instance: Any, settings: Settings, evidence: Evidence,
     runs: list[dict] = []
     kinds = claim.confirm_with
     if "repeat" in kinds:
-        again = claim.run(instance, settings, {})
+        again = evaluate(claim, instance, settings, {})
         same = again.verdict == evidence.verdict and again.observed == evidence.observed
         runs.append(_confirmation("repeat", again, False, same,
                                   "an identical re-run cannot disagree with the original ("
@@ -175,8 +185,8 @@ def confirm(claim: Claim, instance: Any, settings: Settings, evidence: Evidence,
                                      "deterministic") + ")"))
     if "higher-precision" in kinds:
         mp_steps = min(settings.steps, profile.confirm_mp_steps)
-        hp = claim.run(instance, settings.but(backend="mpmath", dps=settings.confirm_dps, steps=mp_steps), {})
-        lo = claim.run(instance, settings.but(steps=mp_steps), {})
+        hp = evaluate(claim, instance, settings.but(backend="mpmath", dps=settings.confirm_dps, steps=mp_steps), {})
+        lo = evaluate(claim, instance, settings.but(steps=mp_steps), {})
         agree, worst = _series_agree(hp, lo)
         applies = hp.run.get("backend") == "mpmath"
         runs.append(_confirmation(
@@ -186,7 +196,7 @@ def confirm(claim: Claim, instance: Any, settings: Settings, evidence: Evidence,
             f"{AGREE_TOL})" if applies else f"the evaluation ran on {hp.run.get('backend')!r}, not on mpmath"))
     if "longer-horizon" in kinds:
         steps = settings.steps * settings.confirm_factor
-        long = claim.run(instance, settings.but(steps=steps), {})
+        long = evaluate(claim, instance, settings.but(steps=steps), {})
         applies = long.run.get("steps") != evidence.run.get("steps") or long.t != evidence.t
         runs.append(_confirmation("longer-horizon", long, applies, long.verdict == VIOLATED,
                                   f"{steps} steps: {long.verdict}: {long.reason}" if applies
@@ -194,7 +204,7 @@ def confirm(claim: Claim, instance: Any, settings: Settings, evidence: Evidence,
     if "cross-backend" in kinds:
         current = evidence.run.get("representation") or settings.representation
         other = None if model is None else model.other_representation(current)
-        alt = evidence if other is None else claim.run(instance, settings.but(representation=other), {})
+        alt = evidence if other is None else evaluate(claim, instance, settings.but(representation=other), {})
         agree2, worst2 = _series_agree(alt, evidence)
         applies = other is not None and alt.run.get("representation") != evidence.run.get("representation")
         runs.append(_confirmation(
@@ -204,7 +214,7 @@ def confirm(claim: Claim, instance: Any, settings: Settings, evidence: Evidence,
                  "repeats the same computation" if other is not None
             else f"the model has one representation ({current!r}); a re-run would repeat the same computation"))
     if "fresh-seed" in kinds:
-        fresh = claim.run(instance, settings.but(seed=settings.seed + FRESH_SEED_OFFSET), {})
+        fresh = evaluate(claim, instance, settings.but(seed=settings.seed + FRESH_SEED_OFFSET), {})
         applies = fresh.observed != evidence.observed
         runs.append(_confirmation("fresh-seed", fresh, applies, fresh.verdict == VIOLATED,
                                   f"seed {settings.seed + FRESH_SEED_OFFSET}: {fresh.verdict}: {fresh.reason}"

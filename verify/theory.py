@@ -4,7 +4,9 @@
   (holds / fails / undecided) with its *slack*: positive when it holds, negative when it fails, in the
   predicate's own units.
 - A :class:`Claim` names its kind (``bound``, ``order``, ``limit``, ...), its assumptions, its provenance, its
-  rate as a sympy expression, and an ``evaluate`` function that runs the method and returns :class:`Evidence`.
+  rate as a sympy expression, and an ``evaluate`` function that runs the method and returns what it observed
+  (:mod:`verify.observation`); the checker of the claim's kind (:mod:`verify.kinds`) turns that into
+  :class:`Evidence`.
 - A :class:`TheoremModule` bundles them with the paper's reference and hypothesis strategies that meet every
   assumption of a claim, or break exactly one.
 """
@@ -17,12 +19,14 @@ from typing import Any
 
 import sympy
 
+from verify.kinds import KINDS
 from verify.model import Model
+from verify.observation import Observation
 from verify.provenance import Provenance
 from verify.verdicts import ERROR, HOLDS, INCONCLUSIVE, NOT_APPLICABLE, VIOLATED  # noqa: F401  (claim verdicts)
 
 FAILS, UNDECIDED = "fails", "undecided"  # assumption verdicts (with HOLDS)
-CLAIM_KINDS = ("bound", "order", "limit", "comparison", "probability", "identity")
+CLAIM_KINDS = tuple(KINDS)  # bound, order, limit, comparison, probability, identity (verify.kinds.KINDS)
 
 
 @dataclass(frozen=True)
@@ -155,9 +159,12 @@ class Reconstruction:
 class Claim:
     """One claim of a theorem, as data.
 
-    ``rate`` is a sympy expression in the symbol ``t``; ``constant`` is None for an order claim (unknown
-    constant) or a sympy expression (in ``t`` and instance constants) for an explicit bound. ``evaluate``
-    runs the claim's method on an instance and returns :class:`Evidence`; it must not re-check assumptions.
+    ``rate`` is a sympy expression in the symbol ``t``; ``constant`` is a sympy expression (in ``t`` and instance
+    constants) for an explicit bound and None otherwise: an order claim has an unknown constant, and a claim with
+    a constant is a ``bound`` claim, declared as such (both are checked here). ``evaluate(claim, instance,
+    settings, cache)`` runs the claim's method on an instance and returns what it observed, an
+    :class:`~verify.observation.Observation` of the type its kind takes (:data:`verify.kinds.KINDS`); it never
+    judges and must not re-check assumptions. :meth:`run` judges the observation by the claim's kind.
     """
 
     id: str
@@ -169,7 +176,7 @@ class Claim:
     assumptions: tuple[str, ...]
     method: str
     metric: str
-    evaluate: Callable[[Claim, Any, Settings, dict], Evidence]
+    evaluate: Callable[[Claim, Any, Settings, dict], Observation]
     rate: sympy.Expr | None = None
     constant: sympy.Expr | None = None
     params: dict = field(default_factory=dict)
@@ -181,10 +188,23 @@ class Claim:
 
     def __post_init__(self) -> None:
         if self.kind not in CLAIM_KINDS:
-            raise ValueError(f"claim {self.id}: unknown kind {self.kind!r}")
+            raise ValueError(f"claim {self.id}: unknown kind {self.kind!r}; known: {', '.join(CLAIM_KINDS)}")
+        if self.kind == "order" and self.constant is not None:
+            raise ValueError(f"claim {self.id}: an order claim has an unknown constant; a claim with the constant "
+                             f"{self.constant} is a bound claim: declare kind='bound'")
+        if self.kind == "bound" and self.constant is None:
+            raise ValueError(f"claim {self.id}: a bound claim needs a constant (a claim with an unknown constant is "
+                             "an order claim)")
+
+    def observe(self, instance: Any, settings: Settings, cache: dict | None = None) -> Observation:
+        """What the claim's method shows on ``instance``: its evaluator's observation, not yet judged."""
+        return self.evaluate(self, instance, settings, {} if cache is None else cache)
 
     def run(self, instance: Any, settings: Settings, cache: dict | None = None) -> Evidence:
-        return self.evaluate(self, instance, settings, {} if cache is None else cache)
+        """Observe, then judge by the claim's kind (:func:`verify.kinds.judge`)."""
+        from verify.kinds import judge
+
+        return judge(self, self.observe(instance, settings, cache))
 
     def curve(self, t: Any, consts: dict | None = None, dps: int | None = None) -> Any:
         """constant(consts) * rate(t) (constant 1 for an order claim), for plots and bounds: float64 by default;
@@ -208,6 +228,24 @@ class Claim:
         out = np.empty(len(vals), dtype=object)
         out[:] = vals
         return out.reshape(np.shape(t))
+
+    def log_curve(self, t: Any, consts: dict | None = None) -> Any:
+        """ln(constant(consts) * rate(t)) as float64, the logarithm taken symbolically first (ln e^{-ct} = -ct), so
+        a curve far below float64's range (a loss of e^{-3000}) never underflows. The constants enter as
+        arguments, not through a printed expression."""
+        import numpy as np
+
+        expr = (self.constant if self.constant is not None else sympy.Integer(1)) * (self.rate or sympy.Integer(1))
+        lexpr = sympy.expand_log(sympy.log(expr), force=True)
+        syms = sorted((s for s in lexpr.free_symbols if s.name != "t"), key=lambda s: s.name)
+        missing = [s.name for s in syms if s.name not in (consts or {})]
+        if missing:
+            raise ValueError(f"claim {self.id}: the curve {expr} needs the constant(s) {missing}, which the "
+                             "observation does not give")
+        tsym = next((s for s in lexpr.free_symbols if s.name == "t"), sympy.Symbol("t", positive=True))
+        f = sympy.lambdify([tsym, *syms], lexpr, "numpy")
+        args = [float((consts or {})[s.name]) for s in syms]
+        return np.broadcast_to(np.asarray(f(np.asarray(t, dtype=float), *args), dtype=float), np.shape(t))
 
     def to_json(self) -> dict:
         return {

@@ -1,7 +1,10 @@
 """Claim evaluators for the attention classifier: run a method, measure against the certified W_mm.
 
-These are the glue between a claim's data (rate, constant, params) and the engine's checkers. They never
-re-check assumptions (the engine does that before calling them).
+Each evaluator runs the claim's method and returns what it observed (:mod:`verify.observation`): the metric's
+checkpoint series with precision flags, its rounding-error bound where there is one, a certified witness for a
+limit, the instance constants, the run and the extras. It never judges: the engine applies the checker of the
+claim's kind (:mod:`verify.kinds`). Evaluators never re-check assumptions (the engine does that before calling
+them).
 """
 
 from __future__ import annotations
@@ -12,14 +15,14 @@ from theorems.attention import classifier as ac
 from theorems.attention.assumptions import svm_for
 from theorems.attention.svm import classify_alpha
 from verify.backends import get_backend
-from verify.checks import check_bound, check_limit, check_order, rounding_bound
+from verify.checks import rounding_bound
 from verify.errors import InfeasibleProblemError, SolverError
 from verify.methods import make_method, method_spec
 from verify.methods import method_params as _method_params
 from verify.model import trajectory_cache_key
-from verify.theory import HOLDS, INCONCLUSIVE, VIOLATED, Claim, Evidence, Settings
+from verify.observation import ComparisonObservation, ProbabilityObservation, Series, SeriesObservation
+from verify.theory import Claim, Settings
 from verify.trajectory import Trajectory, run
-from verify.verdicts import HORIZON_TOO_SHORT, INSUFFICIENT_DATA, PRECISION_LOST, UNDETERMINED
 
 
 def simulate(inst: ac.AttentionInstance, method: str, settings: Settings, checkpoints: list[int] | None = None,
@@ -57,38 +60,26 @@ def _instance_constants(inst: ac.AttentionInstance, W_mm: np.ndarray, params: di
             "Delta": float(ac.score_gaps(inst).min()), **{k: v for k, v in params.items() if k != "decades"}}
 
 
-def evaluate_direction_order(claim: Claim, inst: ac.AttentionInstance, settings: Settings, cache: dict) -> Evidence:
-    """e(t) = O(rate(t)) (order claim) or e(t) <= constant * rate(t) (bound claim), e the direction error."""
+def evaluate_direction_order(claim: Claim, inst: ac.AttentionInstance, settings: Settings,
+                             cache: dict) -> SeriesObservation:
+    """The direction error e(t) = ||W_t/||W_t|| - W_mm/||W_mm||||_F, for e(t) = O(rate(t)) (kind ``order``) or
+    e(t) <= constant * rate(t) (kind ``bound``), with its rounding-error bound and the instance constants."""
     mp = method_params(claim.method, claim.params)
     W_mm = svm_for(inst, cache).W
     tr = simulate(inst, claim.method, settings, cache=cache, **mp)
     t = np.asarray(tr.t, dtype=float)
     err, _ = ac.direction_error(tr.series("W"), W_mm)
-    ok = tr.precision_ok[:, 0]
-    consts = _instance_constants(inst, W_mm, claim.params)
-    with np.errstate(divide="ignore"):  # a 1/log t rate is infinite at t = 1, outside every tail
-        rate = claim.curve(t, consts) if claim.constant is not None else (
-            claim.curve(t) if claim.rate is not None else np.ones_like(t))
-    if claim.constant is not None:  # the direction error is accurate to about 2 rho(t) (trajectory.DEFAULT_TOL)
-        e_err = 2 * rounding_bound(np.ones_like(err), tr.max_rel_error[:, 0], get_backend(settings.backend,
-                                   settings.dps).eps, t, eval_ops=2 * inst.d**2)
-        res = check_bound(t, err, rate, ok, error=e_err, bound_error=np.abs(rate) * 4 * 2.0**-53)
-        claimed = rate
-    else:
-        res = check_order(t, err, rate, ok, decades=int(claim.params.get("decades", 2)))
-        claimed = rate * (res.worst_ratio if res.worst_ratio and np.isfinite(res.worst_ratio) else 1.0)
-    return Evidence(
-        verdict=res.verdict, reason=res.reason, metric=claim.metric, t=tr.t, observed=err.tolist(),
-        claimed=np.asarray(claimed).tolist(), worst_ratio=res.worst_ratio, t_worst=res.t_worst,
-        exponent=res.exponent, constant=res.constant, precision_ok=bool(ok.all()),
-        run=_run_info(tr, settings, claim.method, mp),
-        extra={"decade_slopes": list(res.decade_slopes), "max_rel_error": float(tr.max_rel_error.max()),
-               "selected_final": tr.series("selected")[-1].tolist(), "rule": res.params},
-        code=res.code,
-    )
+    # the direction error is accurate to about 2 rho(t) (trajectory.DEFAULT_TOL)
+    e_err = 2 * rounding_bound(np.ones_like(err), tr.max_rel_error[:, 0], get_backend(settings.backend,
+                               settings.dps).eps, t, eval_ops=2 * inst.d**2)
+    return SeriesObservation(
+        series={claim.metric: Series(tr.t, err, ok=tr.precision_ok[:, 0], error=e_err)},
+        consts=_instance_constants(inst, W_mm, claim.params), run=_run_info(tr, settings, claim.method, mp),
+        extra={"max_rel_error": float(tr.max_rel_error.max()), "selected_final": tr.series("selected")[-1].tolist()})
 
 
-def evaluate_direction_limit(claim: Claim, inst: ac.AttentionInstance, settings: Settings, cache: dict) -> Evidence:
+def evaluate_direction_limit(claim: Claim, inst: ac.AttentionInstance, settings: Settings,
+                             cache: dict) -> SeriesObservation:
     """e(t) -> 0. If the run ends selecting tokens alpha != opt, W_mm(alpha) is solved and certified and
     lb(t) = ||W_mm(alpha)/|.| - W_mm/|.||| - e_alpha(t) <= e(t) (triangle inequality) is the witness.
 
@@ -104,10 +95,8 @@ def evaluate_direction_limit(claim: Claim, inst: ac.AttentionInstance, settings:
         raise VerifyInputError("this claim needs a token choice meta['alpha'] in the instance")
     W_mm = svm_for(inst, cache, target).W
     tr = simulate(inst, claim.method, settings, cache=cache, **mp)
-    t = np.asarray(tr.t, dtype=float)
     Ws = tr.series("W")
     err, _ = ac.direction_error(Ws, W_mm)
-    ok = tr.precision_ok[:, 0]
     alpha = tuple(int(a) for a in tr.series("selected")[-1])
     opt = target if target is not None else tuple(int(a) for a in ac.optimal_tokens(inst))
     extra: dict = {"selected_final": list(alpha), "opt": list(opt), "max_rel_error": float(tr.max_rel_error.max())}
@@ -130,13 +119,8 @@ def evaluate_direction_limit(claim: Claim, inst: ac.AttentionInstance, settings:
             })
             if not sol.certified:
                 lower = None
-    res = check_limit(t, err, ok, lower_bound=lower)
-    return Evidence(
-        verdict=res.verdict, reason=res.reason, metric=claim.metric, t=tr.t, observed=err.tolist(),
-        claimed=[], worst_ratio=res.worst_ratio, t_worst=res.t_worst, exponent=res.exponent,
-        constant=res.constant, precision_ok=bool(ok.all()),
-        run=_run_info(tr, settings, claim.method, mp), extra={**extra, "rule": res.params}, code=res.code,
-    )
+    return SeriesObservation(series={claim.metric: Series(tr.t, err, ok=tr.precision_ok[:, 0], witness=lower)},
+                             run=_run_info(tr, settings, claim.method, mp), extra=extra)
 
 
 # ---------------------------------------------------------------------------------------- comparisons
@@ -153,16 +137,15 @@ def _fingerprint(inst: ac.AttentionInstance) -> str:
     return hashlib.sha256(dumps(inst.to_json()).encode()).hexdigest()[:16]
 
 
-def evaluate_comparison(claim: Claim, inst: ac.AttentionInstance, settings: Settings, cache: dict) -> Evidence:
-    """Paired runs on ONE instance with ONE settings object: for each pair (A, B) in ``params["pairs"]``, A must
-    reach ``dir_err <= params["target"]`` in fewer steps than B (docs/catalogue.md, "Claim kinds").
-
-    Per pair: holds if A reaches it first; violated if B does (or A never does while B does) with precision
-    kept; inconclusive if neither reaches it within the horizon or both reach it at the same checkpoint.
-    ``params["methods"]`` gives each method's step parameters. The GD baseline's direction error is also fitted
-    against 1/log t (``extra["gd_log_exponent"]``; the seed says GD decays about like 1/log t, exponent -1).
+def evaluate_comparison(claim: Claim, inst: ac.AttentionInstance, settings: Settings,
+                        cache: dict) -> ComparisonObservation:
+    """Paired runs on ONE instance with ONE settings object: for each method of the pairs (A, B) in
+    ``params["pairs"]`` (A must reach ``dir_err <= params["target"]`` in fewer steps than B; docs/catalogue.md,
+    "Claim kinds"), the steps to the target and whether precision was kept. ``params["methods"]`` gives each
+    method's step parameters. The GD baseline's direction error is also fitted against 1/log t
+    (``extra["gd_log_exponent"]``; the seed says GD decays about like 1/log t, exponent -1).
     """
-    from verify.stat_checks import check_comparison, steps_to_reach
+    from verify.stat_checks import steps_to_reach
     from verify.trajectory import log_checkpoints
 
     target = float(claim.params["target"])
@@ -170,166 +153,95 @@ def evaluate_comparison(claim: Claim, inst: ac.AttentionInstance, settings: Sett
     cps = log_checkpoints(settings.steps, COMPARISON_CHECKPOINTS_PER_DECADE)
     names = sorted({m for pair in claim.params["pairs"] for m in pair})
     runs: dict[str, dict] = {}
-    series: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    series: dict[str, Series] = {}
     trs: dict[str, Trajectory] = {}
     for name in names:
         mp = dict(claim.params["methods"][name])
         tr = simulate(inst, name, settings, cps, **mp)
         err, _ = ac.direction_error(tr.series("W"), W_mm)
-        series[name] = (err, tr.precision_ok[:, 0])
+        series[name] = Series(tr.t, err, ok=tr.precision_ok[:, 0])
         trs[name] = tr
         runs[name] = {"params": mp, "instance": _fingerprint(inst), "settings": settings.to_json(),
                       "steps_to_target": steps_to_reach(tr.t, err.tolist(), target),
                       "final": float(err[-1]), "precision_ok": bool(tr.precision_ok[:, 0].all())}
-    verdicts, reasons, ratios, codes = [], [], [], []
-    for a, b in claim.params["pairs"]:
-        sa, sb = runs[a]["steps_to_target"], runs[b]["steps_to_target"]
-        ok = runs[a]["precision_ok"] and runs[b]["precision_ok"]
-        code = ""
-        if not (np.isfinite(sa) or np.isfinite(sb)):
-            v, why = INCONCLUSIVE, f"neither {a} nor {b} reached dir_err <= {target} within {settings.steps} steps"
-            code = HORIZON_TOO_SHORT
-        elif sa == sb:
-            v, why = INCONCLUSIVE, f"{a} and {b} reached the target at the same checkpoint t={sa:.0f}"
-            code = UNDETERMINED
-        else:
-            r = check_comparison([sa], [sb], labels=(a, b))
-            v = r.verdict if (ok or r.verdict == HOLDS) else INCONCLUSIVE
-            code = PRECISION_LOST if v == INCONCLUSIVE else ""
-            why = f"{a}: {sa:.0f} steps, {b}: {sb:.0f} steps to dir_err <= {target}" + ("" if ok else
-                                                                                         " (precision lost)")
-            ratios.append(r.worst_ratio)
-        verdicts.append(v)
-        reasons.append(why)
-        codes.append(code)
-    verdict = VIOLATED if VIOLATED in verdicts else (HOLDS if all(v == HOLDS for v in verdicts) else INCONCLUSIVE)
-    first_a, first_b = claim.params["pairs"][0]
-    t = np.asarray(trs[first_a].t, dtype=float)
-    code = next((c for v, c in zip(verdicts, codes, strict=True) if v == INCONCLUSIVE), "") \
-        if verdict == INCONCLUSIVE else ""
-    extra: dict = {"runs": runs, "pairs": [list(p) for p in claim.params["pairs"]], "pair_verdicts": verdicts,
-                   "pair_codes": codes,
-                   "target": target, "max_rel_error": max(float(tr.max_rel_error.max()) for tr in trs.values())}
+    first = trs[claim.params["pairs"][0][0]]
+    extra: dict = {"runs": runs, "pairs": [list(p) for p in claim.params["pairs"]], "target": target,
+                   "max_rel_error": max(float(tr.max_rel_error.max()) for tr in trs.values())}
     if "gd" in series:
         from verify.checks import fit_power
 
-        p, _ = fit_power(t[t >= 10], series["gd"][0][t >= 10], "log")
+        t = np.asarray(series["gd"].t, dtype=float)
+        p, _ = fit_power(t[t >= 10], np.asarray(series["gd"].values)[t >= 10], "log")
         extra["gd_log_exponent"] = p
-    finite = [x for x in ratios if x is not None and np.isfinite(x)]
-    return Evidence(
-        verdict=verdict, reason="; ".join(reasons), metric="dir_err", t=trs[first_a].t,
-        observed=series[first_a][0].tolist(), claimed=series[first_b][0].tolist(),
-        worst_ratio=max(finite) if finite else None, precision_ok=all(r["precision_ok"] for r in runs.values()),
-        run={"method": claim.method, "params": claim.params["methods"], "backend": trs[first_a].backend,
-             "dps": trs[first_a].dps, "steps": settings.steps,
-             "representation": ac.representation_of(settings.representation),
+    return ComparisonObservation(
+        steps={m: [r["steps_to_target"]] for m, r in runs.items()}, pairs=[tuple(p) for p in claim.params["pairs"]],
+        precise={m: r["precision_ok"] for m, r in runs.items()}, target=f"dir_err <= {target}",
+        horizon=settings.steps, series=series, metric="dir_err",
+        run={"method": claim.method, "params": claim.params["methods"], "backend": first.backend,
+             "dps": first.dps, "steps": settings.steps, "representation": settings.representation,
              "notes": [n for tr in trs.values() for n in tr.notes]},
-        extra=extra, code=code,
-    )
+        extra=extra)
 
 
-# ---------------------------------------------------------------------------------------- sparsity / loss
-def evaluate_sparsity(claim: Claim, inst: ac.AttentionInstance, settings: Settings, cache: dict) -> Evidence:
-    """max_i (1 - s_{i,opt_i}(W_t)) = O(exp(-c t)) with c = params["slope_fraction"] * eta / ||W_mm||_F.
+# ---------------------------------------------------------------------------------------- sparsity / loss gap
+def evaluate_sparsity(claim: Claim, inst: ac.AttentionInstance, settings: Settings,
+                      cache: dict) -> SeriesObservation:
+    """log max_i (1 - s_{i,opt_i}(W_t)) (the kernel's log max non-optimal attention, which never underflows), for
+    max_i (1 - s_{i,opt_i}) = O(exp(-c t)) with c = params["slope_fraction"] * eta / ||W_mm||_F (the constant
+    ``c`` of the claim's rate).
 
-    Checked on the log metric (the kernel's log max non-optimal attention, which never underflows) by
-    :func:`verify.checks.check_order_log`. The derived shape: NGD moves ||W_t|| ~ eta t along W_mm/||W_mm||,
-    whose smallest logit gap is ||W_t||/||W_mm||, so the slope of log(metric) tends to -eta/||W_mm||; the
-    fitted slope and its ratio to the derived one are reported (``exponent``, ``extra["slope_ratio"]``).
+    The derived shape: NGD moves ||W_t|| ~ eta t along W_mm/||W_mm||, whose smallest logit gap is
+    ||W_t||/||W_mm||, so the slope of log(metric) tends to -eta/||W_mm||; the slope over the last decade and its
+    ratio to the derived one are reported (``extra["last_decade_slope"]``, ``extra["slope_ratio"]``).
     """
-    from verify.checks import check_order_log
-
     mp = method_params(claim.method, claim.params)
     W_mm = svm_for(inst, cache).W
     nW = float(np.linalg.norm(W_mm))
     tr = simulate(inst, claim.method, settings, cache=cache, **mp)
     t = np.asarray(tr.t, dtype=float)
     lm = tr.series("log_max_nonopt")
-    ok = tr.precision_ok[:, 0]
     c_derived = mp["eta"] / nW
     c = float(claim.params.get("slope_fraction", 1.0)) * c_derived
-    res = check_order_log(t, lm, -c * t, ok, decades=int(claim.params.get("decades", 2)))
-    ln10 = np.log(10)
     tail = t >= t[-1] / 10
     local = float(np.polyfit(t[tail], lm[tail], 1)[0]) if tail.sum() >= 2 else float("nan")
-    return Evidence(
-        verdict=res.verdict, reason=res.reason, metric="log10_max_nonopt", t=tr.t, observed=(lm / ln10).tolist(),
-        claimed=((np.log(res.worst_ratio or 1.0) - c * t) / ln10).tolist(), worst_ratio=res.worst_ratio,
-        t_worst=res.t_worst, exponent=res.exponent, constant=res.constant, precision_ok=bool(ok.all()),
+    return SeriesObservation(
+        series={claim.metric: Series(tr.t, lm, ok=tr.precision_ok[:, 0], log=True)}, consts={"c": c},
         run=_run_info(tr, settings, claim.method, mp),
-        extra={"decade_slopes": list(res.decade_slopes), "c_checked": c, "c_derived": c_derived,
-               "last_decade_slope": local, "slope_ratio": -local / c_derived,
-               "max_rel_error": float(tr.max_rel_error.max()), "rule": res.params},
-        code=res.code,
-    )
+        extra={"c_checked": c, "c_derived": c_derived, "last_decade_slope": local, "slope_ratio": -local / c_derived,
+               "max_rel_error": float(tr.max_rel_error.max())})
 
 
-EXP_RATIO, POLY_RATIO, EXP_MIN_POWER = 3.0, 1.5, 10.0
-"""Rate classes from the local power exponent p_k = d log(gap)/d log t fitted in each of the last two decades.
-For gap ~ e^{-ct}, p = -ct grows tenfold per decade; for gap ~ t^{-a} log^b t, p_last/p_prev = 1 + O(1/log t).
-A ratio >= 3 together with p_last <= -10 is called exponential (the second condition rejects the transient
-of a polynomial rate: GD's derived rate is about t^{-1}, and a decay steeper than t^{-10} that is still
-steepening is exponential for every purpose here); a ratio <= 1.5 is polynomial; anything else undetermined."""
+def _loss_decay_exponent(claim: Claim, inst: ac.AttentionInstance, settings: Settings,
+                         cache: dict) -> tuple[Trajectory, np.ndarray, dict]:
+    mp = method_params(claim.method, claim.params)
+    tr = simulate(inst, claim.method, settings, cache=cache, **mp)
+    lam = -np.asarray(tr.series("log_loss_gap"), dtype=float)  # -ln(L - L*), from the kernel's exact log
+    return tr, lam, mp
 
 
-def rate_class(t: np.ndarray, log_gap: np.ndarray) -> tuple[str, list[float]]:
-    """('exponential' | 'polynomial' | 'undetermined', the per-decade local exponents)."""
-    from verify.checks import decade_slopes
-
-    p = decade_slopes(t, log_gap / np.log(10), 2)
-    if len(p) < 2 or not all(np.isfinite(p)) or p[-1] >= 0:
-        return "undetermined", p
-    ratio = p[-1] / p[-2] if p[-2] < 0 else np.inf
-    if ratio >= EXP_RATIO and p[-1] <= -EXP_MIN_POWER:
-        return "exponential", p
-    if 0 < ratio <= POLY_RATIO:
-        return "polynomial", p
-    return "undetermined", p
+def evaluate_loss_exponent(claim: Claim, inst: ac.AttentionInstance, settings: Settings,
+                           cache: dict) -> SeriesObservation:
+    """The loss gap's decay exponent lambda(t) = -ln(L(W_t) - L*) under ``claim.method`` (fixed decoder; the
+    kernel's log of the loss gap, exact to rounding far below float64's range). ``lambda = O(log t)`` says the
+    gap decays only polynomially: L - L* >= t^{-C} for some C."""
+    tr, lam, mp = _loss_decay_exponent(claim, inst, settings, cache)
+    return SeriesObservation(series={claim.metric: Series(tr.t, lam, ok=tr.precision_ok[:, 0])},
+                             run=_run_info(tr, settings, claim.method, mp),
+                             extra={"max_rel_error": float(tr.max_rel_error.max()),
+                                    "final_log10_gap": float(-lam[-1] / np.log(10))})
 
 
-def evaluate_loss_rates(claim: Claim, inst: ac.AttentionInstance, settings: Settings, cache: dict) -> Evidence:
-    """L(W_t) - L* decays exponentially under each method in ``params["fast"]`` and only polynomially under
-    each in ``params["slow"]`` (log(L - L*) from the kernel, exact to rounding far below float64's range).
-    Violated when a method is clearly in the other class with precision kept; inconclusive when a class is
-    undetermined."""
-    ln10 = np.log(10)
-    classes, exps, runs = {}, {}, {}
-    obs_t: list[int] = []
-    observed: list[float] = []
-    all_ok = True
-    for name in [*claim.params["fast"], *claim.params["slow"]]:
-        mp = dict(claim.params["methods"][name])
-        tr = simulate(inst, name, settings, **mp)
-        t = np.asarray(tr.t, dtype=float)
-        lg = tr.series("log_loss_gap")
-        classes[name], exps[name] = rate_class(t, lg)
-        ok = bool(tr.precision_ok[:, 0][t >= t[-1] / 100].all())
-        all_ok &= ok
-        runs[name] = {"params": mp, "class": classes[name], "local_exponents": exps[name], "precision_ok": ok,
-                      "final_log10_gap": float(lg[-1] / ln10)}
-        if not observed:
-            obs_t, observed = tr.t, (lg / ln10).tolist()
-    wrong = [m for m in claim.params["fast"] if classes[m] == "polynomial"] + \
-            [m for m in claim.params["slow"] if classes[m] == "exponential"]
-    undetermined = [m for m, c in classes.items() if c == "undetermined"]
-    desc = ", ".join(f"{m}: {c} (local exponents {[round(x, 3) for x in exps[m]]})" for m, c in classes.items())
-    code = ""
-    if wrong and all_ok:
-        verdict, reason = VIOLATED, f"wrong rate class for {wrong}: {desc}"
-    elif wrong or undetermined or not all_ok:
-        verdict, reason = INCONCLUSIVE, f"undetermined or imprecise: {desc}"
-        code = PRECISION_LOST if not all_ok else UNDETERMINED
-    else:
-        verdict, reason = HOLDS, desc
-    first = claim.params["fast"][0]
-    return Evidence(
-        verdict=verdict, reason=reason, metric="log10_loss_gap", t=obs_t, observed=observed, claimed=[],
-        exponent=exps[first][-1] if exps[first] else None, precision_ok=all_ok,
-        run={"method": claim.method, "params": claim.params["methods"], "backend": settings.backend,
-             "dps": settings.dps if settings.backend == "mpmath" else 15, "steps": settings.steps,
-             "representation": ac.representation_of(settings.representation), "notes": []},
-        extra={"runs": runs, "exp_ratio": EXP_RATIO, "poly_ratio": POLY_RATIO}, code=code,
-    )
+def evaluate_loss_exponent_inverse(claim: Claim, inst: ac.AttentionInstance, settings: Settings,
+                                   cache: dict) -> SeriesObservation:
+    """1/lambda(t) = 1/(-ln(L(W_t) - L*)) under ``claim.method``: ``1/lambda = O(1/t)`` says the gap decays
+    exponentially: L - L* <= e^{-ct} for some c > 0 (the unknown constant is 1/c)."""
+    tr, lam, mp = _loss_decay_exponent(claim, inst, settings, cache)
+    with np.errstate(divide="ignore"):
+        inv = 1.0 / lam
+    return SeriesObservation(series={claim.metric: Series(tr.t, inv, ok=tr.precision_ok[:, 0])},
+                             run=_run_info(tr, settings, claim.method, mp),
+                             extra={"max_rel_error": float(tr.max_rel_error.max()),
+                                    "final_log10_gap": float(-lam[-1] / np.log(10))})
 
 
 # ---------------------------------------------------------------------------------------- joint training
@@ -359,12 +271,13 @@ def _joint_params(claim: Claim) -> tuple[dict, str]:
     return method_params(claim.method, claim.params), str(claim.params.get("normalize", "joint"))
 
 
-def evaluate_joint_direction(claim: Claim, inst: ac.AttentionInstance, settings: Settings, cache: dict) -> Evidence:
-    """Joint training: dir_err(W_t, W_mm) = O(rate) (order claim; fitted against log t when the rate is
-    1/log t). W_mm is the Att-SVM of the reference opt tokens (docs/catalogue.md, "The data model DM"), or with
-    ``params["svm"] == "relaxed"`` PRIOR's relaxed Att-SVM (margin >= 1 only for the support sequences of the
-    decoder SVM u_mm, >= 0 for the others). Under DM every sequence is a support vector of u_mm = mu/||mu||^2,
-    so the two coincide there."""
+def evaluate_joint_direction(claim: Claim, inst: ac.AttentionInstance, settings: Settings,
+                             cache: dict) -> SeriesObservation:
+    """Joint training: dir_err(W_t, W_mm), for dir_err = O(rate) (order claim; fitted against log t with
+    ``params["fit_scale"] == "log"``). W_mm is the Att-SVM of the reference opt tokens (docs/catalogue.md, "The
+    data model DM"), or with ``params["svm"] == "relaxed"`` PRIOR's relaxed Att-SVM (margin >= 1 only for the
+    support sequences of the decoder SVM u_mm, >= 0 for the others). Under DM every sequence is a support vector
+    of u_mm = mu/||mu||^2, so the two coincide there."""
     mp, norm = _joint_params(claim)
     if claim.params.get("svm", "hard") == "relaxed":
         from theorems.attention.svm import solve_decoder_svm, solve_relaxed_att_svm
@@ -374,26 +287,16 @@ def evaluate_joint_direction(claim: Claim, inst: ac.AttentionInstance, settings:
     else:
         W_mm = svm_for(inst, cache).W
     tr = _drop_zero(simulate_joint([inst], claim.method, settings, norm, **mp), "Wmat")
-    t = np.asarray(tr.t, dtype=float)
     err, _ = ac.direction_error(tr.series("Wmat"), W_mm)
-    ok = tr.precision_ok[:, 0]
-    with np.errstate(divide="ignore"):  # 1/log t is infinite at t = 1, outside every tail
-        rate = claim.curve(t)
-    scale = str(claim.params.get("fit_scale", "power"))
-    res = check_order(t, err, rate, ok, decades=int(claim.params.get("decades", 2)), fit_scale=scale)
-    return Evidence(
-        verdict=res.verdict, reason=res.reason, metric="dir_err", t=tr.t, observed=err.tolist(),
-        claimed=(rate * (res.worst_ratio if res.worst_ratio and np.isfinite(res.worst_ratio) else 1.0)).tolist(),
-        worst_ratio=res.worst_ratio, t_worst=res.t_worst, exponent=res.exponent, constant=res.constant,
-        precision_ok=bool(ok.all()), run={**_run_info(tr, settings, claim.method, mp), "normalize": norm,
-                                          "representation": "dense"},
-        extra={"decade_slopes": list(res.decade_slopes), "fit_scale": scale, "rule": res.params,
-               "max_rel_error": float(tr.max_rel_error.max()), "selected_final": tr.series("selected")[-1].tolist()},
-        code=res.code,
-    )
+    return SeriesObservation(
+        series={claim.metric: Series(tr.t, err, ok=tr.precision_ok[:, 0])},
+        run={**_run_info(tr, settings, claim.method, mp), "normalize": norm, "representation": "dense"},
+        extra={"fit_scale": str(claim.params.get("fit_scale", "power")),
+               "max_rel_error": float(tr.max_rel_error.max()), "selected_final": tr.series("selected")[-1].tolist()})
 
 
-def evaluate_joint_decoder(claim: Claim, inst: ac.AttentionInstance, settings: Settings, cache: dict) -> Evidence:
+def evaluate_joint_decoder(claim: Claim, inst: ac.AttentionInstance, settings: Settings,
+                           cache: dict) -> SeriesObservation:
     """Joint training: u_t/||u_t|| -> u_mm/||u_mm|| (limit claim), u_mm the certified decoder SVM of the opt
     tokens. Witness: if the run ends selecting tokens beta != opt, u_mm(beta) is certified and
     lb(t) = ||u_mm(beta)/|.| - u_mm/|.||| - ||u_t/|.| - u_mm(beta)/|.||| <= u_dir_err(t)."""
@@ -404,7 +307,6 @@ def evaluate_joint_decoder(claim: Claim, inst: ac.AttentionInstance, settings: S
     opt = tuple(int(a) for a in ac.optimal_tokens(inst))
     dec = solve_decoder_svm(inst.X, inst.y, opt)
     tr = _drop_zero(simulate_joint([inst], claim.method, settings, norm, **mp), "u")
-    t = np.asarray(tr.t, dtype=float)
     us = tr.series("u")
     err = u_direction_error(us, dec.u)
     ok = tr.precision_ok[:, 0] & np.isfinite(err)
@@ -423,13 +325,10 @@ def evaluate_joint_decoder(claim: Claim, inst: ac.AttentionInstance, settings: S
             extra.update({"dist_umm_beta": dist, "lower_bound": lower.tolist()})
             if not other.certified:
                 lower = None
-    res = check_limit(t, np.nan_to_num(err, nan=np.inf), ok, lower_bound=lower)
-    return Evidence(
-        verdict=res.verdict, reason=res.reason, metric="u_dir_err", t=tr.t, observed=err.tolist(), claimed=[],
-        exponent=res.exponent, constant=res.constant, precision_ok=bool(ok.all()),
+    return SeriesObservation(
+        series={claim.metric: Series(tr.t, err, ok=ok, witness=lower)},
         run={**_run_info(tr, settings, claim.method, mp), "normalize": norm, "representation": "dense"},
-        extra={**extra, "rule": res.params}, code=res.code,
-    )
+        extra=extra)
 
 
 def dm_family(inst: ac.AttentionInstance, draws: int) -> tuple[list[ac.AttentionInstance], int]:
@@ -457,53 +356,16 @@ def dm_family(inst: ac.AttentionInstance, draws: int) -> tuple[list[ac.Attention
 
 
 def evaluate_joint_loss_probability(claim: Claim, inst: ac.AttentionInstance, settings: Settings,
-                                    cache: dict) -> Evidence:
-    """P_DM[ L(u_t, W_t) = O(rate) ] >= 1 - delta (kind ``probability``).
-
-    The event on one draw: :func:`verify.checks.check_order_log` of log L against log rate holds. Draws: the
-    instance and ``params["draws"] - 1`` more DM draws with its parameters, run as one batch. The verdict is
-    the Clopper-Pearson test of :func:`verify.stat_checks.check_probability` over the decided draws (holds or
-    violated); draws whose order check is inconclusive are counted and reported, not guessed.
+                                    cache: dict) -> ProbabilityObservation:
+    """Draws for P_DM[ L(u_t, W_t) = O(rate) ] >= 1 - delta (kind ``probability``): per draw, log L along joint
+    training; the event on a draw is the order rule of the claim's rate on it. Draws: the instance and
+    ``params["draws"] - 1`` more DM draws with its parameters, run as one batch.
     """
-    import sympy
-
-    from verify.checks import check_order_log
-    from verify.stat_checks import check_probability
-
     mp, norm = _joint_params(claim)
     fam, rejected = dm_family(inst, int(claim.params.get("draws", 10)))
     tr = simulate_joint(fam, claim.method, settings, norm, **mp)
-    t = np.asarray(tr.t, dtype=float)
-    f = sympy.lambdify(sympy.Symbol("t", positive=True), sympy.log(claim.rate), "numpy")
-    log_rate = np.broadcast_to(np.asarray(f(t), dtype=float), t.shape)
-    per = [check_order_log(t, tr.records["log_loss"][:, b], log_rate, tr.precision_ok[:, b],
-                           decades=int(claim.params.get("decades", 2))) for b in range(len(fam))]
-    wins = sum(r.verdict == HOLDS for r in per)
-    losses = sum(r.verdict == VIOLATED for r in per)
-    undecided = len(per) - wins - losses
-    delta = float(claim.params.get("delta", 0.25))
-    extra = {"draws": len(fam), "rejected_draws": rejected, "holds": wins, "violated": losses,
-             "inconclusive": undecided, "per_draw": [r.reason for r in per],
-             "fitted_rates": [r.exponent for r in per], "max_rel_error": float(tr.max_rel_error.max())}
-    code = ""
-    extra["per_draw_codes"] = [r.code for r in per]
-    extra["rule"] = per[0].params.get("rule") if per else None
-    if wins + losses == 0:
-        verdict, reason, ratio = INCONCLUSIVE, "no draw gave a decided order check", None
-        code = INSUFFICIENT_DATA
-    else:
-        pr = check_probability(wins, wins + losses, delta=delta, confidence=float(claim.params.get("confidence",
-                                                                                                   0.95)))
-        verdict, reason, ratio, code = pr.verdict, pr.reason, pr.worst_ratio, pr.code
-        extra.update({"interval": pr.interval, "estimate": pr.estimate, **pr.detail})
-        if undecided:
-            reason += f"; {undecided} draw(s) inconclusive and left out"
-    lv = tr.records["log_loss"][:, 0] / np.log(10)
-    return Evidence(
-        verdict=verdict, reason=reason, metric="log10_loss", t=tr.t, observed=lv.tolist(),
-        claimed=(log_rate / np.log(10)).tolist(), worst_ratio=ratio,
-        exponent=float(np.nanmedian([r.exponent for r in per if r.exponent is not None] or [np.nan])),
-        precision_ok=bool(tr.precision_ok.all()),
+    draws = [Series(tr.t, tr.records["log_loss"][:, b], ok=tr.precision_ok[:, b], log=True) for b in range(len(fam))]
+    return ProbabilityObservation(
+        draws=draws, event="order",
         run={**_run_info(tr, settings, claim.method, mp), "normalize": norm, "representation": "dense"},
-        extra=extra, code=code,
-    )
+        extra={"draws": len(fam), "rejected_draws": rejected, "max_rel_error": float(tr.max_rel_error.max())})
