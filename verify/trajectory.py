@@ -186,7 +186,8 @@ def run(problem: Problem, rule: Method, steps: int, checkpoints: list[int] | Non
                 window_err, window_ok = None, None
             if t == steps:
                 break
-            state, mstate = rule.update(state, mstate, fo, t)
+            with np.errstate(over="ignore", invalid="ignore"):  # a diverging run: the next first_order flags it
+                state, mstate = rule.update(state, mstate, fo, t)
     derived = getattr(problem, "derived_records", None)
     return Trajectory(
         t=cps,

@@ -9,13 +9,18 @@ import sys
 from verify.report.fmt import as_plot_float, fmt_num, fmt_t, worst_index
 from verify.verdicts import KIND_AUDIT
 
+PLOT_MIN, PLOT_MAX = 1e-250, 1e250
+"""Magnitudes a plotted value may have: beyond them matplotlib's log-axis ticks overflow, so such points are left
+out of the plot and counted in its note (the JSON keeps every value)."""
+
 
 def plot_report(report: dict) -> bytes:
     """PNG bytes: the observed metric against t, with the claimed curve and the worst point marked.
 
     Log-log axes when every plotted value is positive; otherwise a symlog y axis (and a linear x axis when
-    some t is not positive). Non-finite values are left out (and counted in a note); an empty series gives an
-    annotated empty plot. Draws on an Agg canvas of its own (no pyplot figure state); selects the Agg
+    some t is not positive). Non-finite values and magnitudes beyond [PLOT_MIN, PLOT_MAX] are left out (and
+    counted in a note); an empty series gives an annotated empty plot. Draws on an Agg canvas of its own (no
+    pyplot figure state); selects the Agg
     backend only while pyplot is not yet imported, so it never switches a backend already in use.
     """
     import matplotlib
@@ -30,7 +35,10 @@ def plot_report(report: dict) -> bytes:
     assert isinstance(ev, dict)
     verdict = str(report.get("verdict", ev.get("verdict", "?")))
     ts, obs, cl = ([as_plot_float(v) for v in ev.get(k) or []] for k in ("t", "observed", "claimed"))
-    finite = math.isfinite
+
+    def finite(v: float) -> bool:  # finite, and inside the range an axis can draw (a diverging run reaches 1e300)
+        return math.isfinite(v) and (v == 0 or PLOT_MIN <= abs(v) <= PLOT_MAX)
+
     obs_pts = [(t, o) for t, o in zip(ts, obs, strict=False) if finite(t) and finite(o)]
     cl_pts = [(t, c) for t, c in zip(ts, cl, strict=False) if finite(t) and finite(c)]
     dropped = sum(1 for t, o in zip(ts, obs, strict=False) if not (finite(t) and finite(o)))
@@ -61,6 +69,7 @@ def plot_report(report: dict) -> bytes:
         ax.set_xscale("log" if x_log else "linear")
         if y_log:
             ax.set_yscale("log")
+            ax.set_ylim(min(all_y) / 10, max(all_y) * 10)  # no autoscale margin past the drawable range
         elif all_y:
             nonzero = [abs(y) for y in all_y if y != 0]
             ax.set_yscale("symlog", linthresh=min(nonzero) if nonzero else 1.0)
@@ -71,7 +80,8 @@ def plot_report(report: dict) -> bytes:
                 fontsize=12, color="0.4")
         ax.set_xticks([])
         ax.set_yticks([])
-    note = f"{dropped} non-finite point(s) not shown" if dropped and (obs_pts or cl_pts) else ""
+    note = (f"{dropped} point(s) not shown (non-finite or beyond {PLOT_MAX:.0e})" if dropped and (obs_pts or cl_pts)
+            else "")
     ax.set_xlabel("t")
     ax.set_ylabel(metric)
     kind = "audit: " + str(report.get("broken_assumption")) + " broken on purpose" \

@@ -58,8 +58,10 @@ CLASSICAL = prov("prior", note="the O(1/t) rate of GD on a convex S-smooth funct
 
 def generate(n: int, d: int, seed: int, log10_kappa: float, c: float) -> LinRegInstance:
     """A least-squares instance with condition number 10^log10_kappa (singular values log-spaced) and step
-    eta = c / S; w0 = 0, y = X w_true + 0.1 noise. The strategies keep cond(X) <= 10, so every mode of GD
-    finishes within the quick profile's 2000 steps and the gap stays far above rounding there."""
+    eta = c / S; w0 = 0, y = X w_true + 0.1 noise. The slowest mode of GD contracts the gap by
+    exp(-2 c / cond(X)^2) per step; the strategies keep cond(X) in [13, 20] and c in [0.5, 1] (meets), so over
+    the quick profile's 2000 steps the gap decays by e^-5 to e^-24: the run sees the geometric tail, far above
+    the gap's rounding bound."""
     rng = np.random.default_rng(seed)
     U, _ = np.linalg.qr(rng.standard_normal((n, d)))
     V, _ = np.linalg.qr(rng.standard_normal((d, d)))
@@ -72,7 +74,7 @@ def generate(n: int, d: int, seed: int, log10_kappa: float, c: float) -> LinRegI
 
 def _instances(c_lo: float, c_hi: float) -> Any:
     return st.builds(generate, n=st.integers(6, 12), d=st.integers(2, 5), seed=st.integers(0, 2**16),
-                     log10_kappa=st.floats(0.3, 1.0), c=st.floats(c_lo, c_hi))
+                     log10_kappa=st.floats(1.11, 1.3), c=st.floats(c_lo, c_hi))
 
 
 def _step_size(inst: LinRegInstance, cache: dict) -> AssumptionResult:
@@ -123,8 +125,8 @@ CLAIMS = {c.id: c for c in (
 
 
 def meets(claim_id: str) -> Any:
-    """Instances with eta S in [0.2, 1]."""
-    return _instances(0.2, 1.0)
+    """Instances with eta S in [0.5, 1]."""
+    return _instances(0.5, 1.0)
 
 
 def breaks(claim_id: str, assumption_id: str) -> Any:

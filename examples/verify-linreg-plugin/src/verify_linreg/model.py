@@ -139,11 +139,12 @@ class GDProblem:
 
     def first_order(self, w: Any) -> FirstOrder:
         bk, xp = self.bk, self.bk.xp
-        delta = w - self.w_star[None, :]
-        g = xp.einsum("ij,bj->bi", self.H, delta)
-        gn2 = xp.sum(g * g, axis=1)
-        gap2 = xp.sum(xp.einsum("ij,bj->bi", self.X, delta) ** 2, axis=1)  # ||X (w - w*)||^2
-        with np.errstate(divide="ignore"):
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging run (eta S > 2) overflows: flagged
+            delta = w - self.w_star[None, :]
+            g = xp.einsum("ij,bj->bi", self.H, delta)
+            gn2 = xp.sum(g * g, axis=1)
+            gap2 = xp.sum(xp.einsum("ij,bj->bi", self.X, delta) ** 2, axis=1)  # ||X (w - w*)||^2
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
             log_gn = bk.log(gn2) / 2
             log_gap = bk.log(gap2) - math.log(2 * self.inst.n)
             unit = g / bk.exp(log_gn)[:, None] if bool(np.all(np.asarray(bk.to_float(gn2)) > 0)) else g
