@@ -3,9 +3,9 @@ r"""VDT24: normalized GD, Polyak step and joint training of one softmax-attentio
 Vasudeva, Deora, Thrampoulidis, *Implicit Bias and Fast Convergence Rates for Self-attention* (arXiv 2402.05738,
 TMLR 2025). The exact assumption inequalities and constants of the paper are not available to the toolkit (its
 sources are the abstract and public summaries, see the catalogue's *Sources*): every assumption below is a
-predicate whose constants are parameters (``theorems.attention.assumptions.PARAMS``), every claim whose constant is
-unknown is an *order* or *limit* claim, and a user with the paper sets ``constant`` on a claim to turn it into an
-explicit bound.
+predicate whose constants are parameters (``theorems.attention.assumptions.PARAMS``) and every claim whose constant is
+unknown is an *order* or *limit* claim. A user with the paper turns a rate into an explicit bound by giving the claim
+a ``constant`` and declaring it ``kind="bound"``: an order claim may not have a constant.
 
 Problem
 -------
@@ -93,8 +93,9 @@ Guarantee
   $P\big[L(u_t, W_t) = O(e^{-t^{1/3}})\big] \ge 1 - \delta$ with $\delta = 0.25$, judged by a Clopper-Pearson
   interval at 95 % over 16 draws [seed, abs]; $\delta$ is [recon].
 
-To turn ``vdt24.ngd-rate`` into an explicit bound, give it a ``constant``: a sympy expression in ``n``, ``T``,
-``d``, ``eta``, ``norm_Wmm`` and ``Delta``; nothing else changes. What a finding would need to be true of the
+To turn ``vdt24.ngd-rate`` into an explicit bound, give it a ``constant`` (a sympy expression in ``n``, ``T``,
+``d``, ``eta``, ``norm_Wmm``, ``norm_W0`` and ``Delta``) and declare it ``kind="bound"``; a claim refuses an
+``order`` kind with a constant and a ``bound`` kind without one. What a finding would need to be true of the
 paper to refute each claim is on the module's data page.
 
 Strategies
