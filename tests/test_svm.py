@@ -1,4 +1,5 @@
-"""Tests for theorems.attention.svm: the Att-SVM solve, its mpmath certificate, and the alpha classification."""
+"""Tests for theorems.attention.svm: the Att-SVM solve, its mpmath confirmation and exact certificate, and the alpha
+classification (the certificates' own failure tests are in tests/test_certificates.py)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,11 @@ REQUIRED_JSON_KEYS = {
     "complementary_slackness",
     "duality_gap",
     "alpha",
+    "confirmed",
+    "certificate",
+    "norm_interval",
+    "distance_bound",
+    "direction_bound",
 }
 
 
@@ -233,7 +239,11 @@ def test_failed_certificate_falls_back_to_optimal_inaccurate(monkeypatch: pytest
     reference = solve_att_svm(X, Z, (0, 1, 2))
     monkeypatch.setattr(svm, "_candidate_orders", lambda A, w, lam: [])
     sol = solve_att_svm(X, Z, (0, 1, 2))
-    assert sol.status == "optimal_inaccurate" and not sol.certified
+    assert sol.status == "optimal_inaccurate" and not sol.certified and not sol.confirmed
+    # the solver's float pair still gives exact, valid bounds, but its gap is far too wide for "rigorous"
+    assert sol.proof.kind == "none" and sol.proof.rel_gap is not None and sol.proof.rel_gap > 1e-12
+    lo, hi = (float(v) for v in sol.proof.norm_interval or ("nan", "nan"))
+    assert lo <= reference.norm <= hi
     assert 0 <= sol.max_constraint_violation < 1e-6
     assert 1e-40 < abs(sol.duality_gap) < 1e-5  # measured, and far from the certified ~1e-50
     np.testing.assert_allclose(sol.W, reference.W, atol=1e-6)
@@ -306,6 +316,7 @@ def test_to_json_round_trip() -> None:
     assert back == data
     assert back["support"] == [list(p) for p in sol.support]
     assert back["alpha"] == [1, 2] and back["status"] == "optimal" and back["certified"] is True
+    assert back["certificate"] == "rigorous" and back["confirmed"] is True
     assert back["norm"] == sol.norm and back["margin"] == sol.margin
     np.testing.assert_array_equal(np.array(back["W"]), sol.W)
 

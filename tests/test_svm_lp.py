@@ -145,8 +145,10 @@ def test_failed_polish_falls_back_to_uncertified(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(svm_lp, "_newton", lambda *a, **k: None)
     inst = _inst()
     sol = solve_lp_att_svm(inst.X, inst.z, [0, 0, 0], 1.5)
-    assert not sol.certified and sol.status == "optimal_inaccurate"
-    assert "NOT certified" in sol.note
+    assert not sol.certified and not sol.confirmed and sol.status == "optimal_inaccurate"
+    assert "NOT confirmed" in sol.note and "not certified" in sol.note
+    # the solver's own point still gives valid exact bounds, far too loose to count as rigorous
+    assert sol.proof.kind == "none" and sol.proof.rel_gap is not None and sol.proof.rel_gap > 1e-12
 
 
 def test_cli_svm_with_p(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -156,6 +158,9 @@ def test_cli_svm_with_p(tmp_path, capsys) -> None:  # type: ignore[no-untyped-de
     assert main(["svm", "--instance", str(f), "--p", "1.5", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["p"] == 1.5 and out["certified"] is True and out["locally_optimal"] == "optimal"
+    assert out["certificate"] == "rigorous" and out["confirmed"] is True
+    lo, hi = (float(v) for v in out["norm_interval"])
+    assert lo <= out["norm"] <= hi and (hi - lo) <= 1e-15 * hi and float(out["distance_bound"]) < 1e-12
     assert main(["svm", "--instance", str(f), "--p", "0.9"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1

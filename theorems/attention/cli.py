@@ -58,8 +58,10 @@ def cmd_svm(args: argparse.Namespace) -> int:
     out = sol.to_json()
     out["locally_optimal"] = classify_alpha(ac.token_scores(inst), alpha, sol.support, tie_tol=tau)
     keys = ("norm", "margin", "support", "status", "max_constraint_violation", "locally_optimal")
-    text = "\n".join(f"{k}: {out[k]}" for k in keys) + f"\ncertified: {sol.certified}"
-    emit({k: out[k] for k in (*keys, "certified", "alpha", "duality_gap")}, args.json, text)
+    proof = ("certificate", "norm_interval", "distance_bound", "direction_bound")
+    text = "\n".join(f"{k}: {out[k]}" for k in (*keys, "certified", "confirmed", *proof, "certificate_note"))
+    emit({k: out[k] for k in (*keys, "certified", "alpha", "duality_gap", "confirmed", *proof, "certificate_note")},
+         args.json, text)
     return 0
 
 

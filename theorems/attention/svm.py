@@ -1,4 +1,5 @@
-"""Att-SVM: the max-margin token-selection problem, solved by cvxpy/Clarabel and certified in mpmath.
+"""Att-SVM: the max-margin token-selection problem, solved by cvxpy/Clarabel, confirmed in mpmath and certified
+in exact rational arithmetic.
 
 Data: ``X`` has shape ``(n, T, d)`` (sequence ``i`` has tokens ``x_{i,t} = X[i, t]``), ``Z`` has shape
 ``(n, d)`` (queries ``z_i``), and a token choice ``alpha`` picks one ``alpha_i`` in ``{0..T-1}`` per sequence.
@@ -15,8 +16,16 @@ and the problem is the QP
 with KKT conditions ``w = A^T lam``, ``lam >= 0``, ``A w >= 1``, ``lam_k (a_k^T w - 1) = 0``. The primal is
 strictly convex, so ``W_mm`` is unique whenever the problem is feasible; the multipliers need not be.
 
-The float64 input data are taken to be exact (every float64 is an exact mpmath number); the certificate is
-about that exact problem. See :func:`solve_att_svm` for the certificate and its tolerance.
+The float64 input data are taken to be exact (every float64 is an exact rational); every statement is about
+that exact problem. Two levels, two words:
+
+- **confirmed**: the active set is solved in mpmath at ``dps`` digits and every KKT residual is measured within a
+  tolerance (:func:`solve_att_svm`). Strong evidence, not a proof (the residuals are rounded).
+- **certified** (``certified=True``, ``certificate="rigorous"``): the high-precision primal and dual, taken
+  exactly as rationals, pass the exact weak-duality check of :mod:`theorems.attention.certificate`: an exactly
+  feasible primal (the rounded one scaled up by its exact minimum margin) and exactly nonnegative multipliers
+  whose bounds agree to the tolerance. That encloses ``||W_mm||`` (``norm_interval``) and bounds the distance of
+  the reported float64 ``W`` to ``W_mm`` (``distance_bound``) and its direction error (``direction_bound``).
 """
 
 from __future__ import annotations
@@ -29,8 +38,17 @@ from typing import TYPE_CHECKING, Any
 import mpmath
 import numpy as np
 
+from theorems.attention.certificate import (
+    Certificate,
+    ExactPoint,
+    FactoredRows,
+    certify_l2,
+    find_farkas,
+    not_certified,
+)
 from theorems.attention.resources import dense_svm_estimate, svm_estimate
 from verify.errors import InfeasibleProblemError, SolverError, VerifyInputError
+from verify.exact import to_fraction
 from verify.resources import DEFAULT, enforce
 
 if TYPE_CHECKING:
@@ -48,10 +66,11 @@ Label = tuple[int, int]
 #: multipliers ~1e-8 * max(lam); 1e-6 sits between with two orders of magnitude to spare on each side.
 _DUAL_REL = 1e-6
 _PRIMAL_TIGHT = 1e-6
-#: A solver "infeasible" is accepted when a convex combination of rows has norm <= this times the largest row.
-#: The Farkas QP (min ||A^T y|| over the simplex) is solved by Clarabel only to ~3e-5..6e-5 relative on exactly
-#: infeasible data, so the threshold sits at 1e-3. The message always states what is proven: any separating W
-#: needs ||W||_F >= 1/||A^T y|| (>= 1000 / largest row). An exact mpmath polish of y is future work.
+#: A solver "infeasible" is first turned into an exact Farkas vector (:func:`theorems.attention.certificate.
+#: find_farkas`); when none is found it is reported as not certified (SolverError). The Farkas QP (min ||A^T y||
+#: over the simplex) is solved by Clarabel only to ~3e-5..6e-5 relative on exactly infeasible data; a combination
+#: of norm <= this times the largest row is what the message then quotes (any separating W needs
+#: ||W||_F >= 1/||A^T y||).
 _FARKAS_REL = 1e-3
 _MIN_DPS = 20
 _MAX_USER_TOL = 1e-6
@@ -61,9 +80,12 @@ _MAX_USER_TOL = 1e-6
 class SVMSolution:
     """Result of :func:`solve_att_svm`; every residual is measured in mpmath at ``dps`` digits.
 
-    ``W`` is the float64 rounding of the certified high-precision solution when ``certified`` (status
-    ``"optimal"``), else the solver's own float solution (status ``"optimal_inaccurate"``: callers should
-    report "undecided"). ``multipliers`` maps every constraint ``(i, t)`` to its dual ``lam`` (0 if inactive).
+    ``confirmed``: the mpmath KKT check passed. ``certified``: the exact certificate ``proof`` is rigorous
+    (status ``"optimal"``); otherwise status ``"optimal_inaccurate"`` and callers should report "undecided".
+    ``W`` is the float64 rounding of the high-precision solution when confirmed, else the solver's own float
+    solution. ``proof`` (:class:`~theorems.attention.certificate.Certificate`) carries ``norm_interval`` (decimal
+    strings enclosing ``||W_mm||``), ``distance_bound`` (``||W - W_mm||_F``, for this float64 ``W``) and
+    ``direction_bound``. ``multipliers`` maps every constraint ``(i, t)`` to its dual ``lam`` (0 if inactive).
     ``support`` lists the tight constraints, sorted. ``eq=False``: instances compare by identity (``W`` is an
     array).
     """
@@ -81,6 +103,16 @@ class SVMSolution:
     duality_gap: float
     alpha: tuple[int, ...]
     dps: int
+    confirmed: bool = False
+    proof: Certificate = field(default_factory=lambda: not_certified("no exact check was run", False))
+
+    @property
+    def norm_interval(self) -> tuple[str, str] | None:
+        return self.proof.norm_interval
+
+    @property
+    def distance_bound(self) -> str | None:
+        return self.proof.distance_bound
 
     def to_json(self) -> dict:
         """A JSON-able dict (plain lists, ints, floats, strings, bools)."""
@@ -88,6 +120,8 @@ class SVMSolution:
             "alpha": list(self.alpha),
             "status": self.status,
             "certified": self.certified,
+            "confirmed": self.confirmed,
+            **self.proof.to_json(),
             "norm": self.norm,
             "margin": self.margin,
             "support": [[i, t] for i, t in self.support],
@@ -414,7 +448,7 @@ class _Measured:
     norm2: Any
 
 
-#: Rows whose float64 slack, minus its rounding bound, exceeds this are certified satisfied and not tight
+#: Rows whose float64 slack, minus its rounding bound, exceeds this are proven satisfied and not tight
 #: without exact arithmetic (the largest tightness threshold any caller uses is ``_PRIMAL_TIGHT``).
 _SCREEN = 2 * _PRIMAL_TIGHT
 
@@ -465,7 +499,7 @@ def _measure(ex: _Exact, W: list[list[Any]], lam: list[Any], rows: _Rows | None 
     )
 
 
-def _certifies(r: _Measured, tol: Any) -> bool:
+def _confirms(r: _Measured, tol: Any) -> bool:
     """All KKT conditions hold to ``tol``, each relative to its natural scale (so the test is scale-free):
     violation ``<= tol`` (the right-hand side is 1), ``min lam >= -tol max lam``, stationarity
     ``<= tol max|W|``, complementarity ``<= tol max lam``, ``|gap| <= tol ||w||^2``."""
@@ -591,14 +625,14 @@ def _working_set_solve(rows: _Rows, ex: _Exact, what: str,
 
 
 def _infeasible_error(ex: _Exact, rows: _Rows, S: np.ndarray, G: np.ndarray, what: str,
-                      shape: str) -> InfeasibleProblemError:
-    """Check the solver's 'infeasible' with a Farkas vector ``y >= 0, 1^T y = 1`` of small ``||A_S^T y||``
-    over the working set S (a certificate for S is one for all rows).
-
-    For any ``w`` with ``A w >= 1``: ``1 = 1^T y <= y^T A w <= ||A^T y|| ||w||``, so
-    ``||W||_F >= 1/||A^T y||`` (measured in mpmath). ``y`` minimises ``||A_S^T y||^2 = y^T G_S y`` over the
-    simplex (Clarabel). Raises SolverError when no such ``y`` is small relative to the largest row (the solver's
-    claim is then unsupported).
+                      shape: str) -> InfeasibleProblemError | SolverError:
+    """Check the solver's 'infeasible' with a Farkas vector over the working set S (a certificate for S is one
+    for all rows): ``y`` minimises ``||A_S^T y||^2 = y^T G_S y`` over the simplex (Clarabel), then
+    :func:`theorems.attention.certificate.find_farkas` turns it into an exact rational ``y >= 0`` with
+    ``sum_k y_k A_k = 0`` (checked exactly): the returned :class:`InfeasibleProblemError` says "exact Farkas
+    certificate". When no exact vector is found, the infeasibility is not certified: :class:`SolverError`, quoting
+    the proven bound ``||W||_F >= 1/||A^T y||`` for any separating ``W`` (``1 = 1^T y <= y^T A w <=
+    ||A^T y|| ||w||``, measured in mpmath) when ``||A^T y||`` is small relative to the largest row.
     """
     y = cp.Variable(G.shape[0], nonneg=True)
     prob = cp.Problem(cp.Minimize(cp.quad_form(y, cp.psd_wrap(G))), [cp.sum(y) == 1])
@@ -609,6 +643,15 @@ def _infeasible_error(ex: _Exact, rows: _Rows, S: np.ndarray, G: np.ndarray, wha
         )
     ctx = ex.ctx
     yv = np.clip(np.asarray(y.value, dtype=np.float64), 0.0, None)
+    y_full = np.zeros(len(rows))
+    y_full[S] = yv
+    exact_rows = FactoredRows.from_data(ex.X, ex.Zf, ex.alpha)
+    cert = find_farkas(exact_rows, y_full)
+    if cert is not None:
+        return InfeasibleProblemError(
+            f"{what[0].upper()}{what[1:]} is infeasible: no W separates the selected tokens ({shape}; exact Farkas "
+            f"certificate: y >= 0 on {len(cert.rows)} constraint(s) with sum_k y_k A_k = 0 exactly, checked in "
+            f"rational arithmetic; {cert.describe(ex.labels)})")
     ym = [ctx.mpf(0)] * len(rows)
     for k, v in zip(S, yv, strict=True):
         ym[int(k)] = ctx.mpf(float(v))
@@ -620,14 +663,10 @@ def _infeasible_error(ex: _Exact, rows: _Rows, S: np.ndarray, G: np.ndarray, wha
             f"Clarabel reported {what} infeasible but no Farkas certificate was found "
             f"(min ||A^T y|| over the simplex ~ {float(delta):.3g}, largest row {float(row_max):.3g})"
         )
-    bound = (
-        "exactly 0"
-        if delta == 0
-        else f"{float(delta):.3g}, so any separating W needs ||W||_F >= {float(1 / delta):.3g}"
-    )
-    return InfeasibleProblemError(
-        f"{what[0].upper()}{what[1:]} is infeasible: no W separates the selected tokens ({shape}; Farkas "
-        f"certificate: a convex combination of the constraint rows has norm {bound})"
+    bound = f"{float(delta):.3g}, so any separating W needs ||W||_F >= {float(1 / delta):.3g}" if delta else "~0"
+    return SolverError(
+        f"Clarabel reported {what} infeasible; not certified: no exact Farkas certificate was found ({shape}; a "
+        f"convex combination of the constraint rows has norm {bound})"
     )
 
 
@@ -683,7 +722,7 @@ _NNLS_MAX_ENTRIES = 500_000
 
 
 def _nnls_order(A: np.ndarray | _Rows, r: _Measured, tol: Any) -> list[int]:
-    """Rows of a basis for the multipliers of a primal-certified ``w``: among the rows tight at ``w``, the
+    """Rows of a basis for the multipliers of a primal-confirmed ``w``: among the rows tight at ``w``, the
     passive set of ``min ||A_T^T lam - w||, lam >= 0``, by decreasing ``lam``. By Caratheodory such a
     linearly independent set exists whenever ``w`` is optimal, even if the solver's multipliers are spread
     over a linearly dependent (degenerate) support."""
@@ -701,12 +740,12 @@ def _nnls_order(A: np.ndarray | _Rows, r: _Measured, tol: Any) -> list[int]:
     return [int(tight[j]) for j in np.argsort(-x, kind="stable") if x[j] > 0]
 
 
-def _certify(
+def _confirm(
     ex: _Exact, A: np.ndarray | _Rows, w: np.ndarray, lam: np.ndarray, tol: Any, rank_tol: Any
 ) -> _Measured | None:
     """Try the guessed active sets in turn (:func:`_candidate_orders`); when a polished ``w`` is primal
     feasible but its multipliers are not all nonnegative, also try the NNLS basis of :func:`_nnls_order`.
-    Returns the first certified measurement, or None. With factored rows (``_Rows``), exact arithmetic runs on
+    Returns the first confirmed measurement, or None. With factored rows (``_Rows``), exact arithmetic runs on
     the active set and on the rows float64 cannot place clearly inside the feasible set (:func:`_measure`)."""
     rows = A if isinstance(A, _Rows) else None
     queue: list[Any] = list(_candidate_orders(A, w, lam))
@@ -721,7 +760,7 @@ def _certify(
         if lam_p is None:
             continue
         r = _measure(ex, _combine(ex, lam_p), lam_p, rows)
-        if _certifies(r, tol):
+        if _confirms(r, tol):
             return r
         if r.violation <= tol:
             if rows is not None and r.min_lam < -tol * max(r.lam):
@@ -735,7 +774,7 @@ def _check_params(dps: int, tol: float | None) -> None:
     if isinstance(dps, bool) or not isinstance(dps, int) or dps < _MIN_DPS:
         raise VerifyInputError(f"dps must be an integer >= {_MIN_DPS}; got {dps!r}")
     if tol is not None and not (isinstance(tol, (int, float)) and 0 < tol <= _MAX_USER_TOL):
-        raise VerifyInputError(f"tol must lie in (0, {_MAX_USER_TOL:g}] to certify anything; got {tol!r}")
+        raise VerifyInputError(f"tol must lie in (0, {_MAX_USER_TOL:g}] to confirm anything; got {tol!r}")
 
 
 def _tolerance(ctx: Any, dps: int, tol: float | None, m: int, d: int) -> Any:
@@ -745,13 +784,25 @@ def _tolerance(ctx: Any, dps: int, tol: float | None, m: int, d: int) -> Any:
     return (m + d * d) * ctx.power(10, -ctx.mpf(dps) / 2)
 
 
+def _prove(rows: FactoredRows, r: _Measured, tol: Any, confirmed: bool, b: Sequence[int] | None = None,
+           kkt_rows: Iterable[int] | None = None) -> Certificate:
+    """The exact certificate of ``(r.W, max(r.lam, 0))`` (:func:`theorems.attention.certificate.certify_l2`), with
+    the distance bound for the float64 rounding of ``r.W`` (the ``W`` that is reported)."""
+    W_f = np.array([[float(v) for v in row] for row in r.W], dtype=np.float64)
+    lam = [v if v > 0 else 0 for v in r.lam]  # the dual bound needs lam >= 0 exactly: clip (a valid, weaker dual)
+    return certify_l2(rows, ExactPoint.of(r.W), ExactPoint.of(lam), tol=to_fraction(tol), b=b, reported=W_f,
+                      confirmed=confirmed, kkt_rows=kkt_rows)
+
+
 def _solution(
-    ex: _Exact, r: _Measured, labels: list[Label], alpha: tuple, dps: int, certified: bool, tight: Any
+    ex: _Exact, r: _Measured, labels: list[Label], alpha: tuple, dps: int, confirmed: bool, tight: Any,
+    proof: Certificate,
 ) -> SVMSolution:
     ctx = ex.ctx
     norm = ctx.sqrt(r.norm2)
     W = np.array([[float(v) for v in row] for row in r.W], dtype=np.float64)
     W.setflags(write=False)
+    certified = proof.rigorous
     return SVMSolution(
         W=W,
         norm=float(norm),
@@ -766,6 +817,8 @@ def _solution(
         duality_gap=float(r.gap),
         alpha=alpha,
         dps=dps,
+        confirmed=confirmed,
+        proof=proof,
     )
 
 
@@ -773,7 +826,7 @@ def solve_att_svm(
     X: np.ndarray, Z: np.ndarray, alpha: Sequence[int], *, dps: int = 50, tol: float | None = None,
     max_memory: Any = DEFAULT,
 ) -> SVMSolution:
-    """Solve the Att-SVM for ``alpha`` and certify the answer in mpmath at ``dps`` digits.
+    """Solve the Att-SVM for ``alpha``, confirm the answer in mpmath at ``dps`` digits, certify it exactly.
 
     0. Resources: :func:`theorems.attention.resources.svm_estimate` from (n, T, d, dps) against ``max_memory`` (bytes,
        a size string such as ``"8G"``, None for no limit; default half of MemAvailable); over it ->
@@ -781,7 +834,8 @@ def solve_att_svm(
     1. Clarabel (via cvxpy) solves the dual ``min 1/2 lam^T G_S lam - 1^T lam, lam >= 0`` on a working set S
        of rows (:func:`_working_set_solve`; the rows are kept factored, ``a_k = u_k z_i^T``, so no m x d^2
        matrix is formed); its status is checked on every call. An unbounded dual (infeasible Att-SVM) ->
-       :class:`InfeasibleProblemError` after a Farkas check (a zero row is reported without calling the solver);
+       :class:`InfeasibleProblemError` with an exact Farkas certificate, or :class:`SolverError` (not certified)
+       when none is found (a zero row is reported without calling the solver);
        ``optimal``/``optimal_inaccurate`` -> step 2; anything else (``solver_error``, None, missing values)
        -> :class:`SolverError`.
     2. Polish: guess the active set ``S`` from the solver (``lam_k >= 1e-6 max lam`` or
@@ -792,11 +846,15 @@ def solve_att_svm(
        ``min lam``, stationarity, complementarity and the duality gap; a row's slack is exact when its
        multiplier is nonzero or float64 with its rounding bound cannot prove it above 2e-6
        (:func:`_screened_slacks`), so exact arithmetic runs on the active set, not on all n(T-1) rows.
-    3. Certify when each residual is ``<= tol`` relative to its scale (:func:`_certifies`). If not, retry with
+    3. Confirm when each residual is ``<= tol`` relative to its scale (:func:`_confirms`). If not, retry with
        the active set from primal tightness alone, then the dual rule alone, and, when a polished ``w`` is
        feasible but some ``lam_k < 0`` (degenerate support), with a nonnegative basis found by NNLS
-       (:func:`_certify`). If none certifies, return status ``"optimal_inaccurate"``, ``certified=False``, the
-       solver's float ``(w, lam)`` and their measured residuals.
+       (:func:`_confirm`). If none confirms, keep the solver's float ``(w, lam)`` and their measured residuals.
+    4. Certify (:func:`theorems.attention.certificate.certify_l2`): the primal ``w`` and ``max(lam, 0)`` of step 3,
+       as exact rationals, give ``D(lam) <= 1/2||W_mm||^2 <= 1/2||w'||^2`` with ``w'`` the primal scaled up by its
+       exact minimum margin; ``certified=True`` (status ``"optimal"``, ``certificate="rigorous"``) when the
+       relative gap is ``<= tol``. Otherwise status ``"optimal_inaccurate"``, ``certified=False``, and
+       ``certificate`` is ``"numerical"`` (confirmed in step 3) or ``"none"``.
 
     Tolerance: ``tol = (m + d^2) 10^(-dps/2)`` with ``m = n(T-1)``, unless given (``0 < tol <= 1e-6``).
     Derivation: the inputs are exact, and every residual is a sum of at most ``m + d^2`` products computed
@@ -804,13 +862,13 @@ def solve_att_svm(
     rounding therefore stays below ``tol`` whenever ``cond <= 10^(dps/2)`` (1e25 at dps=50), while a wrong
     active set leaves a defect of the size of the instance's geometry, far above ``tol``.
 
-    What a certificate means: ``w' = w/(1 - viol)`` is exactly feasible and ``lam' = max(lam, 0)`` dual
-    feasible, so by weak duality and 1-strong convexity ``||w' - w_mm||^2 <= 2 (1/2||w'||^2 - D(lam'))``,
-    i.e. ``||W - W_mm||_F <= O(sqrt(tol)) ||W||_F`` before rounding to float64 (the residuals are ~10^(-dps)
-    in practice, giving ~10^(-dps/2)). ``stationarity`` is 0 up to rounding by construction
-    (``w := A^T lam``).
+    What the certificate proves: ``norm_interval`` encloses ``||W_mm||_F``; by 1-strong convexity
+    ``||w' - w_mm||^2 <= 2 (1/2||w'||^2 - D(lam'))``, so ``distance_bound`` (``||W - W_mm||_F`` for the returned
+    float64 ``W``: its exact distance to ``w'`` plus that) and ``direction_bound`` are proven upper bounds. At
+    dps=50 the relative gap is ~1e-50 and the distance is the float64 rounding of ``W`` (~1e-16 ||W||).
+    ``stationarity`` is 0 up to rounding by construction (``w := A^T lam``).
 
-    Support = rows with ``|a_k^T w - 1| <= tol`` (certified) or ``<= 1e-6`` (uncertified fallback), sorted.
+    Support = rows with ``|a_k^T w - 1| <= tol`` (confirmed) or ``<= 1e-6`` (unconfirmed fallback), sorted.
     """
     Xa, Za, al = _check_data(X, Z, alpha)
     _check_params(dps, tol)
@@ -825,12 +883,14 @@ def solve_att_svm(
     what = f"the Att-SVM for alpha={_alpha_str(al)}"
     shape = f"n(T-1)={len(labels)} constraints, d^2={d * d} unknowns"
     _status, w, lam, _S = _working_set_solve(rows, ex, what, shape)
-    r = _certify(ex, rows, w, lam, tol_mp, ctx.power(10, -ctx.mpf(3 * dps) / 4))
+    r = _confirm(ex, rows, w, lam, tol_mp, ctx.power(10, -ctx.mpf(3 * dps) / 4))
+    exact_rows = FactoredRows.from_data(Xa, Za, al)
     if r is not None:
-        return _solution(ex, r, labels, al, dps, True, tol_mp)
+        return _solution(ex, r, labels, al, dps, True, tol_mp, _prove(exact_rows, r, tol_mp, True))
     W_s = [[ctx.mpf(float(v)) for v in row] for row in w.reshape(d, d)]
     r = _measure(ex, W_s, [ctx.mpf(float(v)) for v in lam], rows)
-    return _solution(ex, r, labels, al, dps, False, max(tol_mp, ctx.mpf(_PRIMAL_TIGHT)))
+    return _solution(ex, r, labels, al, dps, False, max(tol_mp, ctx.mpf(_PRIMAL_TIGHT)),
+                     _prove(exact_rows, r, tol_mp, False))
 
 
 #: A score gap is a tie when it is at most this many ulps (2^-52) per token dimension of the score magnitudes,
@@ -895,10 +955,12 @@ def classify_alpha(scores: np.ndarray, alpha: Sequence[int], support: Iterable[L
 # ------------------------------------------------------------------------------------------- decoder SVM
 @dataclass(frozen=True, eq=False)
 class DecoderSVMSolution:
-    """The decoder SVM u_mm = argmin ||u||_2 s.t. y_i u^T x_{i,opt_i} >= 1 [seed: 001, 003], certified.
+    """The decoder SVM u_mm = argmin ||u||_2 s.t. y_i u^T x_{i,opt_i} >= 1 [seed: 001, 003].
 
-    ``support`` lists the sequences whose constraint is tight; ``certificate`` is the underlying certified
-    QP solution (its residuals, status and ``certified`` flag are those of this problem).
+    ``support`` lists the sequences whose constraint is tight; ``certificate`` is the underlying QP solution
+    (:class:`SVMSolution` of the exact reduction; its residuals, status, ``confirmed`` and ``certified`` flags and
+    exact ``proof`` are those of this problem: ``norm_interval`` encloses ``||u_mm||``, ``distance_bound`` bounds
+    ``||u - u_mm||``, since the reduction's W has u as its only nonzero column).
     """
 
     u: np.ndarray
@@ -910,22 +972,31 @@ class DecoderSVMSolution:
     status: str
     certificate: SVMSolution
 
+    @property
+    def confirmed(self) -> bool:
+        return self.certificate.confirmed
+
+    @property
+    def proof(self) -> Certificate:
+        return self.certificate.proof
+
     def to_json(self) -> dict:
         c = self.certificate
         return {"u": self.u.tolist(), "norm": self.norm, "margin": self.margin, "support": list(self.support),
-                "status": self.status, "certified": self.certified,
+                "status": self.status, "certified": self.certified, "confirmed": c.confirmed, **c.proof.to_json(),
                 "max_constraint_violation": c.max_constraint_violation, "duality_gap": c.duality_gap}
 
 
 def solve_decoder_svm(X: np.ndarray, y: np.ndarray, alpha: Sequence[int], *, dps: int = 50,
                       tol: float | None = None, max_memory: Any = DEFAULT) -> DecoderSVMSolution:
-    """Solve and certify u_mm for the selected tokens x_{i,alpha_i}, exactly as the Att-SVM is certified.
+    """Solve, confirm and certify u_mm for the selected tokens x_{i,alpha_i}, exactly as the Att-SVM is.
 
     Reduction (exact, no rounding): the rows y_i x_{i,alpha_i} are the Att-SVM rows (x'_{i,0} - x'_{i,1}) z'_i^T
     of the 2-token data x'_{i,0} = y_i x_{i,alpha_i}, x'_{i,1} = 0, z'_i = e_1 (multiplying by y_i = +-1 and
     subtracting 0 are exact in float64). For these rows ||W||_F is minimized by a W whose only nonzero column
-    is the first, and that column is u_mm; so :func:`solve_att_svm` (Clarabel + mpmath KKT certificate) solves
-    the decoder SVM, and its certificate, residuals and infeasibility (Farkas) diagnosis carry over verbatim.
+    is the first, and that column is u_mm; so :func:`solve_att_svm` (Clarabel, the mpmath KKT confirmation and the
+    exact certificate) solves the decoder SVM, and its certificate, residuals and infeasibility (exact Farkas)
+    diagnosis carry over verbatim (the exact rows are the same rationals).
     """
     Xa = np.asarray(X, dtype=np.float64)
     ya = np.asarray(y, dtype=np.float64)
@@ -958,12 +1029,15 @@ def solve_relaxed_att_svm(X: np.ndarray, Z: np.ndarray, alpha: Sequence[int], ti
     with b_i = 1 for the sequences in ``tight`` (the support vectors of the decoder SVM u_mm) and b_i = 0 for
     the others. KKT: w = A^T lam, lam >= 0, A w >= b, lam_k (a_k^T w - b_k) = 0; dual max b^T lam - 1/2||A^T lam||^2.
 
-    Certified like :func:`solve_att_svm`: Clarabel (status checked), then the guessed active set S (the same
-    scale-free rules) is solved exactly in mpmath, A_S A_S^T lam_S = b_S, w = A_S^T lam_S, and every KKT
-    residual is measured on all rows at ``dps`` digits against ``tol`` (same default). When the Gram matrix of S
-    is singular or a residual fails, the solver's own (w, lam) is returned with ``certified=False``. An
-    infeasible report raises :class:`InfeasibleProblemError` stating that no Farkas certificate is computed for the
-    relaxed problem (only rows with b_i = 1 can be infeasible).
+    Confirmed like :func:`solve_att_svm`: Clarabel (status checked), then the guessed active set S (the same
+    scale-free rules) is solved in mpmath, A_S A_S^T lam_S = b_S, w = A_S^T lam_S, and every KKT residual is
+    measured on all rows at ``dps`` digits against ``tol`` (same default). Certified by the exact check of
+    :func:`theorems.attention.certificate.certify_l2` with right-hand sides b: a row with b_k = 0 that is active
+    cannot be repaired by scaling the rounded primal, so then the exact KKT point of S (the Gram system solved in
+    rationals, active constraints tight exactly) is checked instead. When nothing is confirmed, the solver's own
+    (w, lam) is returned with ``certified=False``. An infeasible report is checked by an exact Farkas vector
+    (``y >= 0``, ``sum y_k A_k = 0``, ``b^T y > 0``, from the QP ``min ||A^T y||^2 s.t. b^T y = 1``):
+    :class:`InfeasibleProblemError` when found, else :class:`SolverError` (not certified).
     """
     Xa, Za, al = _check_data(X, Z, alpha)
     _check_params(dps, tol)
@@ -985,9 +1059,10 @@ def solve_relaxed_att_svm(X: np.ndarray, Z: np.ndarray, alpha: Sequence[int], ti
     w = cp.Variable(A.shape[1])
     con = A @ w >= b
     status = _cvx_solve(cp.Problem(cp.Minimize(0.5 * cp.sum_squares(w)), [con]), what)
+    exact_rows = FactoredRows.from_data(Xa, Za, al)
+    bi = [int(v) for v in b]
     if status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
-        raise InfeasibleProblemError(f"Clarabel reports {what} infeasible (no Farkas certificate is computed for the "
-                                 "relaxed problem)")
+        raise _relaxed_farkas(A, b, exact_rows, labels, what)
     if status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE) or w.value is None or con.dual_value is None:
         raise SolverError(f"Clarabel returned status {status!r} on {what}; no solution to certify")
     wf = np.asarray(w.value, dtype=np.float64)
@@ -1017,8 +1092,25 @@ def solve_relaxed_att_svm(X: np.ndarray, Z: np.ndarray, alpha: Sequence[int], ti
         for j, k in enumerate(act):
             lm[k] = sol[j]
         r = measure(_combine(ex, lm), lm)
-        if _certifies(r, tol_mp):
-            return _solution(ex, r, labels, al, dps, True, tol_mp)
+        if _confirms(r, tol_mp):
+            return _solution(ex, r, labels, al, dps, True, tol_mp, _prove(exact_rows, r, tol_mp, True, bi, act))
     W_s = [[ctx.mpf(float(v)) for v in row] for row in wf.reshape(d, d)]
     r = measure(W_s, [ctx.mpf(float(v)) for v in lam])
-    return _solution(ex, r, labels, al, dps, False, max(tol_mp, ctx.mpf(_PRIMAL_TIGHT)))
+    return _solution(ex, r, labels, al, dps, False, max(tol_mp, ctx.mpf(_PRIMAL_TIGHT)),
+                     _prove(exact_rows, r, tol_mp, False, bi))
+
+
+def _relaxed_farkas(A: np.ndarray, b: np.ndarray, exact_rows: FactoredRows, labels: list[Label],
+                    what: str) -> InfeasibleProblemError | SolverError:
+    """The relaxed problem's infeasibility, certified by an exact Farkas vector or reported as not certified."""
+    y = cp.Variable(A.shape[0], nonneg=True)
+    status = _cvx_solve(cp.Problem(cp.Minimize(cp.sum_squares(A.T @ y)), [b @ y == 1]), f"the Farkas problem of {what}")
+    cert = None
+    if status in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE) and y.value is not None:
+        cert = find_farkas(exact_rows, np.asarray(y.value, dtype=np.float64), [int(v) for v in b])
+    if cert is None:
+        return SolverError(f"Clarabel reports {what} infeasible; not certified: no exact Farkas certificate was found")
+    return InfeasibleProblemError(
+        f"{what[0].upper()}{what[1:]} is infeasible (exact Farkas certificate: y >= 0 on {len(cert.rows)} "
+        f"constraint(s) with sum_k y_k A_k = 0 and sum_k y_k b_k > 0, checked in rational arithmetic; "
+        f"{cert.describe(labels)})")

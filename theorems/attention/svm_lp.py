@@ -1,4 +1,5 @@
-"""lp max-margin problems (lp-Att-SVM, lp decoder SVM), solved by cvxpy/Clarabel and certified in mpmath.
+"""lp max-margin problems (lp-Att-SVM, lp decoder SVM), solved by cvxpy/Clarabel, confirmed in mpmath and
+certified in exact arithmetic.
 
 Both problems have the form ``min ||w||_p  s.t.  A w >= 1`` (1 < p < inf, ``||.||_p`` the entrywise p-norm of the
 flattened variable):
@@ -17,14 +18,21 @@ and the (smooth) dual is ``max_{mu >= 0} 1^T mu - (1/q) ||A^T mu||_q^q``; at the
 ``||w||_p^p / p``. The norm form's multipliers are ``lam = mu / ||w||_p^{p-1}`` (cvxpy's duals of the pnorm
 problem), and the dual of the norm form is ``max 1^T lam s.t. ||A^T lam||_q <= 1``.
 
-Certificate (mpmath, ``dps`` digits, exact float64 data): guess the active set S from the solver, solve the
+Confirmation (mpmath, ``dps`` digits, exact float64 data): guess the active set S from the solver, solve the
 nonlinear equations ``A_S grad psi*(A_S^T mu_S) = 1`` by damped Newton (Jacobian
 ``A_S diag((q-1)|v|^{q-2}) A_S^T``), drop rows whose multiplier goes negative, then measure on ALL rows: constraint
 violation, ``min mu``, stationarity ``||phi(w) - A^T mu||_inf`` (0 by construction, re-measured), complementary
-slackness and the duality gap. Each is compared to ``tol`` relative to its scale. Anything that does not certify
-comes back ``certified=False`` with status ``optimal_inaccurate`` and a note saying how far the solver got;
-callers turn that into "undecided". An infeasible problem raises :class:`InfeasibleProblemError` after a Farkas
-check (the feasible set does not depend on p).
+slackness and the duality gap. Each is compared to ``tol`` relative to its scale (``confirmed``).
+
+Certificate (:func:`theorems.attention.certificate.certify_lp`, exact rationals): the polished ``w`` scaled up by
+its exact minimum margin is exactly feasible, so ``||W_mm^p|| <= ||w'||_p``; the multipliers give
+``sum mu / ||A^T mu||_q <= ||W_mm^p||`` (the norm form's dual ``max 1^T lam s.t. ||A^T lam||_q <= 1``). The p-norms
+are enclosed by integer roots (p with a small denominator, such as 1.25, 1.5, 1.75, 3) or Arb balls (python-flint;
+without it such a p is "numerical"). ``certified=True`` (status ``"optimal"``, ``certificate="rigorous"``) when
+the relative gap is ``<= tol``; the certificate also bounds ``||W - W_mm^p||_F`` for the float64 ``W``. Anything
+else comes back ``certified=False`` with status ``optimal_inaccurate`` and a note saying how far it got; callers
+turn that into "undecided". An infeasible problem raises :class:`InfeasibleProblemError` with an exact Farkas
+certificate (the feasible set does not depend on p), or :class:`SolverError` (not certified) when none is found.
 
 An independent check, :func:`solve_lp_smooth_dual`, maximizes the smooth dual with scipy's L-BFGS-B (no cvxpy,
 no Newton polish); the tests compare the two.
@@ -39,8 +47,21 @@ from typing import TYPE_CHECKING, Any
 import mpmath
 import numpy as np
 
+from theorems.attention.certificate import (
+    Certificate,
+    DenseRows,
+    ExactPoint,
+    FactoredRows,
+    FarkasCertificate,
+    Rows,
+    certify_lp,
+    check_farkas,
+    find_farkas,
+    not_certified,
+)
 from theorems.attention.svm import _alpha_str, _as_alpha, _check_data
 from verify.errors import InfeasibleProblemError, SolverError, VerifyInputError
+from verify.exact import to_fraction
 
 if TYPE_CHECKING:
     import cvxpy as cp
@@ -55,7 +76,8 @@ Label = Any  # (i, t) for the Att-SVM, i for the decoder SVM
 #: ~1e-8 and inactive rows multipliers ~1e-8 max(mu); 1e-6 sits between with two orders to spare each side.
 _DUAL_REL = 1e-6
 _PRIMAL_TIGHT = 1e-6
-#: Farkas acceptance, as in theorems.attention.svm (Clarabel solves the simplex QP only to ~5e-5 on infeasible data).
+#: Quoted bound of an uncertified infeasibility, as in theorems.attention.svm (Clarabel solves the simplex QP only to
+#: ~5e-5 on infeasible data).
 _FARKAS_REL = 1e-3
 _P_MIN, _P_MAX = 1.01, 100.0
 _MAX_NEWTON = 60
@@ -83,7 +105,9 @@ class LpSVMSolution:
 
     ``W`` has the variable's shape ((d, d) or (d,)); ``multipliers`` are the psi-form duals mu (0 if inactive);
     ``norm`` is ``||W||_p`` and ``margin`` = 1/norm. Residuals are measured in mpmath at ``dps`` digits, each
-    relative to its scale (see :func:`_certifies`). ``note`` says what was (not) reached.
+    relative to its scale (see :func:`_confirms`); ``confirmed`` says they passed. ``certified`` means the exact
+    certificate ``proof`` is rigorous (its ``norm_interval`` encloses ``||W_mm^p||_p``, ``distance_bound`` bounds
+    ``||W - W_mm^p||_F``). ``note`` says what was (not) reached.
     """
 
     W: np.ndarray
@@ -103,12 +127,15 @@ class LpSVMSolution:
     kind: str = "att"
     note: str = ""
     extra: dict = field(default_factory=dict)
+    confirmed: bool = False
+    proof: Certificate = field(default_factory=lambda: not_certified("no exact check was run", False))
 
     def to_json(self) -> dict:
         sup = [list(s) if isinstance(s, tuple) else s for s in self.support]
         mult = [[*(k if isinstance(k, tuple) else (k,)), v] for k, v in sorted(self.multipliers.items())]
         return {"kind": self.kind, "p": self.p, "alpha": list(self.alpha), "status": self.status,
-                "certified": self.certified, "norm": self.norm, "margin": self.margin, "support": sup,
+                "certified": self.certified, "confirmed": self.confirmed, **self.proof.to_json(),
+                "norm": self.norm, "margin": self.margin, "support": sup,
                 "multipliers": mult, "W": self.W.tolist(),
                 "max_constraint_violation": self.max_constraint_violation, "stationarity": self.stationarity,
                 "complementary_slackness": self.complementary_slackness, "duality_gap": self.duality_gap,
@@ -170,7 +197,7 @@ def _measure(ctx: Any, A: np.ndarray, w: np.ndarray, mu: np.ndarray, p: float) -
         comp=max(abs(m * s) for m, s in zip(mu, slack, strict=True)), gap=psi - (ctx.fsum(mu) - psi_star), psi=psi)
 
 
-def _certifies(ctx: Any, r: _Measured, tol: Any) -> bool:
+def _confirms(ctx: Any, r: _Measured, tol: Any) -> bool:
     """Each residual within ``tol`` of its scale: violation (rhs 1), ``min mu >= -tol max mu``,
     stationarity ``<= tol max|A^T mu|``, complementarity ``<= tol max mu``, ``|gap| <= tol psi(w)``."""
     mu_max = max(r.mu)
@@ -239,7 +266,7 @@ def _independent(Af: np.ndarray, order: list[int]) -> list[int]:
     return kept
 
 
-def _certify(ctx: Any, A: np.ndarray, w_f: np.ndarray, mu_f: np.ndarray, Af: np.ndarray, p: float,
+def _confirm(ctx: Any, A: np.ndarray, w_f: np.ndarray, mu_f: np.ndarray, Af: np.ndarray, p: float,
              tol: Any) -> _Measured | None:
     """Guess active sets from the solver, polish by Newton, drop rows with negative mu, measure on all rows."""
     mu_max = float(np.max(mu_f)) if mu_f.size else 0.0
@@ -266,7 +293,7 @@ def _certify(ctx: Any, A: np.ndarray, w_f: np.ndarray, mu_f: np.ndarray, Af: np.
             mu[k] = m
         w = _phi_inv(ctx, A.T.dot(mu), p)
         r = _measure(ctx, A, w, mu, p)
-        if _certifies(ctx, r, tol):
+        if _confirms(ctx, r, tol):
             return r
         if r.violation > tol:  # a dropped row is violated: add the violated rows and retry
             viol = tuple(sorted(set(idx) | {k for k, s in enumerate(r.slack) if s < -tol}))
@@ -289,17 +316,26 @@ def _cvx(Af: np.ndarray, p: float, what: str) -> tuple[str | None, np.ndarray | 
             None if w.value is None else np.asarray(w.value, dtype=np.float64), lam)
 
 
-def _farkas(ctx: Any, A: np.ndarray, Af: np.ndarray, what: str) -> InfeasibleProblemError:
-    """A convex combination y of rows with tiny ||A^T y|| proves ||w||_2 >= 1/||A^T y|| for any feasible w
-    (1 = 1^T y <= y^T A w <= ||A^T y|| ||w||); the feasible set does not depend on p."""
+def _farkas(ctx: Any, A: np.ndarray, Af: np.ndarray, what: str,
+            exact_rows: Rows) -> InfeasibleProblemError | SolverError:
+    """Infeasibility (the feasible set does not depend on p): an exact Farkas vector (``y >= 0`` rational,
+    ``sum y_k a_k = 0`` exactly: :func:`theorems.attention.certificate.find_farkas` from Clarabel's min-norm convex
+    combination) -> :class:`InfeasibleProblemError`; none found -> :class:`SolverError` (not certified), quoting
+    the proven bound ``||w||_2 >= 1/||A^T y||`` (1 = 1^T y <= y^T A w <= ||A^T y|| ||w||)."""
     zero = np.flatnonzero(~np.any(Af != 0, axis=1))
-    if zero.size:
-        return InfeasibleProblemError(f"{what} is infeasible: constraint row {int(zero[0])} is zero (reads 0 >= 1)")
+    if zero.size and check_farkas(exact_rows, FarkasCertificate((int(zero[0]),), (to_fraction(1),))):
+        return InfeasibleProblemError(f"{what} is infeasible: constraint row {int(zero[0])} is zero (reads 0 >= 1; "
+                                      "exact)")
     y = cp.Variable(Af.shape[0], nonneg=True)
     prob = cp.Problem(cp.Minimize(cp.sum_squares(Af.T @ y)), [cp.sum(y) == 1])
     prob.solve(solver=cp.CLARABEL)
     if prob.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE) or y.value is None:
         raise SolverError(f"Clarabel reported {what} infeasible but the Farkas problem ended with {prob.status!r}")
+    cert = find_farkas(exact_rows, np.asarray(y.value, dtype=np.float64))
+    if cert is not None:
+        return InfeasibleProblemError(f"{what} is infeasible (exact Farkas certificate: y >= 0 on {len(cert.rows)} "
+                                      f"row(s) with sum_k y_k a_k = 0 exactly, checked in rational arithmetic; "
+                                      f"{cert.describe()})")
     ym = np.array([ctx.mpf(float(v)) for v in np.clip(y.value, 0.0, None)], dtype=object)
     ym = ym / ctx.fsum(ym)
     delta = ctx.sqrt(ctx.fsum(x * x for x in A.T.dot(ym)))
@@ -307,14 +343,16 @@ def _farkas(ctx: Any, A: np.ndarray, Af: np.ndarray, what: str) -> InfeasiblePro
     if not delta <= _FARKAS_REL * row_max:
         raise SolverError(f"Clarabel reported {what} infeasible but no Farkas certificate was found "
                           f"(min ||A^T y|| ~ {float(delta):.3g}, largest row {float(row_max):.3g})")
-    return InfeasibleProblemError(f"{what} is infeasible (Farkas certificate: a convex combination of the constraint "
-                              f"rows has norm {float(delta):.3g})")
+    return SolverError(f"Clarabel reported {what} infeasible; not certified: no exact Farkas certificate was found (a "
+                       f"convex combination of the constraint rows has norm {float(delta):.3g})")
 
 
 def solve_lp_margin(A: np.ndarray, Af: np.ndarray, labels: list, p: float, *, dps: int, what: str,
                     shape: tuple[int, ...], alpha: tuple[int, ...], kind: str,
-                    tol: float | None = None) -> LpSVMSolution:
-    """Solve and certify ``min ||w||_p s.t. A w >= 1`` (``A`` exact mpf rows, ``Af`` their float64 rounding).
+                    tol: float | None = None, exact_rows: Rows | None = None) -> LpSVMSolution:
+    """Solve, confirm and certify ``min ||w||_p s.t. A w >= 1`` (``A`` exact mpf rows, ``Af`` their float64
+    rounding; ``exact_rows``: the rows as exact integers for the certificate, built from the data; default: the
+    mpf values of ``A`` taken exactly).
 
     Tolerance ``tol = (m + N) 10^(-dps/2)`` (m rows, N unknowns), derived as in
     :func:`theorems.attention.svm.solve_att_svm`:
@@ -329,28 +367,33 @@ def solve_lp_margin(A: np.ndarray, Af: np.ndarray, labels: list, p: float, *, dp
     ctx.dps = dps
     m, N = Af.shape
     tol_mp = ctx.mpf(tol) if tol is not None else (m + N) * ctx.power(10, -ctx.mpf(dps) / 2)
+    rows_x = DenseRows.of(A, shape) if exact_rows is None else exact_rows
     if not np.any(Af != 0, axis=1).all():
-        raise _farkas(ctx, A, Af, what)
+        raise _farkas(ctx, A, Af, what, rows_x)
     status, w_f, lam = _cvx(Af, p, what)
     if status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
-        raise _farkas(ctx, A, Af, what)
+        raise _farkas(ctx, A, Af, what, rows_x)
     if status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE) or w_f is None or lam is None:
         raise SolverError(f"Clarabel returned status {status!r} on {what}; no solution to certify")
     nrm = float(np.linalg.norm(w_f, ord=p)) if np.any(w_f) else 1.0
     mu_f = np.clip(lam, 0.0, None) * nrm ** (p - 1)  # psi-form multipliers
-    r = _certify(ctx, A, w_f, mu_f, Af, p, tol_mp)
-    certified = r is not None
-    note = "certified by Newton polish in mpmath"
+    r = _confirm(ctx, A, w_f, mu_f, Af, p, tol_mp)
+    confirmed = r is not None
+    note = "confirmed by Newton polish in mpmath"
     if r is None:
         w_m = np.array([ctx.mpf(float(v)) for v in w_f], dtype=object)
         r = _measure(ctx, A, w_m, np.array([ctx.mpf(float(v)) for v in mu_f], dtype=object), p)
-        note = (f"NOT certified: Clarabel's solution has constraint violation {float(r.violation):.3g} and duality "
+        note = (f"NOT confirmed: Clarabel's solution has constraint violation {float(r.violation):.3g} and duality "
                 f"gap {float(r.gap / r.psi) if r.psi else float('nan'):.3g} (relative), and the mpmath polish did "
                 "not converge; a verdict needing more accuracy than this is undecided")
-    tight = tol_mp if certified else max(tol_mp, ctx.mpf(_PRIMAL_TIGHT))
+    tight = tol_mp if confirmed else max(tol_mp, ctx.mpf(_PRIMAL_TIGHT))
     norm = ctx.power(ctx.fsum(ctx.power(abs(x), p) for x in r.w), 1 / ctx.mpf(p))
     W = np.array([float(x) for x in r.w], dtype=np.float64).reshape(shape)
     W.setflags(write=False)
+    proof = certify_lp(rows_x, p, ExactPoint.of(r.w), ExactPoint.of([x if x > 0 else 0 for x in r.mu]),
+                       tol=to_fraction(tol_mp), reported=W, confirmed=confirmed)
+    certified = proof.rigorous
+    note = f"{note}; {'certified' if certified else 'not certified'}: {proof.reason}"
     return LpSVMSolution(
         W=W, p=p, norm=float(norm), margin=float(1 / norm) if norm > 0 else float("inf"),
         support=tuple(sorted(lab for lab, s in zip(labels, r.slack, strict=True) if abs(s) <= tight)),
@@ -358,7 +401,7 @@ def solve_lp_margin(A: np.ndarray, Af: np.ndarray, labels: list, p: float, *, dp
         status="optimal" if certified else "optimal_inaccurate", certified=certified,
         max_constraint_violation=float(r.violation), stationarity=float(r.stationarity),
         complementary_slackness=float(r.comp), duality_gap=float(r.gap), alpha=alpha, dps=dps, kind=kind,
-        note=note)
+        note=note, confirmed=confirmed, proof=proof)
 
 
 def solve_lp_att_svm(X: np.ndarray, Z: np.ndarray, alpha: Sequence[int], p: float, *, dps: int = 40,
@@ -374,7 +417,7 @@ def solve_lp_att_svm(X: np.ndarray, Z: np.ndarray, alpha: Sequence[int], p: floa
     A = _mp_rows_att(ctx, Xa, Za, al, labels)
     d = Xa.shape[2]
     return solve_lp_margin(A, Af, labels, p, dps=dps, what=f"the l{p:g}-Att-SVM for alpha={_alpha_str(al)}",
-                           shape=(d, d), alpha=al, kind="att", tol=tol)
+                           shape=(d, d), alpha=al, kind="att", tol=tol, exact_rows=FactoredRows.from_data(Xa, Za, al))
 
 
 def decoder_rows(X: np.ndarray, y: np.ndarray, alpha: Sequence[int]) -> np.ndarray:
@@ -397,7 +440,7 @@ def solve_lp_decoder_svm(X: np.ndarray, y: np.ndarray, alpha: Sequence[int], p: 
     ctx.dps = dps
     return solve_lp_margin(_mp(ctx, Af), Af, list(range(Xa.shape[0])), p, dps=dps,
                            what=f"the l{p:g} decoder SVM for alpha={_alpha_str(al)}", shape=(Xa.shape[2],),
-                           alpha=al, kind="decoder", tol=tol)
+                           alpha=al, kind="decoder", tol=tol, exact_rows=DenseRows.of(Af))
 
 
 def svm_lp_report(X: np.ndarray, Z: np.ndarray, scores: np.ndarray, alpha: Sequence[int], p: float) -> tuple[dict, str]:
@@ -409,7 +452,8 @@ def svm_lp_report(X: np.ndarray, Z: np.ndarray, scores: np.ndarray, alpha: Seque
     out = sol.to_json()
     out["locally_optimal"] = classify_alpha(scores, alpha, sol.support)
     keys = ("p", "norm", "margin", "support", "status", "max_constraint_violation", "complementary_slackness",
-            "duality_gap", "locally_optimal", "certified", "note")
+            "duality_gap", "locally_optimal", "certified", "confirmed", "certificate", "norm_interval",
+            "distance_bound", "direction_bound", "note")
     text = "\n".join(f"{k}: {out[k]}" for k in keys)
     return {k: out[k] for k in (*keys, "alpha", "W", "multipliers")}, text
 
