@@ -1,5 +1,5 @@
-"""theorems/attention/svm.py: the decoder SVM u_mm = argmin ||u|| s.t. y_i u^T x_{i,opt_i} >= 1, certified like the
-Att-SVM."""
+"""theorems/attention/svm.py: the decoder SVM u_mm = argmin ||u|| s.t. y_i u^T x_{i,opt_i} >= 1, confirmed and certified
+like the Att-SVM."""
 
 from __future__ import annotations
 
@@ -19,7 +19,9 @@ def test_dm_closed_form() -> None:
     inst = generate_dm(4, 3, 10, seed=1, mu_norm=2.0)
     mu = inst.y[0] * inst.X[0, 0]
     sol = solve_decoder_svm(inst.X, inst.y, ac.optimal_tokens(inst))
-    assert sol.certified and sol.status == "optimal"
+    assert sol.certified and sol.status == "optimal" and sol.proof.kind == "rigorous"
+    lo, hi = (float(v) for v in sol.proof.norm_interval or ("nan", "nan"))
+    assert lo <= 0.5 <= hi  # ||u_mm|| = 1/||mu|| = 1/2 exactly
     np.testing.assert_allclose(sol.u, mu / (mu @ mu), rtol=0, atol=1e-15)  # float64 rounding of an exact answer
     assert sol.norm == pytest.approx(0.5, rel=1e-15) and sol.support == (0, 1, 2, 3)
     assert np.all(sol.certificate.W[:, 1:] == 0)
@@ -47,7 +49,7 @@ def test_generic_data_kkt_and_agreement_with_a_direct_solve() -> None:
 def test_infeasible_and_bad_input() -> None:
     X = np.zeros((2, 2, 3))
     X[0, 0] = X[1, 0] = [1.0, 2.0, 0.0]
-    with pytest.raises(InfeasibleProblemError):  # the same token must score +1 and -1
+    with pytest.raises(InfeasibleProblemError, match="exact Farkas"):  # the same token must score +1 and -1
         solve_decoder_svm(X, np.array([1.0, -1.0]), [0, 0])
     with pytest.raises(VerifyInputError):
         solve_decoder_svm(X, np.array([1.0, 0.5]), [0, 0])
@@ -57,7 +59,8 @@ def test_infeasible_and_bad_input() -> None:
 
 def test_relaxed_att_svm() -> None:
     """PRIOR's relaxed Att-SVM: with every sequence tight it is the Att-SVM (DM: all sequences are support
-    vectors of u_mm); with fewer tight sequences its norm can only drop, and it is certified by KKT."""
+    vectors of u_mm); with fewer tight sequences its norm can only drop; both are confirmed by KKT and certified
+    exactly."""
     from theorems.attention.svm import solve_att_svm, solve_relaxed_att_svm
 
     inst = generate_dm(3, 3, 9, seed=1)
@@ -70,7 +73,7 @@ def test_relaxed_att_svm() -> None:
     dec = solve_decoder_svm(g.X, g.y, o)
     assert len(dec.support) < g.n  # some sequence is not a support vector of u_mm
     rel = solve_relaxed_att_svm(g.X, g.z, o, dec.support)
-    assert rel.certified and rel.norm < solve_att_svm(g.X, g.z, o).norm
+    assert rel.certified and rel.proof.kind == "rigorous" and rel.norm < solve_att_svm(g.X, g.z, o).norm
     a = np.einsum("ntd,de,ne->nt", g.X, rel.W, g.z)
     for i in range(g.n):
         need = 1.0 if i in dec.support else 0.0
