@@ -8,7 +8,9 @@ functions through the backend, so the *same* code runs
 - ``mpmath``: numpy object arrays of ``mpmath.mpf`` at a user-chosen number of digits, the oracle. numpy's
   C loops call mpf's arithmetic directly, so there is no per-element Python bytecode in matmuls and sums;
 - ``torch``: float64 tensors, batched, on CUDA when ``torch.cuda.is_available()`` and on the CPU otherwise
-  (the optional extra ``pip install -e '.[torch]'``).
+  (the optional extra ``pip install -e '.[torch]'``);
+- ``arb``: numpy object arrays of Arb balls (python-flint, the optional extra ``pip install -e '.[flint]'``) at a
+  working precision in bits: every number is an enclosure of the exact value (:mod:`verify.arb`).
 
 One implementation serves all three: a kernel takes its array namespace ``xp`` from the backend
 (``bk.xp``) or from an array (:func:`namespace`). For numpy and mpmath ``xp`` *is* the numpy module, so their
@@ -140,9 +142,10 @@ class Backend:
     """Elementwise special functions plus precision metadata for one number system.
 
     Attributes:
-        name: ``"numpy"`` or ``"mpmath"``.
-        eps: unit roundoff u (2^-53 for float64, 10^-dps for mpmath).
+        name: ``"numpy"``, ``"mpmath"``, ``"torch"`` or ``"arb"``.
+        eps: unit roundoff u (2^-53 for float64, 10^-dps for mpmath, 2^-prec for arb).
         dps: decimal digits carried (15 for float64).
+        prec: binary working precision of the arb backend (0 for the others).
     """
 
     name: str
@@ -158,14 +161,25 @@ class Backend:
     _log_log1p_exp: Callable[[Array], Array] = field(repr=False)
     xp: Any = field(default=np, repr=False, compare=False)  # the array namespace kernels use (numpy or torch)
     device: str = "cpu"
+    prec: int = 0
+    _softplus: Callable[[Array], Array] | None = field(default=None, repr=False)
+    _shift: Callable[[Array], Array] | None = field(default=None, repr=False)
 
     def asarray(self, x: Any) -> Array:
         """Convert nested lists / float arrays to this backend's array type (exactly, for mpmath)."""
         return self._asarray(x)
 
     def softplus(self, x: Array) -> Array:
-        """log(1 + e^x) without overflow: max(x, 0) + log1p(e^{-|x|})."""
+        """log(1 + e^x) without overflow: max(x, 0) + log1p(e^{-|x|}) (Arb balls: verify.arb.softplus)."""
+        if self._softplus is not None:
+            return self._softplus(x)
         return self.xp.maximum(x, 0) + self.log1p(self.exp(-abs(x)))
+
+    def shift_of(self, x: Array) -> Array:
+        """A value to shift by where *any* value gives the same exact result (the reference of a log-sum-exp, a
+        common log scale): ``x`` itself, except for Arb balls, whose exact midpoints are taken, so that a ball's
+        radius does not enter both sides of an identity (the result is as rigorous and narrower)."""
+        return x if self._shift is None else self._shift(x)
 
     def log_expm1_exp(self, lx: Array) -> Array:
         """log(expm1(e^lx)): log(e^x - 1) given lx = log x, with no underflow for x below float range."""
@@ -178,7 +192,7 @@ class Backend:
     def logsumexp(self, x: Array, axis: int | tuple[int, ...]) -> Array:
         """log sum exp(x) along ``axis``; -inf entries contribute nothing; all -inf gives -inf."""
         xp = self.xp
-        m = xp.max(x, axis=axis, keepdims=True)
+        m = self.shift_of(xp.max(x, axis=axis, keepdims=True))
         finite = _isfinite(m)
         m0 = xp.where(finite, m, 0)
         s = xp.sum(self.exp(x - m0), axis=axis, keepdims=True)
@@ -205,6 +219,11 @@ class Backend:
         if self.name == "mpmath":
             with mpmath.workdps(self.dps):
                 yield
+        elif self.name == "arb":
+            from verify.arb import working_precision
+
+            with working_precision(self.prec):
+                yield
         else:
             yield
 
@@ -213,8 +232,25 @@ def _isfinite(x: Array) -> Array:
     if _is_torch(x):
         return x.isfinite()
     if isinstance(x, np.ndarray) and x.dtype == object:
+        if _balls(x):
+            from verify import arb
+
+            return arb.isfinite(x)
         return np.vectorize(lambda v: bool(mpmath.isfinite(v)), otypes=[bool])(x)
+    if _balls(x):
+        from verify import arb
+
+        return arb.isfinite(x)
     return np.isfinite(x)
+
+
+def _balls(x: Any) -> bool:
+    """Whether ``x`` is an Arb ball or an object array of them (python-flint is imported only if it is one)."""
+    if isinstance(x, np.ndarray) and x.dtype == object:
+        from verify.arb import is_ball_array
+
+        return is_ball_array(x)
+    return type(x).__module__.partition(".")[0] == "flint"
 
 
 def isfinite(x: Array) -> Array:
@@ -230,6 +266,10 @@ def elementwise_exp(x: Any) -> Any:
         return x.exp()
     arr = np.asarray(x)
     if arr.dtype == object:
+        if _balls(arr):
+            from verify import arb
+
+            return arb.exp(arr)
         return np.frompyfunc(mpmath.exp, 1, 1)(arr)
     with np.errstate(over="ignore", under="ignore"):
         return np.exp(arr)
@@ -241,6 +281,10 @@ def elementwise_log(x: Any) -> Any:
         return x.log()
     arr = np.asarray(x)
     if arr.dtype == object:
+        if _balls(arr):
+            from verify import arb
+
+            return arb.log(arr)
         return np.frompyfunc(lambda v: mpmath.log(v) if v > 0 else mpmath.mpf("-inf"), 1, 1)(arr)
     with np.errstate(divide="ignore"):
         return np.log(arr)
@@ -252,6 +296,10 @@ def elementwise_sqrt(x: Any) -> Any:
         return x.sqrt()
     arr = np.asarray(x)
     if arr.dtype == object:
+        if _balls(arr):
+            from verify import arb
+
+            return arb.sqrt(arr)
         return np.frompyfunc(mpmath.sqrt, 1, 1)(arr)
     return np.sqrt(arr)
 
@@ -420,18 +468,57 @@ def torch_backend(device: str | None = None) -> Backend:
     )
 
 
+# ------------------------------------------------------------------------------------------------ arb
+def arb_backend(dps: int = 50, prec: int | None = None) -> Backend:
+    """Arb-ball backend (python-flint) at ``prec`` bits, by default the bits of ``dps`` digits as mpmath counts
+    them (u = 2^-prec). Use inside ``backend.context()``. Every value is a ball that contains the exact result;
+    ``verify.arb`` documents the decisions on balls (maxima, argmax, comparisons) and the precision watch."""
+    from verify import arb
+
+    arb.flint_module()  # a one-line VerifyInputError without python-flint
+    if prec is None:
+        if not isinstance(dps, int) or dps < 16:
+            raise VerifyInputError(f"--dps must be an integer >= 16 (more than float64 carries), got {dps!r}")
+        prec = arb.dps_to_bits(dps)
+    if not isinstance(prec, int) or prec < 54:
+        raise VerifyInputError(f"the arb precision must be an integer >= 54 bits, got {prec!r}")
+    return Backend(
+        name="arb",
+        eps=2.0 ** (-prec),
+        dps=int(math.floor(prec * math.log10(2))),
+        exp=arb.exp,
+        log=arb.log,
+        log1p=arb.log1p,
+        expm1=arb.expm1,
+        sqrt=arb.sqrt,
+        _asarray=arb.asarray,
+        _log_expm1_exp=arb.log_expm1_exp,
+        _log_log1p_exp=arb.log_log1p_exp,
+        xp=arb.BALLS,
+        prec=prec,
+        _softplus=arb.softplus,
+        _shift=arb.midpoints,
+    )
+
+
 BACKENDS = ("numpy", "mpmath", "torch")
+"""The backends a report can name (the report schema's vocabulary)."""
+
+TRACE_BACKENDS = (*BACKENDS, "arb")
+"""Every backend :func:`get_backend` builds: ``arb`` (rigorous balls) runs trajectories, not yet reports."""
 
 
 def get_backend(name: str, dps: int = 50) -> Backend:
-    """Backend by name; ``dps`` only matters for mpmath."""
+    """Backend by name; ``dps`` only matters for mpmath and arb."""
     if name == "numpy":
         return numpy_backend()
     if name == "mpmath":
         return mpmath_backend(dps)
     if name == "torch":
         return torch_backend()
-    raise VerifyInputError(f"unknown backend {name!r}; expected one of {', '.join(BACKENDS)}")
+    if name == "arb":
+        return arb_backend(dps)
+    raise VerifyInputError(f"unknown backend {name!r}; expected one of {', '.join(TRACE_BACKENDS)}")
 
 
 def float_log(x: float) -> float:

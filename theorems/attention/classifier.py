@@ -226,7 +226,7 @@ def softmax_logistic_kernel(bk: Backend, a: Array, g: Array, opt: np.ndarray, me
     nonref = xp.arange(T)[None, None, :] != r[..., None]
     delta = a - _take(a, r)[..., None]  # a_t - a_r <= 0
     ninf = bk.asarray(-math.inf)
-    m = xp.max(xp.where(nonref, delta, ninf), axis=-1)  # (B, n), m_i <= 0
+    m = bk.shift_of(xp.max(xp.where(nonref, delta, ninf), axis=-1))  # (B, n), m_i <= 0 (balls: the midpoint)
     w = xp.where(nonref, bk.exp(xp.where(nonref, delta - m[..., None], 0)), 0)  # e^{delta - m}, in [0, 1]
     log_S = m + bk.log(xp.sum(w, axis=-1))  # log sum_{t != r} e^{a_t - a_r}
     log_1pS = bk.softplus(log_S)
@@ -237,7 +237,7 @@ def softmax_logistic_kernel(bk: Backend, a: Array, g: Array, opt: np.ndarray, me
     e_m = bk.exp(m)
     gbar = g_r + e_m * D_hat
     lprime = -bk.exp(-bk.softplus(gbar))  # l'(gbar) = -sigmoid(-gbar)
-    M = xp.max(m, axis=-1)  # (B,)
+    M = bk.shift_of(xp.max(m, axis=-1))  # (B,)
     coef = lprime * bk.exp(m - M[:, None]) / n
     G_nonref = coef[..., None] * s_hat * (dg - (e_m * D_hat)[..., None])
     onehot_r = ~nonref
@@ -258,7 +258,9 @@ def softmax_logistic_kernel(bk: Backend, a: Array, g: Array, opt: np.ndarray, me
     log_Delta = xp.where(at_opt, m + bk.log(neg_D), bk.log(direct))
     log_sig = -bk.softplus(g_opt)  # log sigmoid(-g_opt)
     log_gap_i = bk.log_log1p_exp(log_sig + bk.log_expm1_exp(log_Delta))
-    log_loss_gap = bk.logsumexp(log_gap_i, axis=-1) - math.log(n)
+    # log n exactly for Arb balls (float64's log n would bias an enclosure by 1e-16); the others keep fl(log n)
+    log_n = bk.log(bk.asarray(float(n))) if bk.name == "arb" else math.log(n)
+    log_loss_gap = bk.logsumexp(log_gap_i, axis=-1) - log_n
 
     # Attention on non-optimal tokens: 1 - s_opt. When r == opt it is S / (1 + S); otherwise s_opt <= 1/2.
     s_opt_other = bk.exp(xp.where(at_opt, -1, _take(delta, opt) - log_1pS))
@@ -340,6 +342,8 @@ class Gram:
     def sq_norm(self, V: Array) -> Array:
         B, n, T = V.shape
         v = V.reshape(B, n * T)
+        if _is_balls(v):
+            return np.sum(v * self._matvec(v), axis=-1)
         if _is_object(v):
             out = np.empty(B, dtype=object)
             out[:] = [mpmath.fdot(list(v[b]), list(kv)) for b, kv in enumerate(self._matvec(v))]
@@ -350,7 +354,18 @@ class Gram:
 
     def _matvec(self, v: Array) -> Array:
         """K v for v of shape (B, nT). mpmath: ``mpmath.fdot`` per row (one rounding per entry instead of one
-        per operation: the same value to working precision, several times faster than numpy's object matmul)."""
+        per operation: the same value to working precision, several times faster than numpy's object matmul).
+        Arb balls: one ``arb_mat`` mat-vec per batch entry (verify.arb.matvec)."""
+        if _is_balls(v):
+            from verify.arb import arb_matrix, matvec
+
+            mats = self._cache.get("arb_mats")
+            if mats is None:
+                mats = self._cache["arb_mats"] = [arb_matrix(Kb) for Kb in self.K]
+            out = np.empty(v.shape, dtype=object)
+            for b in range(v.shape[0]):
+                out[b] = matvec(mats[b], v[b])
+            return out
         if _is_object(v):
             rows = self._rows()
             out = np.empty(v.shape, dtype=object)
@@ -398,6 +413,15 @@ class Gram:
 
 def _is_object(x: Any) -> bool:
     return isinstance(x, np.ndarray) and x.dtype == object
+
+
+def _is_balls(x: Any) -> bool:
+    """An object array of Arb balls (the arb backend)."""
+    if not _is_object(x):
+        return False
+    from verify.arb import is_ball_array
+
+    return is_ball_array(x)
 
 
 def dense_logits(X: Array, Z: Array, W: Array) -> Array:
@@ -471,7 +495,17 @@ class FixedDecoderProblem:
         B = k.G_hat.shape[0]
         unit = V / safe.reshape((B,) + (1,) * (state.ndim - 1))
         log_norm = k.log_scale + bk.log(nrm)
-        return FirstOrder(unit, log_norm, k.log_loss_gap, self._rel_error(state, k.G_hat, sq, safe), k)
+        rel = self._ball_width(state, unit, sq) if bk.name == "arb" else self._rel_error(state, k.G_hat, sq, safe)
+        return FirstOrder(unit, log_norm, k.log_loss_gap, rel, k)
+
+    @staticmethod
+    def _ball_width(state: Array, unit: Array, sq: Array) -> np.ndarray:
+        """Arb balls: the precision watch reads the balls' relative widths (radius / midpoint) of the direction
+        and of the iterate, and inf where ||grad||^2 is not certainly positive (verify.arb.rel_width)."""
+        from verify.arb import rel_width
+
+        pos = np.asarray(sq > 0, dtype=bool)
+        return np.where(pos, np.maximum(rel_width(unit), rel_width(state)), math.inf)
 
     def _rel_error(self, state: Array, G_hat: Array, sq: Array, safe: Array) -> np.ndarray:
         """Relative error of the computed direction (first order): each rank-one term carries relative error
@@ -507,6 +541,8 @@ class FixedDecoderProblem:
             "log_grad_norm": bk.to_float(fo.log_grad_norm),
             "selected": bk.to_numpy(k.selected),
         }
+        if bk.name == "arb":
+            return self._observe_balls(state, fo, out)
         if self.rep.name == "gram" and self.host is not None:
             out["c"] = bk.to_float(state)
             if bk.name != "mpmath":
@@ -515,9 +551,29 @@ class FixedDecoderProblem:
         out.update({"W": W, "norm": np.linalg.norm(W, axis=(1, 2))})
         return out
 
+    def _observe_balls(self, state: Array, fo: FirstOrder, out: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Arb balls: the float64 midpoints as for the other backends, plus ``<name>_log10_rad`` (log10 of upper
+        bounds on the radii) of every metric, of the iterate and of W (rebuilt in balls), ``W_ball`` (W's balls
+        themselves), ``norm`` (||W||_F in balls) and ``selected_certain`` (per sequence: the selected token's
+        logit ball is certainly above every other one; False where only the midpoints decide it)."""
+        from verify.arb import certainly_greatest, log10_radius
+
+        bk, k = self.bk, fo.kernel
+        for name, v in (("loss", k.loss), ("log_loss_gap", k.log_loss_gap), ("log_max_nonopt", k.log_max_nonopt),
+                        ("log_grad_norm", fo.log_grad_norm)):
+            out[name + "_log10_rad"] = log10_radius(v)
+        out["selected_certain"] = certainly_greatest(self.rep.logits(state), k.selected)
+        if self.rep.name == "gram":
+            out["c"], out["c_log10_rad"] = bk.to_float(state), log10_radius(state)
+        W = self.rep.matrix(state)
+        nrm = bk.sqrt(np.sum(W * W, axis=(1, 2)))
+        out.update({"W": bk.to_float(W), "W_log10_rad": log10_radius(W), "W_ball": W, "norm": bk.to_float(nrm),
+                    "norm_log10_rad": log10_radius(nrm)})
+        return out
+
     def derived_records(self) -> dict[str, Any]:
         """Records computed on demand from the stored ones (see verify.trajectory.Records)."""
-        if self.rep.name != "gram" or self.host is None or self.bk.name == "mpmath":
+        if self.rep.name != "gram" or self.host is None or self.bk.name in ("mpmath", "arb"):
             return {}
         m = GramMatrices(self.host.X, self.host.Z, self.host.W0)
         return {"W": m, "norm": GramNorms(m)}

@@ -1,0 +1,259 @@
+"""The arb backend (python-flint Arb balls): every ball contains the exact value, checked against mpmath.
+
+Instance A: ``generate(4, 5, 40, 0, tokens="gaussian")`` (tests/test_numerics.py), the Gram representation, from
+W0 = 0. The references are the mpmath backend's own runs at 50 and 100 digits. An mpmath value is a good reference
+for a ball only when its own error is below the ball's radius, so each containment test also checks that the
+balls are narrow (the test could not fail with huge balls) and that a value off by a little more than the
+radius, the float64 run's, is *not* contained (the test can fail).
+
+Without python-flint (the optional extra ``.[flint]``) every test here but the missing-dependency one skips.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import types
+
+import mpmath
+import numpy as np
+import pytest
+
+from theorems.attention import classifier as ac
+from theorems.attention.strategies import generate
+from verify import arb
+from verify.backends import arb_backend, get_backend, mpmath_backend, numpy_backend
+from verify.errors import VerifyInputError
+from verify.methods import make_rule
+from verify.trajectory import run
+
+needs_flint = pytest.mark.skipif(arb.available() is not None, reason=str(arb.available()))
+
+STEPS = 300
+
+
+def test_missing_flint_is_a_one_line_input_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "flint", None)  # import flint now raises ImportError
+    with pytest.raises(VerifyInputError) as exc:
+        get_backend("arb")
+    assert str(exc.value) == "backend 'arb' needs the optional dependency python-flint: pip install -e '.[flint]'"
+    assert arb.available() == str(exc.value)
+
+
+# ------------------------------------------------------------------------------------------------ helpers
+def exact_ball(x: mpmath.mpf):
+    """The mpf ``x`` as an exact ball (its mantissa times a power of two; no decimal conversion)."""
+    import flint
+
+    if x == 0:
+        return flint.arb(0)
+    man, exp = x.man_exp  # the magnitude's mantissa and exponent (mpmath keeps the sign apart)
+    man = -int(man) if x < 0 else int(man)
+    with arb.working_precision(max(64, int(abs(man)).bit_length() + 8)):
+        return flint.arb(flint.fmpz(int(man))) * flint.arb(2) ** int(exp)
+
+
+def contained(balls: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Elementwise: the mpf (or float) value lies in the ball."""
+    vals = np.asarray(values, dtype=object).ravel()
+    out = [b.contains(exact_ball(v if isinstance(v, mpmath.mpf) else mpmath.mpf(float(v))))  # both exact
+           for b, v in zip(np.asarray(balls).ravel(), vals, strict=True)]
+    return np.asarray(out).reshape(np.shape(balls))
+
+
+def rel_width(balls: np.ndarray) -> float:
+    return float(arb.rel_width(np.asarray(balls, dtype=object).reshape(1, -1))[0])
+
+
+@pytest.fixture(scope="module")
+def instance() -> ac.AttentionInstance:
+    return generate(4, 5, 40, 0, tokens="gaussian")
+
+
+def _final(bk, inst: ac.AttentionInstance, method: str, steps: int, representation: str = "gram"):
+    """The iterate and the kernel's metrics after ``steps`` steps, in the backend's own numbers."""
+    prob = ac.build_problem(bk, ac.stack([inst]), representation)
+    rule = make_rule(method, 0.1)
+    with bk.context():
+        state, ms = prob.init(), rule.init(prob.init())
+        for t in range(steps):
+            fo = prob.first_order(state, metrics=method == "polyak")
+            state, ms = rule.update(state, ms, fo, t)
+        fo = prob.first_order(state)
+        W = prob.rep.matrix(state)
+    return state, fo, W
+
+
+# ------------------------------------------------------------------------------------ decisions on balls
+@needs_flint
+def test_max_of_overlapping_balls_contains_every_possible_maximum() -> None:
+    import flint
+
+    with arb.working_precision(128):
+        x = np.array([[flint.arb(1, 0.5), flint.arb(1.2, 0.1), flint.arb(-3)]], dtype=object)
+        m = arb.BALLS.max(x, axis=-1)[0]
+        rng = np.random.default_rng(0)
+        for _ in range(200):  # points drawn from the balls: their maximum lies in the ball's maximum
+            pts = [1 + rng.uniform(-0.5, 0.5), 1.2 + rng.uniform(-0.1, 0.1), -3.0]
+            assert m.contains(flint.arb(max(pts)))
+        assert m.contains(flint.arb(1.5)) and not m.contains(flint.arb(1.05))  # max >= 1.1 for every choice
+        assert int(arb.BALLS.argmax(x, axis=-1)[0]) == 1  # by midpoints
+        assert not arb.certainly_greatest(x, np.array([1]))[0]  # [0.5, 1.5] and [1.1, 1.3] overlap
+        y = np.array([[flint.arb(1, 0.05), flint.arb(1.2, 0.1)]], dtype=object)
+        assert arb.certainly_greatest(y, np.array([1]))[0]
+
+
+@needs_flint
+def test_softplus_encloses_mpmath_with_relative_accuracy_far_below_float64() -> None:
+    bk = arb_backend(60)
+    with bk.context(), mpmath.workdps(80):
+        for x in (-1000.0, -30.0, -1e-8, 0.0, 2.5, 1000.0):
+            ball = bk.softplus(bk.asarray(x))
+            ref = mpmath.log1p(mpmath.exp(mpmath.mpf(x)))
+            assert ball.contains(exact_ball(ref)), x
+            assert rel_width(np.array([ball])) < 1e-55, x  # e^-1000 to 55 digits, no cancellation
+
+
+@needs_flint
+def test_widths_are_upper_bounds_also_below_float64s_range() -> None:
+    import flint
+
+    with arb.working_precision(4000):
+        third = flint.arb(1) / 3  # radius about 2^-4000: far below float64's range
+        lr = float(arb.log10_radius(np.array([third], dtype=object))[0])
+        man, e = third.rad().man_exp()
+        true = float(mpmath.log10(int(man)) + int(e) * mpmath.log10(2))
+        assert true <= lr <= true + 2e-12 * abs(true) and lr < -1200
+        assert 0 < float(arb.rel_width(np.array([[third]], dtype=object))[0]) < 1e-300
+        assert float(arb.rel_width(np.array([[flint.arb(0), flint.arb(2)]], dtype=object))[0]) == 0.0
+
+
+@needs_flint
+def test_the_arb_backend_counts_bits_as_mpmath_does() -> None:
+    bk = arb_backend(50)
+    assert bk.name == "arb" and bk.prec == mpmath.libmp.dps_to_prec(50) and bk.eps == 2.0**-bk.prec
+    with pytest.raises(VerifyInputError, match="--dps"):
+        arb_backend(10)
+
+
+# ------------------------------------------------------------------------- enclosures of mpmath's values
+@needs_flint
+@pytest.mark.parametrize("method", ["ngd", "gd"])
+def test_balls_contain_the_50_digit_mpmath_run(instance: ac.AttentionInstance, method: str) -> None:
+    """After 300 steps at 50 digits' bits: c, W, the loss, the attention and the gradient norm of the mpmath
+    run at 50 digits lie in the balls; the float64 run's c does not (its error, ~1e-15, exceeds the radii)."""
+    c_b, fo_b, W_b = _final(arb_backend(50), instance, method, STEPS)
+    c_m, fo_m, W_m = _final(mpmath_backend(50), instance, method, STEPS)
+    c_f, _, _ = _final(numpy_backend(), instance, method, STEPS)
+    assert rel_width(c_b) < 1e-14, "the balls are too wide for the test to mean anything"
+    assert contained(c_b, c_m).all() and contained(W_b, W_m).all()
+    k_b, k_m = fo_b.kernel, fo_m.kernel
+    for name in ("loss", "log_max_nonopt"):
+        assert contained(getattr(k_b, name), getattr(k_m, name)).all(), name
+    assert contained(fo_b.log_grad_norm, fo_m.log_grad_norm).all()
+    assert not contained(c_b, c_f).all(), "the float64 run must fall outside some ball"
+    # mpmath subtracts float64's log n from log(L - L*) (a 1e-16 bias); the balls subtract log n exactly.
+    with mpmath.workdps(60):
+        fixed = [mpmath.mpf(v) + math.log(4) - mpmath.log(4) for v in np.ravel(k_m.log_loss_gap)]
+    assert contained(k_b.log_loss_gap, fixed).all()
+    assert not contained(k_b.log_loss_gap, k_m.log_loss_gap).all()
+
+
+@needs_flint
+def test_tight_balls_contain_the_100_digit_mpmath_run_and_not_the_50_digit_one(
+        instance: ac.AttentionInstance) -> None:
+    """400 bits: balls ~1e-90 wide after 300 NGD steps. They contain mpmath at 100 digits (error ~1e-98) but not
+    mpmath at 50 digits (error ~1e-48): the radius is a real bound, not a formality."""
+    c_b, _, W_b = _final(arb_backend(50, prec=400), instance, "ngd", STEPS)
+    c_100, _, W_100 = _final(mpmath_backend(100), instance, "ngd", STEPS)
+    c_50, _, _ = _final(mpmath_backend(50), instance, "ngd", STEPS)
+    assert rel_width(c_b) < 1e-80
+    assert contained(c_b, c_100).all() and contained(W_b, W_100).all()
+    assert not contained(c_b, c_50).any()
+
+
+@needs_flint
+def test_polyak_balls_contain_mpmath_once_its_log_n_is_exact(instance: ac.AttentionInstance,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Polyak reads log(L - L*) every step, so mpmath's float64 log n changes its steps by ~1e-16 relative. With
+    the kernel's log n made exact (in this test only) the mpmath run lies in the balls again."""
+    steps = 30
+    c_b, _, _ = _final(arb_backend(50), instance, "polyak", steps)
+    c_m, _, _ = _final(mpmath_backend(50), instance, "polyak", steps)
+    assert rel_width(c_b) < 1e-18 and not contained(c_b, c_m).all()
+    shim = types.SimpleNamespace(inf=math.inf, log=lambda x: mpmath.log(x))
+    monkeypatch.setattr(ac, "math", shim)
+    c_x, _, _ = _final(mpmath_backend(50), instance, "polyak", steps)
+    assert contained(c_b, c_x).all()
+
+
+@needs_flint
+def test_dense_and_gram_balls_overlap_everywhere() -> None:
+    """Two representations, two computations of the same exact W_t: both enclose it, so every pair overlaps."""
+    inst = generate(2, 3, 5, 4, tokens="gaussian")
+    _, _, W_g = _final(arb_backend(50), inst, "ngd", 40, "gram")
+    _, _, W_d = _final(arb_backend(50), inst, "ngd", 40, "dense")
+    assert all(a.overlaps(b) for a, b in zip(W_g.ravel(), W_d.ravel(), strict=True))
+    assert rel_width(W_d) < 1e-25 and rel_width(W_g) < 1e-25
+
+
+# ------------------------------------------------------------------------------------ the trajectory
+@needs_flint
+def test_trajectory_records_widths_and_the_selected_tokens_decision(instance: ac.AttentionInstance) -> None:
+    bk = arb_backend(50)
+    tr = run(ac.build_problem(bk, ac.stack([instance]), "gram"), make_rule("ngd", 0.1), 100, [0, 100])
+    assert tr.backend == "arb" and tr.precision_ok.all()
+    for name in ("c", "W", "norm", "loss", "log_loss_gap", "log_max_nonopt", "log_grad_norm"):
+        lr = tr.records[name + arb.RAD_SUFFIX]
+        assert np.all(lr[-1] < -25), name  # finite, narrow balls at t = 100
+    assert np.all(tr.records["W" + arb.RAD_SUFFIX][0] == -math.inf)  # W0 = 0 is exact
+    assert not tr.records["selected_certain"][0].any()  # t = 0: every logit is exactly 0 (a tie)
+    assert tr.records["selected_certain"][-1].all()
+    assert 0 < np.max(tr.max_rel_error[-1]) < 1e-20
+
+
+@needs_flint
+def test_precision_rises_until_the_balls_are_narrow(instance: ac.AttentionInstance) -> None:
+    """At 16 digits (56 bits) the balls pass 1e-8 within a few steps: the run restarts at 112, 224 bits."""
+    batch = ac.stack([instance])
+    tr = arb.run_rigorous(lambda b: ac.build_problem(b, batch, "gram"), make_rule("ngd", 0.1), 100, [10, 100],
+                          dps=16)
+    restarts = [n for n in tr.notes if "restarted at" in n]
+    assert restarts and "restarted at 112 bits" in restarts[0]
+    assert tr.notes[-1].startswith("arb: every ball within 1e-08") and tr.precision_ok.all()
+    assert tr.dps > 16 and np.all(tr.max_rel_error <= 1e-8)
+
+
+@needs_flint
+def test_at_the_cap_the_run_gives_up_and_its_wide_balls_still_contain_the_truth(
+        instance: ac.AttentionInstance) -> None:
+    batch = ac.stack([instance])
+    steps = 20
+    tr = arb.run_rigorous(lambda b: ac.build_problem(b, batch, "gram"), make_rule("ngd", 0.1), steps, [1, steps],
+                          prec=56, max_prec=100)
+    assert "gave up" in tr.notes[-1] and not tr.precision_ok[-1].all()
+    assert tr.precision_ok[0].all()  # one step at 56 bits is still within 1e-8
+    c_b = tr.records["c" + arb.RAD_SUFFIX][-1]
+    assert np.all(c_b > -12)  # wider than 1e-8 relative (|c| ~ 0.1): the reason it gave up
+    c_m, _, _ = _final(mpmath_backend(50), instance, "ngd", steps)
+    mids, lr = tr.records["c"][-1], c_b
+    with mpmath.workdps(60):
+        assert all(abs(mpmath.mpf(float(m)) - v) <= 10 ** mpmath.mpf(float(r)) * (1 + 1e-12) + abs(m) * 2**-52
+                   for m, v, r in zip(mids.ravel(), c_m.ravel(), lr.ravel(), strict=True))
+
+
+@needs_flint
+def test_trace_rows_report_the_widths(instance: ac.AttentionInstance) -> None:
+    from theorems.attention.trace import trace_attention
+
+    kw = dict(method="ngd", eta=0.1, steps=60, checkpoints=[0, 10, 60])
+    rows = trace_attention(instance, backend="arb", dps=50, **kw)
+    ref = trace_attention(instance, backend="numpy", **kw)
+    for r, f in zip(rows[1:], ref[1:], strict=True):
+        assert abs(r["dir_err"] - f["dir_err"]) < 1e-12 and r["precision_ok"]
+        assert -60 < r["log10_dir_err_rad"] < -20 and 0 < r["dir_err_rad"] < 1e-20
+        assert r["log10_W_rad"] < -20 and r["log10_loss_gap_rel_rad"] < -20 and r["selected_certain"]
+    assert math.isnan(rows[0]["dir_err_rad"])  # W0 = 0 has no direction
+    assert rows[-1]["notes"][-1].startswith("arb: every ball within")
+    with pytest.raises(VerifyInputError, match="along the gradient"):
+        trace_attention(instance, backend="arb", method="adam", eta=0.1, steps=5, checkpoints=None)
