@@ -121,11 +121,11 @@ def _ball_widths(rows: list[dict], tr: Any, W_mm: np.ndarray) -> None:
     the run ended at), ``log10_W_rad`` (log10 of the largest radius of an entry of W_t), ``dir_err_rad`` and
     ``log10_dir_err_rad`` (the radius of the direction error's ball, formed in balls from W_t's balls and the
     certified W_mm's float64 entries taken as exact; ``dir_err`` is then that ball's midpoint),
-    ``log10_loss_gap_rel_rad`` and ``log10_max_nonopt_rel_rad`` (log10 of the relative widths of the loss gap's and the non-optimal attention's
-    balls), ``log10_norm_rad`` and ``selected_certain`` (every sequence's top logit ball lies above the others;
-    at t = 0 from W0 = 0 all logits are exactly tied, so False there is no loss of rigor: the top token is only a
-    reference, and every choice gives the same exact value). The last row gains ``notes``: the precision the run
-    needed and, if it did, that it gave up."""
+    ``log10_loss_gap_rel_rad`` and ``log10_max_nonopt_rel_rad`` (log10 of the relative widths of the loss
+    gap's and the non-optimal attention's balls), ``log10_norm_rad`` and ``selected_certain`` (every sequence's
+    top logit ball lies above the others; at t = 0 from W0 = 0 all logits are exactly tied, so False there is no
+    loss of rigor: the top token is only a reference, and every choice gives the same exact value). The last
+    row gains ``notes``: the precision the run needed and, if it did, that it gave up."""
     from verify.arb import log10_radius, working_precision
 
     bits = int(math.ceil(tr.dps / math.log10(2)))
