@@ -392,3 +392,31 @@ def test_a_candidate_robust_across_readings_is_violated(tmp_path: Path) -> None:
     assert s.verdict == "violated" and len(s.reports) == 1
     rep = json.loads(Path(s.reports[0]).read_text())
     assert rep["kind"] == "counterexample" and [r["verdict"] for r in rep["robustness"]] == ["violated"] * 2
+
+
+_DRAW_SCRIPT = """
+import sys
+if sys.argv[1] == "more-imports":
+    import verify.cli, verify.report.html  # noqa: F401  (local modules full of numeric literals)
+from verify import engine
+from verify.profiles import get_profile
+from verify.registry import find_claim
+from verify.sweep import instance_hash
+module, claim = find_claim("vdt24.loss-ngd")
+seen = []
+engine.explore(module.meets(claim.id), lambda inst: (seen.append(instance_hash(inst)),
+                  engine.Assessment(inst, [], None, "holds"))[1], get_profile("quick"), seed=0)
+print(" ".join(seen))
+"""
+
+
+def test_the_search_is_a_function_of_the_seed_alone() -> None:
+    """hypothesis also draws constants it collects from every local module loaded so far; without
+    verify.profiles.seed_only_search, importing verify.cli changed the second instance of this very search. The
+    same seed must draw the same instances whatever else is imported."""
+    import subprocess
+    import sys
+
+    runs = [subprocess.run([sys.executable, "-c", _DRAW_SCRIPT, which], capture_output=True, text=True,
+                           timeout=300, check=True).stdout.split() for which in ("bare", "more-imports")]
+    assert len(runs[0]) == 3 and runs[0] == runs[1], runs

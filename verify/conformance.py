@@ -61,7 +61,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 
 from verify.instance import dumps
-from verify.profiles import active_profile
+from verify.profiles import active_profile, seed_only_search
 from verify.provenance import TAGS, Provenance
 from verify.theory import CLAIM_KINDS, FAILS, HOLDS, Assumption, GradientSpec, TheoremModule
 
@@ -123,7 +123,8 @@ def _draw(strategy: Any, n: int) -> list[Any]:
         out.append(x)
 
     try:
-        collect()
+        with seed_only_search():
+            collect()
     except Unsatisfiable:
         return out
     return out[:n]

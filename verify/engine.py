@@ -34,7 +34,7 @@ from hypothesis.errors import Flaky
 from verify.errors import VerifyInputError
 from verify.kinds import judge
 from verify.model import Model
-from verify.profiles import Profile, claim_settings, hypothesis_settings
+from verify.profiles import Profile, claim_settings, hypothesis_settings, seed_only_search
 from verify.report.schema import REPORT_SCHEMA
 from verify.theory import FAILS, Claim, Evidence, Settings, TheoremModule
 from verify.verdicts import (
@@ -380,7 +380,7 @@ def explore(strategy: Any, fn: Callable[[Any], Assessment], profile: Profile, ma
         if stop_on_violation and a.verdict == VIOLATED:
             raise _Violation
 
-    with contextlib.suppress(_Violation, Flaky):
+    with contextlib.suppress(_Violation, Flaky), seed_only_search():
         prop()
     return results
 

@@ -14,6 +14,8 @@ and the conformance suite (:mod:`verify.conformance`). docs/profiles.md tabulate
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from hypothesis import HealthCheck, Phase, settings
@@ -55,16 +57,20 @@ class Profile:
     conformance_examples: int
     """The conformance suite (tests/test_conformance.py, a plugin's ``parametrize_with_checks``): instances drawn
     per strategy; ``VERIFY_CONFORMANCE_EXAMPLES`` overrides it."""
+    effort: float
+    """The share of its declared work that a claim which sets its own sizes (data seeds, replicates, trials, the
+    points of a grid of n or of condition numbers, its own step counts) evaluates, read with
+    :func:`claim_effort`; each such claim states how its sizes scale."""
 
 
 PROFILES = {
     "quick": Profile("quick", max_examples=3, steps=2000, derandomize=True, shrink=False, confirm_mp_steps=500,
-                     audit_examples=8, claim_examples=2, property_examples=5, conformance_examples=2),
+                     audit_examples=8, claim_examples=2, property_examples=5, conformance_examples=2, effort=0.6),
     "ci": Profile("ci", max_examples=6, steps=3000, derandomize=True, shrink=False, confirm_mp_steps=1000,
-                  audit_examples=12, claim_examples=3, property_examples=10, conformance_examples=3),
+                  audit_examples=12, claim_examples=3, property_examples=10, conformance_examples=3, effort=1.0),
     "thorough": Profile("thorough", max_examples=200, steps=20000, derandomize=False, shrink=True,
                         confirm_mp_steps=2000, audit_examples=200, claim_examples=200, property_examples=1000,
-                        conformance_examples=20),
+                        conformance_examples=20, effort=1.0),
 }
 
 _SUPPRESS = [HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large]
@@ -83,6 +89,11 @@ def active_profile() -> Profile:
     if name not in PROFILES:
         raise VerifyInputError(f"{PROFILE_ENV}={name!r} is not a profile; expected one of {', '.join(PROFILES)}")
     return PROFILES[name]
+
+
+def claim_effort(settings: Settings) -> float:
+    """The ``effort`` of the profile that ``settings`` were made for (the table, not the name, decides)."""
+    return get_profile(settings.profile).effort
 
 
 def claim_settings(profile: Profile, seed: int = 0) -> Settings:
@@ -111,3 +122,37 @@ def register_hypothesis_profiles() -> None:
     :func:`hypothesis_settings` with ``property_examples`` draws (for the property suites)."""
     for p in PROFILES.values():
         settings.register_profile(p.name, hypothesis_settings(p, p.property_examples))
+
+
+@contextmanager
+def seed_only_search() -> Iterator[None]:
+    """Make a hypothesis search a function of its seed (and the strategy) alone.
+
+    Hypothesis (6.13x and later) also draws, with a small probability per choice, number and string constants
+    that it collects from every *local* module loaded so far (any file outside site-packages and the standard
+    library; an editable install counts as local). The instances drawn for a claim then depend on which modules
+    happen to be imported (one more import, or an installed plugin, changed a VDT24 instance) and on every
+    numeric literal in them. Inside this context the local pool is empty (the global pool of boundary values
+    such as 0, 1 or inf stays), so the same seed draws the same instances whatever else is loaded. The pool is
+    a private part of hypothesis; if it is not where this expects, the search runs unchanged (the guard is then
+    a no-op, which ``tests/test_engine.py`` would detect as a failing determinism test).
+    """
+    try:
+        from hypothesis.internal.conjecture import providers
+    except ImportError:  # pragma: no cover - a hypothesis without the constant pool
+        yield
+        return
+    get = getattr(providers, "_get_local_constants", None)
+    empty = getattr(providers, "Constants", None)
+    cache = getattr(providers, "CONSTANTS_CACHE", None)
+    if get is None or empty is None or cache is None:  # pragma: no cover
+        yield
+        return
+    pool = empty()
+    cache.cache.clear()
+    providers._get_local_constants = lambda: pool
+    try:
+        yield
+    finally:
+        providers._get_local_constants = get
+        cache.cache.clear()

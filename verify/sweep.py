@@ -89,7 +89,9 @@ def draw_instances(strategy: Any, count: int, seed: int) -> list[Any]:
         if len(out) >= count:
             raise _Enough
 
-    with contextlib.suppress(_Enough, Flaky):
+    from verify.profiles import seed_only_search
+
+    with contextlib.suppress(_Enough, Flaky), seed_only_search():
         collect()
     if len(out) < count:
         raise VerifyInputError(f"the strategy produced only {len(out)} distinct instances, {count} requested")
