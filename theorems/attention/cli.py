@@ -177,7 +177,7 @@ def add_commands(sub: Any) -> None:
     s.add_argument("--alpha", help="cone: token choice i0,i1,... (default: the optimal tokens)")
     s.add_argument("--steps", type=int, default=1000)
     s.add_argument("--checkpoints")
-    s.add_argument("--backend", choices=("numpy", "mpmath", "torch"), default="numpy")
+    s.add_argument("--backend", choices=("numpy", "mpmath", "torch", "arb"), default="numpy")
     s.add_argument("--dps", type=int, default=None, help="mpmath digits (only with --backend mpmath; default 50)")
     add_resource_limits(s)
     s.add_argument("--representation", choices=("gram", "dense"), default="gram")
