@@ -234,7 +234,7 @@ def _rows(Xa: np.ndarray, Za: np.ndarray, alpha: tuple) -> tuple[_Rows, list[Lab
     return _Rows(U, Za, seq, d), labels
 
 
-# ------------------------------------------------------------------------------------- exact arithmetic
+# ------------------------------------------------------------------------ high precision (mpmath) arithmetic
 
 
 @dataclass(frozen=True)
@@ -745,7 +745,7 @@ def _confirm(
 ) -> _Measured | None:
     """Try the guessed active sets in turn (:func:`_candidate_orders`); when a polished ``w`` is primal
     feasible but its multipliers are not all nonnegative, also try the NNLS basis of :func:`_nnls_order`.
-    Returns the first confirmed measurement, or None. With factored rows (``_Rows``), exact arithmetic runs on
+    Returns the first confirmed measurement, or None. With factored rows (``_Rows``), mpmath arithmetic runs on
     the active set and on the rows float64 cannot place clearly inside the feasible set (:func:`_measure`)."""
     rows = A if isinstance(A, _Rows) else None
     queue: list[Any] = list(_candidate_orders(A, w, lam))
@@ -839,13 +839,13 @@ def solve_att_svm(
        ``optimal``/``optimal_inaccurate`` -> step 2; anything else (``solver_error``, None, missing values)
        -> :class:`SolverError`.
     2. Polish: guess the active set ``S`` from the solver (``lam_k >= 1e-6 max lam`` or
-       ``|a_k^T w - 1| <= 1e-6``; both ratios are scale-invariant), solve ``A_S A_S^T lam_S = 1`` exactly
+       ``|a_k^T w - 1| <= 1e-6``; both ratios are scale-invariant), solve ``A_S A_S^T lam_S = 1`` in mpmath
        (see :func:`_polish`, which drops numerically dependent rows, i.e. degenerate supports) and set
        ``w = A_S^T lam_S`` (active sets above 120 rows: float64 Cholesky and iterative refinement of the
-       exact residual, :func:`_polish_refined`). Measure on ALL rows: violation ``max(0, max_k 1 - a_k^T w)``,
-       ``min lam``, stationarity, complementarity and the duality gap; a row's slack is exact when its
+       mpmath residual, :func:`_polish_refined`). Measure on ALL rows: violation ``max(0, max_k 1 - a_k^T w)``,
+       ``min lam``, stationarity, complementarity and the duality gap; a row's slack is in mpmath when its
        multiplier is nonzero or float64 with its rounding bound cannot prove it above 2e-6
-       (:func:`_screened_slacks`), so exact arithmetic runs on the active set, not on all n(T-1) rows.
+       (:func:`_screened_slacks`), so mpmath arithmetic runs on the active set, not on all n(T-1) rows.
     3. Confirm when each residual is ``<= tol`` relative to its scale (:func:`_confirms`). If not, retry with
        the active set from primal tightness alone, then the dual rule alone, and, when a polished ``w`` is
        feasible but some ``lam_k < 0`` (degenerate support), with a nonnegative basis found by NNLS
