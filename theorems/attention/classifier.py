@@ -253,7 +253,10 @@ def softmax_logistic_kernel(bk: Backend, a: Array, g: Array, opt: np.ndarray, me
     g_opt = _take(g, opt)
     neg_D = xp.where(at_opt, -D_hat, 1)
     direct = xp.where(at_opt, 1, (g_opt - g_r) - e_m * D_hat)
-    if not bool(xp.all(isfinite(direct))) or bool(xp.any(direct <= 0)) or bool(xp.any(neg_D <= 0)):
+    # Balls: a non-finite ball carries no information (the precision watch has flagged it), not an error; a ball
+    # that is certainly <= 0 still is one.
+    nonfinite = bk.name != "arb" and not bool(xp.all(isfinite(direct)))
+    if nonfinite or bool(xp.any(direct <= 0)) or bool(xp.any(neg_D <= 0)):
         raise FloatingPointError("loss-gap term is non-positive: the optimal token is not unique or precision is lost")
     log_Delta = xp.where(at_opt, m + bk.log(neg_D), bk.log(direct))
     log_sig = -bk.softplus(g_opt)  # log sigmoid(-g_opt)
