@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -65,7 +65,7 @@ class LimitRule:
     On the tail: floor models metric ~ F + C s^{-a} (a > 0; s = t and s = ln t) fitted by least squares, F with
     its standard error se_F; and the tail's last segment (as in :class:`GrowthRule`).
 
-    - violated (witness): a certified lower bound lb(t) <= metric(t) is > 0 at every checkpoint of the last
+    - violated (witness): a lower bound (witness) lb(t) <= metric(t) is > 0 at every checkpoint of the last
       segment and its slope of ln lb against ln t there is >= -``tol`` (it does not decay);
     - violated (floor): in every decay family (:data:`FLOOR_FAMILIES`: F + C t^-a and F + C (ln t)^-a),
       F - k se_F > ``negligible`` * m_end and F >= ``floor_share`` * m_end (the floor is significantly positive
@@ -134,6 +134,59 @@ def fit_power(t: np.ndarray, values: np.ndarray, scale: str = "power") -> tuple[
         return math.nan, math.nan
     p, logc = np.polyfit(x[good], np.log(values[good]), 1)
     return float(p), float(math.exp(logc))
+
+
+def bootstrap_exponent_se(t: Any, replicates: Any, resamples: int = 200, seed: int = 0,
+                          scale: str = "power") -> float:
+    """Standard error of the exponent p that :func:`fit_power` fits to the replicate means, by the bootstrap.
+
+    ``replicates[i]`` are independent draws of the metric at ``t[i]`` (a 2-d array, one row per t). Each of the
+    ``resamples`` resamples redraws every row's replicates with replacement and refits p on the row means; the
+    SE is the standard deviation of the refitted exponents. Deterministic in ``seed``."""
+    rng = np.random.default_rng(seed)
+    tt, R = np.asarray(t, float), np.asarray(replicates, float)
+    out = []
+    for _ in range(resamples):
+        idx = rng.integers(0, R.shape[1], size=R.shape)
+        out.append(fit_power(tt, np.take_along_axis(R, idx, axis=1).mean(axis=1), scale)[0])
+    return float(np.std(out))
+
+
+class GeometricFit(NamedTuple):
+    """values(t) ~ constant * rate^t + floor on a transient (see :func:`fit_geometric`)."""
+
+    rate: float
+    constant: float
+    floor: float
+    points: int
+    rate_se: float
+
+
+def fit_geometric(t: Any, values: Any, floor_frac: float = 0.25) -> GeometricFit:
+    """Fit a geometric transient onto a plateau, values(t) ~ C rho^t + floor.
+
+    The floor is the smallest value over the last ``floor_frac`` of the horizon (t >= (1 - floor_frac) t_end).
+    rho and C come from the least-squares line (:func:`ols`) ln(values - floor) = ln C + t ln rho over the
+    transient: the checkpoints from the largest value (an initial overshoot is skipped) up to, not including, the
+    first one within 2 x floor, where values > floor. With fewer than 3 such points rho and C are nan.
+    ``rate_se`` is rho times the slope's standard error (delta method; on a deterministic series it measures
+    the departure from a straight line, see :func:`ols`). ``points`` counts the fitted checkpoints."""
+    t, e = np.asarray(t, float), np.asarray(values, float)
+    tail = t >= t[-1] * (1 - floor_frac)
+    floor = float(np.min(e[tail]))
+    ex = e - floor
+    reached = np.nonzero(e <= 2 * floor)[0]
+    stop = int(reached[0]) if reached.size else len(e)
+    start = int(np.argmax(e[:stop])) if stop > 0 else 0
+    idx = np.arange(len(e))
+    sel = (idx >= start) & (idx < stop) & (ex > 0)
+    k = int(sel.sum())
+    if k < 3:
+        return GeometricFit(math.nan, math.nan, floor, k, math.nan)
+    x, y = t[sel], np.log(ex[sel])
+    slope, se = ols(x, y)
+    rho = math.exp(slope)
+    return GeometricFit(rho, math.exp(float(y.mean() - slope * x.mean())), floor, k, rho * se)
 
 
 def decade_slopes(t: np.ndarray, log10_ratio: np.ndarray, decades: int) -> list[float]:
@@ -326,7 +379,7 @@ def check_limit(t: np.ndarray, values: np.ndarray, ok: np.ndarray, *, lower_boun
                 t0: int = 1, decades: int = 2, rule: LimitRule = LIMIT_RULE) -> CheckResult:
     """metric(t) -> 0 (the metric is the distance to the claimed limit), judged by :class:`LimitRule`.
 
-    A numerical run cannot prove a limit. It can refute one with a certified lower bound ``lower_bound(t) <=
+    A numerical run cannot prove a limit. It can refute one with a lower bound (witness) ``lower_bound(t) <=
     metric(t)`` (e.g. from the triangle inequality against another limit point) that stays positive over the
     end of the tail, or with a floor that the fit shows to be significantly positive; it agrees with one only
     when the metric decays AND the fitted floor is consistent with 0. Monotone decrease alone never holds.
@@ -354,7 +407,7 @@ def check_limit(t: np.ndarray, values: np.ndarray, ok: np.ndarray, *, lower_boun
             s_lb, se_lb = ols(np.log(tt[idx]), np.log(lb))
             params["witness"] = {"t": t_end, "min": float(lb.min()), "end": float(lb[-1]), "slope": s_lb}
             if s_lb >= -rule.tol:
-                return CheckResult(VIOLATED, f"a certified lower bound on the metric is positive over the end of "
+                return CheckResult(VIOLATED, f"a lower bound (witness) on the metric is positive over the end of "
                                    f"the tail (t {t_end[0]}-{t_end[1]}: min {float(lb.min()):.4g}, at the end "
                                    f"{float(lb[-1]):.4g}) and does not decay (ln-ln slope {s_lb:.3g} >= -{rule.tol})",
                                    None, None, p, C, (s_lb,), params=params)

@@ -13,7 +13,9 @@ checker plus one entry in :data:`KINDS` (and an observation type, if none of the
 What the evidence shows: the first component's checkpoints, observed and claimed series; the worst ratio of the
 claim's own components (the largest finite one when there are several); the exponent and constant of the
 deciding component (the first violated one, else the first). Side parts and guards decide the verdict with the
-rest but never supply figures. ``extra["rule"]`` is the component's rule and figures when there is one
+rest but never supply figures. ``Evidence.figure`` (:func:`figure_of`) is what the report's plot and pages draw:
+the variable of the checkpoints, how the claimed curve was scaled, the steps per method, the interval, the
+residuals. ``extra["rule"]`` is the component's rule and figures when there is one
 component, else ``{"rule": ALL_OF, "parts": {name: rule and figures}}``, and ``extra["parts"]`` then gives each
 part's verdict, code and reason.
 """
@@ -74,6 +76,7 @@ class Component:
     precision_ok: bool = True
     rate: list = field(default_factory=list)  # the claimed curve unscaled, in the observed series' units
     figures: dict = field(default_factory=dict)  # per-checkpoint figures a checker adds to the evidence's extra
+    plot: dict = field(default_factory=dict)  # how the claimed curve was drawn (Evidence.figure, figure_of)
 
 
 @dataclass
@@ -101,6 +104,23 @@ def _scale(worst: float | None) -> float:
     return float(worst) if worst and np.isfinite(worst) else 1.0
 
 
+def _judged_from(t: np.ndarray, decades: int, t0: int) -> float | None:
+    """The first checkpoint the order rule judges (``verify.checks``' tail: the last ``decades`` decades from t0)."""
+    if not len(t):
+        return None
+    lo = max(float(t0), float(t[-1]) / 10.0**decades)
+    tail = t[(t >= lo) & (t > 0)]
+    return float(tail[0]) if len(tail) else None
+
+
+def _order_plot(res: CheckResult, t: np.ndarray, decades: int, t0: int, log: bool) -> dict:
+    scale = _scale(res.worst_ratio)
+    w = res.worst_ratio
+    scaled = w is not None and w != 0 and bool(np.isfinite(w))  # as _scale decides
+    return {"scale": scale, "scaled_by": "worst ratio" if scaled else "none",
+            "log10": log, "judged_from": _judged_from(t, decades, t0)}
+
+
 def judge_order_series(claim: Claim, name: str, s: Series, consts: dict) -> Component:
     """metric = O(rate) on one series (:func:`verify.checks.check_order`, or ``check_order_log`` for logs).
     ``claim.params``: ``decades`` (2), ``fit_scale`` ("power"), ``slope_tol`` (the rule's; a series' own
@@ -115,7 +135,7 @@ def judge_order_series(claim: Claim, name: str, s: Series, consts: dict) -> Comp
         res = check_order_log(t, values, lr, ok, t0=s.t0, decades=decades, slope_tol=tol)
         claimed = (math.log(_scale(res.worst_ratio)) + lr) / LN10
         return Component(name, res, list(s.t), (values / LN10).tolist(), claimed.tolist(), bool(ok.all()),
-                         (lr / LN10).tolist())
+                         (lr / LN10).tolist(), plot=_order_plot(res, t, decades, s.t0, True))
     with np.errstate(divide="ignore", invalid="ignore"):  # e.g. 1/log t is infinite at t = 1, outside every tail
         rate = np.asarray(claim.curve(t, consts), dtype=float)
     if s.t0 > 1 and t[-1] < 10 * s.t0:
@@ -128,7 +148,7 @@ def judge_order_series(claim: Claim, name: str, s: Series, consts: dict) -> Comp
         res = check_order(t, values, rate, ok, t0=s.t0, decades=decades, slope_tol=tol,
                           fit_scale=str(claim.params.get("fit_scale", "power")))
     return Component(name, res, list(s.t), values.tolist(), (rate * _scale(res.worst_ratio)).tolist(),
-                     bool(ok.all()), rate.tolist())
+                     bool(ok.all()), rate.tolist(), plot=_order_plot(res, t, decades, s.t0, False))
 
 
 def judge_bound_series(claim: Claim, name: str, s: Series, consts: dict) -> Component:
@@ -155,7 +175,24 @@ def judge_bound_series(claim: Claim, name: str, s: Series, consts: dict) -> Comp
         res = check_bound(t, values, bound, ok, t0=s.t0, error=err, bound_error=berr)
         excess = [float(v - b) for v, b in zip(np.ravel(values), np.ravel(bound), strict=True)]
     return Component(name, res, list(s.t), [float(v) for v in np.ravel(values)], bf.tolist(), bool(ok.all()),
-                     bf.tolist(), {"excess": excess, "error_bound": (err + berr).tolist()})
+                     bf.tolist(), {"excess": excess, "error_bound": (err + berr).tolist()},
+                     plot={"constant": None if claim.constant is None else str(claim.constant),
+                           "constant_value": _constant_value(claim, consts), "judged_from": float(s.t0)})
+
+
+def _constant_value(claim: Claim, consts: dict) -> float | None:
+    """The claim's constant on this instance, when it does not depend on t (else None)."""
+    import sympy
+
+    if claim.constant is None:
+        return None
+    expr = sympy.sympify(claim.constant)
+    subs = {sympy.Symbol(k, positive=True): v for k, v in consts.items() if isinstance(v, (int, float))}
+    val = expr.subs(subs)
+    try:
+        return float(val) if not val.free_symbols else None
+    except (TypeError, ValueError):
+        return None
 
 
 def judge_limit_series(claim: Claim, name: str, s: Series, consts: dict) -> Component:
@@ -305,8 +342,13 @@ def check_identity_kind(claim: Claim, obs: IdentityObservation) -> Judgement:
     if obs.lhs is not None:
         r = check_identity(obs.lhs, obs.rhs, rtol=obs.rtol, atol=obs.atol)
         rule = {"name": "identity", "holds": "|lhs - rhs| <= atol + rtol |rhs|", "rtol": obs.rtol, "atol": obs.atol}
+        at = list(obs.at) if obs.at is not None else list(range(np.size(obs.lhs)))
+        if len(at) != np.size(obs.lhs):
+            raise ValueError(f"identity: 'at' has {len(at)} values for {np.size(obs.lhs)} elements")
+        if obs.at is not None and r.t_worst is not None:  # the worst element, as a value of the variable
+            r = dataclasses.replace(r, t_worst=at[int(r.t_worst)])
         comps.append(Component("numeric", dataclasses.replace(r, params={"rule": rule, **r.detail}),
-                               list(range(np.size(obs.lhs))), _floats(np.ravel(obs.lhs)).tolist(),
+                               at, _floats(np.ravel(obs.lhs)).tolist(),
                                _floats(np.ravel(obs.rhs)).tolist()))
     if obs.proved:
         failed = [k for k, v in obs.proved.items() if not v]
@@ -351,13 +393,88 @@ def _typed(kind: str, obs: Any, where: str) -> None:
 def _guard(name: str, g: Guard) -> Component:
     passes = bool(g.margins) and all(float(v) > 0 for v in g.margins.values())
     figs = ", ".join(f"{k}: {float(v):.4g}" for k, v in g.margins.items()) or "none"
-    params = {"rule": {"name": "guard", "passes": "at least one certified margin, every one > 0; otherwise "
+    params = {"rule": {"name": "guard", "passes": "at least one margin (a lower bound), every one > 0; otherwise "
                        "'holds' becomes inconclusive"}, "margins": dict(g.margins)}
     if passes:
-        return Component(name, CheckResult(HOLDS, f"{g.statement}: established (certified margins {figs})",
+        return Component(name, CheckResult(HOLDS, f"{g.statement}: established (margins {figs})",
                                            params=params))
-    return Component(name, CheckResult(INCONCLUSIVE, f"{g.statement}: not established (certified margins {figs})",
+    return Component(name, CheckResult(INCONCLUSIVE, f"{g.statement}: not established (margins {figs})",
                                        code=UNDETERMINED, params=params))
+
+
+DEFAULT_VARIABLE = {"order": "t", "bound": "t", "limit": "t", "comparison": "sample", "probability": "draw",
+                    "identity": "element"}
+"""What the checkpoints of each kind's evidence are values of when the observation does not say
+(``Observation.variable``); a probability over draws shows its first draw, whose checkpoints are t."""
+
+
+def _floats_or_none(values: Any) -> list[float | None]:
+    out: list[float | None] = []
+    for v in values:
+        try:
+            f = float(v)
+        except (TypeError, ValueError):
+            out.append(None)
+            continue
+        out.append(f)
+    return out
+
+
+def figure_of(claim: Claim, obs: Observation, main: list[Component], extra: dict) -> dict:
+    """``Evidence.figure``: what the report's plot and pages draw beyond t, observed and claimed.
+
+    Every kind: ``variable`` (what t counts) and, when the observation labels them, ``groups`` (one line per
+    group). ``order``: ``rate`` (the claimed rate, unscaled), ``scale`` and ``scaled_by`` (the claimed curve is
+    scale x rate, scaled to touch the observed curve at its worst point: an order claim has no constant),
+    ``log10`` (observed and claimed are log10 values) and ``judged_from`` (the first checkpoint the rule
+    judges). ``bound``: ``constant`` (the claim's, as a sympy string), ``constant_value`` (its value on the
+    instance, when free of t) and ``judged_from``. ``comparison``: ``steps`` per method (inf: not reached within
+    ``horizon``), ``at`` (the variable's value on each paired sample), ``target``, ``horizon``, ``strict``,
+    ``fraction`` and ``pairs`` (per pair: a, b, wins, decided, needed, verdict). ``probability``: ``successes``,
+    ``trials``, ``interval``, ``claimed_p``, ``confidence`` and ``threshold`` (thresholded samples) or ``draws``
+    (verdicts of the draws' checks). ``identity``: ``residual`` |lhs - rhs| and ``tolerance`` atol + rtol |rhs|
+    per element."""
+    first = main[0]
+    variable = obs.variable or ("t" if claim.kind == "probability" and isinstance(obs, ProbabilityObservation)
+                                and obs.draws is not None else DEFAULT_VARIABLE.get(claim.kind, "t"))
+    fig: dict[str, Any] = {"variable": variable}
+    n = len(first.t)
+    if obs.groups is not None:
+        if len(obs.groups) != n:
+            raise ValueError(f"claim {claim.id}: {len(obs.groups)} groups for {n} checkpoints or samples")
+        fig["groups"] = [str(g) for g in obs.groups]
+    if claim.kind == "order":
+        fig.update(first.plot)
+        fig["rate"] = _floats_or_none(first.rate)
+    elif claim.kind == "bound":
+        fig.update(first.plot)
+    elif isinstance(obs, ComparisonObservation):
+        fig.update({"steps": {m: _floats_or_none(v) for m, v in obs.steps.items()}, "target": obs.target,
+                    "horizon": obs.horizon, "strict": bool(claim.params.get("strict", True)),
+                    "fraction": float(claim.params.get("fraction", 1.0)), "exact": obs.exact, "pairs": []})
+        k = len(obs.steps[obs.pairs[0][0]])
+        at = list(obs.at) if obs.at is not None else list(range(1, k + 1))
+        if len(at) != k:
+            raise ValueError(f"claim {claim.id}: 'at' has {len(at)} values for {k} paired samples")
+        fig["at"] = _floats_or_none(at)
+        for (a, b), c in zip(obs.pairs, main, strict=True):
+            prm = c.result.params
+            decided = int(prm.get("decided", 0))
+            fig["pairs"].append({"a": a, "b": b, "wins": int(prm.get("wins", 0)), "decided": decided,
+                                 "needed": math.ceil(fig["fraction"] * decided - 1e-12), "verdict": c.result.verdict})
+    elif isinstance(obs, ProbabilityObservation):
+        fig.update({k: extra[k] for k in ("successes", "trials", "claimed_p", "confidence") if k in extra})
+        if "interval" in extra:
+            fig["interval"] = [float(x) for x in extra["interval"]]
+        if obs.threshold is not None:
+            fig["threshold"] = float(obs.threshold)
+        if obs.draws is not None:
+            fig["draws"] = {k: int(extra.get(k, 0)) for k in ("holds", "violated", "inconclusive")}
+    elif isinstance(obs, IdentityObservation) and obs.lhs is not None:
+        lhs, rhs = _floats(np.ravel(obs.lhs)), _floats(np.ravel(obs.rhs))
+        fig.update({"residual": np.abs(lhs - rhs).tolist(), "tolerance": (obs.atol + obs.rtol * np.abs(rhs)).tolist(),
+                    "rtol": obs.rtol, "atol": obs.atol})
+    return fig
 
 
 def _deciding(comps: list[Component]) -> Component:
@@ -417,4 +534,5 @@ def judge(claim: Claim, obs: Observation) -> Evidence:
         verdict=verdict, reason=reason, metric=obs.metric or claim.metric, t=list(first.t),
         observed=list(first.observed), claimed=list(first.claimed), worst_ratio=worst, t_worst=t_worst,
         exponent=deciding.result.exponent, constant=deciding.result.constant,
-        precision_ok=all(c.precision_ok for c in main), run=dict(obs.run), extra={**extra, "rule": rule}, code=code)
+        precision_ok=all(c.precision_ok for c in main), run=dict(obs.run), extra={**extra, "rule": rule}, code=code,
+        figure=figure_of(claim, obs, main, j.extra))

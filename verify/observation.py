@@ -6,7 +6,7 @@ sympy rate and constant (``Claim.curve``), and builds the :class:`~verify.theory
 (docs/engine.md, "Kinds").
 
 - :class:`Series`: one metric's checkpoint series: checkpoints, values, per-checkpoint precision flags, the
-  values' per-checkpoint absolute rounding-error bound (where the model has one), an optional certified lower
+  values' per-checkpoint absolute rounding-error bound (where the model has one), an optional lower
   bound (the witness of a limit claim), where the judged range starts, and whether the values are logs.
 - :class:`SeriesObservation` (kinds ``bound``, ``order``, ``limit``): one or more named series and the
   instance constants the claim's rate and constant may use.
@@ -19,6 +19,7 @@ sympy rate and constant (``Claim.curve``), and builds the :class:`~verify.theory
 
 Every observation carries ``run`` (method, backend, precision, steps, representation, ...), ``extra`` (what the
 model wants in the report: selected tokens, per-run tables, ...), an optional ``metric`` name for the evidence,
+the ``variable`` its checkpoints or samples are values of (with ``at`` and ``groups``, for the report's axes),
 ``parts`` (side conditions of another kind that the claim's statement includes, each judged by its kind's
 checker) and ``guards`` (conditions the evidence must meet before the claim can be said to hold). Several named
 series, several pairs, parts and guards are combined by one rule, :data:`verify.kinds.ALL_OF`.
@@ -40,7 +41,7 @@ class Series:
     ``ok`` are the per-checkpoint precision flags (all True when None). ``error`` is an absolute rounding-error
     bound of each value (bound claims: the excess over the bound must exceed it to violate; 0 when None).
     ``log``: the values are natural logs of the metric (a loss or an attention far below float64's range);
-    the claim's rate is then compared as ``ln rate``. ``witness``: a certified lower bound lb(t) on
+    the claim's rate is then compared as ``ln rate``. ``witness``: a lower bound lb(t) on
     ``witness_of`` (the metric itself when None), a distance that tends to 0 if the limit claim holds; a
     witness that stays positive refutes the limit. ``t0``: the first checkpoint the claim is judged from (the
     end of an initial transient: an order claim then needs a decade of checkpoints after it).
@@ -91,7 +92,7 @@ class Part:
 @dataclass(frozen=True)
 class Guard:
     """A condition the evidence must meet before the claim can be said to hold at this horizon: ``margins`` are
-    certified lower bounds of quantities that must be positive (e.g. the distance to a competing limit). It
+    lower bounds of quantities that must be positive (e.g. the distance to a competing limit). It
     passes when there is at least one margin and every one is > 0; otherwise "holds" becomes inconclusive
     (undetermined). A guard never makes a violation."""
 
@@ -108,6 +109,16 @@ class Observation:
     metric: str = ""
     parts: dict[str, Part] = field(default_factory=dict)
     guards: dict[str, Guard] = field(default_factory=dict)
+    variable: str = ""
+    """What the evidence's checkpoints are values of, for the report's axis: ``t`` (iterations, the default of the
+    series kinds), ``n``, ``kappa``, ``seed``, ... (:data:`verify.kinds.DEFAULT_VARIABLE` per kind)."""
+    at: list | None = None
+    """Comparison and identity: the variable's value at each paired sample or element (default: 1, 2, ... for a
+    comparison, 0, 1, ... for an identity); the series kinds take it from ``Series.t``."""
+    groups: list[str] | None = None
+    """A label per checkpoint (series kinds: of the first series) or per sample, when they hold several runs of the
+    variable one after another (kappa over the Sigma spectra, then over the M spectra): the report draws one line
+    per group."""
 
 
 @dataclass(kw_only=True)

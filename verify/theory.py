@@ -46,7 +46,7 @@ class Assumption:
     """A checkable hypothesis of a theorem.
 
     ``predicate(instance, cache)`` evaluates it; ``cache`` is a per-instance dict for shared expensive objects
-    (such as the certified max-margin solution). ``implied_by`` lists assumptions that, when they hold, force
+    (such as the max-margin solution). ``implied_by`` lists assumptions that, when they hold, force
     this one to hold too, so it cannot be broken alone (the audit reports that instead of pretending).
     """
 
@@ -88,11 +88,12 @@ class Evidence:
     run: dict = field(default_factory=dict)  # method, backend, precision, steps, representation
     extra: dict = field(default_factory=dict)
     code: str = ""  # reason code of an inconclusive verdict (verify.verdicts.REASON_CODES)
+    figure: dict = field(default_factory=dict)  # what the report's plot and pages draw (verify.kinds.figure_of)
 
     def to_json(self) -> dict:
         return {k: getattr(self, k) for k in (
             "verdict", "code", "reason", "metric", "t", "observed", "claimed", "worst_ratio", "t_worst",
-            "exponent", "constant", "precision_ok", "run", "extra")}
+            "exponent", "constant", "precision_ok", "run", "extra", "figure")}
 
 
 @dataclass(frozen=True)
