@@ -208,6 +208,9 @@ class EvidenceRecord(Record):
     run: Object = Field(description="The run descriptor: method, parameters, backend, digits, steps, "
                                     "representation.")
     extra: Object = Field(description="Whatever else the evaluator recorded (diagnostics).")
+    figure: Object = optional("What the report's plot and pages draw: the variable the checkpoints are values of "
+                              "(t, n, kappa, seed, ...), how the claimed curve was scaled, the steps per method, "
+                              "the interval, the residuals (verify.kinds.figure_of). Absent in older reports.")
 
     @model_validator(mode="after")
     def _series_lengths(self) -> EvidenceRecord:
