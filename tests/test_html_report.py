@@ -2,9 +2,11 @@
 rendered by headless Chromium (no script error, no console message, every image decodes).
 
 The browser tests skip, with the reason, when no Chromium binary is installed; CI installs Debian's
-``chromium``. They read the DOM after load (``--dump-dom``) and Chromium's own console log
-(``--enable-logging=stderr``): the pages record script errors and undecodable images on ``<html>``
-(``data-js-errors``, ``data-images-broken``), and set ``data-loaded="ok"`` once the load event ran.
+``chromium``. They read the DOM after load (``--dump-dom``, in a 1000 px wide window) and Chromium's own console
+log (``--enable-logging=stderr``): the pages record script errors, undecodable images and elements past the
+window's right edge on ``<html>`` (``data-js-errors``, ``data-images-broken``, ``data-offscreen``), and set
+``data-loaded="ok"`` once the load event ran. Pages of every kind, from engine-written reports, are in
+tests/test_pages.py.
 """
 
 from __future__ import annotations
@@ -161,6 +163,7 @@ def render(page: Path, tmp_path: Path) -> tuple[str, list[str]]:
     cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
            "--disable-background-networking", "--disable-component-update", "--disable-sync",
            f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0", "--virtual-time-budget=5000",
+           "--window-size=1000,1400",
            "--dump-dom", page.resolve().as_uri()]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -177,6 +180,7 @@ def assert_clean(dom: str, console: list[str]) -> None:
     assert _attr(dom, "data-loaded") == "ok", "the load event did not run"
     assert json.loads(_attr(dom, "data-js-errors") or "null") == [], _attr(dom, "data-js-errors")
     assert json.loads(_attr(dom, "data-images-broken") or "null") == [], _attr(dom, "data-images-broken")
+    assert json.loads(_attr(dom, "data-offscreen") or "null") == [], _attr(dom, "data-offscreen")
     assert console == [], console  # the pages log nothing; any console line is an error or a warning
 
 
@@ -198,14 +202,32 @@ def test_chromium_harness_sees_errors(site: Path, tmp_path: Path) -> None:
     page = site / "index.html"
     bad = site / "broken.html"
     text = page.read_text().replace("</body>", '<img alt="broken-img" src="data:image/png;base64,AAAA">'
+                                               '<pre style="width:1500px">too-wide</pre>'
                                                "<script>noSuchFunction();</script></body>")
     bad.write_text(text)
     dom, console = render(bad, tmp_path)
     assert "noSuchFunction" in (_attr(dom, "data-js-errors") or "")
     assert "broken-img" in (_attr(dom, "data-images-broken") or "")
+    assert "too-wide" in (_attr(dom, "data-offscreen") or "")
     assert any("noSuchFunction" in ln for ln in console)
     with pytest.raises(AssertionError):
         assert_clean(dom, console)
+
+
+def test_a_report_without_a_figure_keeps_one_ratio(site: Path) -> None:
+    """An order report written before ``evidence.figure``: its claimed curve was scaled by the worst ratio, so the
+    page divides the scale back out; the ratio at the worst checkpoint is the worst ratio, not 1."""
+    from verify.report.fmt import checkpoint_ratios, variable
+
+    rep = make_report(tag=1)
+    rep["evidence"]["worst_ratio"] = 1.25
+    rs = checkpoint_ratios(rep)
+    k = rep["evidence"]["t"].index(rep["evidence"]["t_worst"])
+    assert rep["evidence"]["observed"][k] / rep["evidence"]["claimed"][k] == pytest.approx(1.0)
+    assert rs[k] == pytest.approx(1.25)
+    assert variable(rep) == "t"
+    rep["evidence"]["run"] = {"x_axis": "n"}
+    assert variable(rep) == "n"  # what older gsb26 reports recorded
 
 
 def test_report_dict_is_not_mutated_by_rendering(tmp_path: Path) -> None:

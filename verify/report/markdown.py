@@ -1,5 +1,7 @@
-"""A report as Markdown (``<name>.md``): headline, claim, assumptions, run, evidence with a checkpoint table,
-confirmation runs, reconstructed constants, versions, the replay command and a link to the plot."""
+"""A report as Markdown (``<name>.md``): headline, claim, assumptions (the claim's, then the diagnostics), run,
+evidence with the data behind the verdict (checkpoints and the ratio the rule judges; steps per method and the wins
+per pair; trials and interval), confirmation runs, reconstructed constants, versions, the replay command and a link
+to the plot. The numbers are those of the HTML page (:mod:`verify.report.fmt`)."""
 
 from __future__ import annotations
 
@@ -10,15 +12,24 @@ from typing import Any
 from verify.instance import dumps
 from verify.report.fmt import (
     agreement,
+    checkpoint_ratios,
     checkpoint_rows,
+    claim_kind,
+    claimed_note,
+    comparison_of,
+    figure_of,
     fmt_num,
     fmt_t,
     headline,
+    judged,
     provenance_label,
-    ratios,
     reference_text,
     refutes_if,
+    steps_ratio,
+    variable_label,
+    variable_symbol,
     worst_index,
+    worst_note,
 )
 from verify.report.naming import report_basename
 from verify.report.schema import validate_report
@@ -44,6 +55,59 @@ def _kv(d: Any) -> str:
 def _fence(text: str) -> str:
     longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
     return "`" * max(3, longest + 1)
+
+
+def _ratio_label(report: dict) -> str:
+    return {"order": "metric/rate", "comparison": "steps A/B"}.get(claim_kind(report), "observed/claimed")
+
+
+def _checkpoints(report: dict) -> list[str]:
+    ev, fig = report["evidence"], figure_of(report)
+    n = len(ev["t"])
+    if not n:
+        return ["No checkpoints recorded."]
+    worst = worst_index(ev)
+    idx = checkpoint_rows(n, worst)
+    rs = checkpoint_ratios(report)
+    jd = judged(report)
+    claimed = ev["claimed"]
+    rows = []
+    for i in idx:
+        mark = (" ← worst" if i == worst else "") + ("" if jd[i] else " (not judged)")
+        rows.append([fmt_t(ev["t"][i]) + mark, fmt_num(ev["observed"][i]),
+                     fmt_num(claimed[i]) if i < len(claimed) else "—", fmt_num(rs[i])])
+    shown = f"{len(idx)} of {n} checkpoints" if len(idx) < n else f"{n} checkpoints"
+    what = {"order": "metric / rate", "identity": "|lhs − rhs| / tolerance"}.get(claim_kind(report), "")
+    out = [f"Checkpoints ({shown}" + (f"; ratio: {what}" if what else "") + "):", ""]
+    out += _table([variable_symbol(report), "observed", "claimed", "ratio"], rows)
+    if fig.get("log10"):
+        out += ["", "Observed and claimed are base-10 logarithms."]
+    return out
+
+
+def _comparison(report: dict, comp: dict) -> list[str]:
+    groups = figure_of(report).get("groups")
+    methods = list(comp["steps"])
+    k = len(next(iter(comp["steps"].values()))) if methods else 0
+    rows = []
+    for i in range(k):
+        at = comp["at"][i] if i < len(comp.get("at") or []) else i + 1
+        row = [fmt_t(at), *([groups[i]] if isinstance(groups, list) else [])]
+        for m in methods:
+            v = comp["steps"][m][i]
+            row.append("not reached" if v is not None and v == float("inf") else fmt_t(v))
+        row += [fmt_num(steps_ratio(comp["steps"][p["a"]][i], comp["steps"][p["b"]][i]), 4) for p in comp["pairs"]]
+        rows.append(row)
+    out = [f"Steps to {comp.get('target', 'the target')} per method (not reached: not within the horizon "
+           f"{fmt_t(comp.get('horizon'))}):", ""]
+    out += _table([variable_symbol(report), *(["group"] if isinstance(groups, list) else []), *methods,
+                   *[f"{p['a']} / {p['b']}" for p in comp["pairs"]]], rows)
+    out += ["", "Per pair (the first must reach the target " + ("no later than" if not comp.get("strict", True)
+                                                                 else "before") + " the second):", ""]
+    out += _table(["pair", "first on", "decided", "needed", "verdict"],
+                  [[f"{p['a']} vs {p['b']}", p.get("wins"), p.get("decided"), p.get("needed"), p.get("verdict")]
+                   for p in comp["pairs"]])
+    return out
 
 
 def render_markdown(report: dict) -> str:
@@ -72,18 +136,24 @@ def render_markdown(report: dict) -> str:
         "",
     ]
     if broken is None:
-        out += ["All assumptions were checked; none is marked broken.", ""]
+        out += ["Every assumption was evaluated on the instance; none is broken on purpose.", ""]
     else:
-        out += [f"Broken on purpose: **{broken}**.", ""]
-    if report["assumptions"]:
-        rows = []
-        for a in report["assumptions"]:
-            aid = f"**{a['id']}** (broken)" if a["id"] == broken else a["id"]
-            rows.append([aid, a["verdict"], fmt_num(a["slack"], 4), provenance_label(a["provenance"]),
-                         a["detail"] or a["title"]])
-        out += _table(["id", "verdict", "slack", "provenance", "detail"], rows)
+        out += [f"Broken on purpose: **{broken}** (an audit shows the assumption is needed; it refutes nothing).", ""]
+    mine = [a for a in report["assumptions"] if a.get("role", "claim") != "diagnostic"]
+    diag = [a for a in report["assumptions"] if a.get("role") == "diagnostic"]
+
+    def rows_of(items: list[dict]) -> list[list[Any]]:
+        return [[f"**{a['id']}** (broken)" if a["id"] == broken else a["id"], a["verdict"], fmt_num(a["slack"], 4),
+                 provenance_label(a["provenance"]), a["detail"] or a["title"]] for a in items]
+
+    if mine:
+        out += _table(["id", "verdict", "slack", "provenance", "detail"], rows_of(mine))
     else:
         out.append("No assumptions recorded.")
+    if diag:
+        out += ["", "Diagnostics: the module's other assumptions, which this claim does not make. They are evaluated "
+                "for context only; a diagnostic that fails does not affect the finding.", ""]
+        out += _table(["id", "verdict", "slack", "provenance", "detail"], rows_of(diag))
     scalars = {k: v for k, v in report["instance"].items() if not isinstance(v, (list, dict))}
     out += [
         "",
@@ -99,28 +169,20 @@ def render_markdown(report: dict) -> str:
         "",
         f"- Verdict: {ev['verdict']}" + (f" ({ev['code']})" if ev.get("code") else ""),
         f"- Reason: {ev['reason']}",
-        f"- Metric: {ev['metric']}",
-        f"- Worst ratio observed/claimed: {fmt_num(ev['worst_ratio'])} at t = {fmt_t(ev['t_worst'])}",
+        f"- Metric: {ev['metric']}, against {variable_label(report)}",
+        f"- Worst ratio {_ratio_label(report)}: {fmt_num(ev['worst_ratio'])}"
+        + (f" at {variable_symbol(report)} = {fmt_t(ev['t_worst'])}" if ev["t_worst"] is not None else "")
+        + f" ({worst_note(report)})",
+        *([f"- Claimed: {claimed_note(report)}"] if claim_kind(report) != "comparison" else []),
         f"- Fitted exponent: {fmt_num(ev['exponent'])}; constant: {fmt_num(ev['constant'])}",
         f"- Precision adequate: {'yes' if ev['precision_ok'] else 'no'}",
         "",
     ]
-    n = len(ev["t"])
-    if n:
-        worst = worst_index(ev)
-        idx = checkpoint_rows(n, worst)
-        rs = ratios(ev)
-        claimed = ev["claimed"]
-        rows = []
-        for i in idx:
-            mark = " ← worst" if i == worst else ""
-            rows.append([fmt_t(ev["t"][i]) + mark, fmt_num(ev["observed"][i]),
-                         fmt_num(claimed[i]) if i < len(claimed) else "—", fmt_num(rs[i])])
-        shown = f"{len(idx)} of {n} checkpoints" if len(idx) < n else f"{n} checkpoints"
-        out += [f"Checkpoints ({shown}):", ""]
-        out += _table(["t", "observed", "claimed", "ratio"], rows)
+    comp = comparison_of(report)
+    if comp is not None:
+        out += _comparison(report, comp)
     else:
-        out.append("No checkpoints recorded.")
+        out += _checkpoints(report)
     out += ["", "## Confirmation runs", ""]
     if report["confirmation"]:
         rows = []
