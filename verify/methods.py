@@ -23,12 +23,15 @@ update, followed by the *geometry* that applies the final update to the paramete
   :func:`sign`       u = sign(u), elementwise;
   :func:`scale_by_adam`  u = m_hat / (sqrt(v_hat) + eps), Adam's moments of the incoming u;
   :func:`normalize_lq`   u = u / ||u||_q (the dual norm of a mirror map; per block or over the concatenation);
+  :func:`precondition`   u = P_x(u), a linear map the problem supplies for the iterate (a preconditioner);
+  :func:`sum_of`     u = u_1 + ... + u_k, pipelines on the terms of L = sum_k L_k (``gradient(term=...)``);
 - step-length schedules:
   :func:`normalize`  u = u / ||u||_F              (log_scale <- 0);
   :func:`scale`      u = eta u                    (log_scale <- log_scale + log eta, or factor <- eta factor);
   :func:`scale_by_polyak`  u = (L - L*)/(c ||u||^2) u  (log_scale <- log(L - L*) - log c - log_scale);
-- geometries: :data:`EUCLIDEAN` (W <- W - u) and :func:`mirror_lp` (Theta <- Theta - u, W = grad psi*(Theta)
-  for psi = (1/p)||W||_p^p, elementwise on the parameter array).
+- geometries: :data:`EUCLIDEAN` (W <- W - u), :func:`mirror_lp` (Theta <- Theta - u, W = grad psi*(Theta)
+  for psi = (1/p)||W||_p^p, elementwise on the parameter array) and :func:`projected` (a base geometry, then a
+  parameter map the problem supplies: a projection, or a rescaling along a symmetry of the objective).
 
 **One table.** :data:`METHOD_TABLE` names every method once: its constructor, the parameters it takes from a
 claim's params (with defaults and a one-line description), its update rule and whether every update is a
@@ -95,7 +98,8 @@ class Update(NamedTuple):
 class Transform(Protocol):
     """One link of a :func:`chain`: ``update(u, state, fo, t) -> (u', state')``; a source ignores ``u``."""
 
-    needs_loss_gap: bool
+    @property
+    def needs_loss_gap(self) -> bool: ...
 
     def init(self, params: Any) -> Any: ...
 
@@ -184,16 +188,27 @@ class Gradient:
 
     ``per_block`` (tuple parameters): block b is grad_b L / ||grad_b L|| with log_scale log ||grad_b L||, and a
     block whose gradient is exactly zero is marked dead. ``log_space=False`` forms the factor e^{log_scale} in
-    the working number type instead of carrying the log (for geometries that accumulate plain arrays)."""
+    the working number type instead of carrying the log (for geometries that accumulate plain arrays).
+
+    ``term``: the gradient of one named term L_k of an objective L = sum_k L_k instead of the whole gradient,
+    read from ``fo.terms[term]`` (the same fields as the first order itself: ``unit_grad``, ``log_grad_norm``
+    and, for tuple parameters, ``block_unit_grad``, ``block_log_grad_norm``); see :func:`sum_of`."""
 
     per_block: bool = False
     log_space: bool = True
+    term: str | None = None
     needs_loss_gap = False
 
     def init(self, params: Any) -> None:
         return None
 
     def update(self, u: Update | None, state: None, fo: Any, t: int) -> tuple[Update, None]:
+        if self.term is not None:
+            terms = getattr(fo, "terms", None)
+            if not isinstance(terms, Mapping) or self.term not in terms:
+                raise VerifyInputError(f"gradient(term={self.term!r}): the problem reports no such term of its "
+                                       f"objective (terms: {sorted(terms) if isinstance(terms, Mapping) else []})")
+            fo = terms[self.term]
         if self.per_block and isinstance(fo.unit_grad, tuple):
             logs = tuple(fo.block_log_grad_norm)
             dead: Any = tuple(~np.asarray(isfinite(np.asarray(lg)), dtype=bool) for lg in logs)
@@ -206,9 +221,9 @@ class Gradient:
         return Update(d, factor=fac, dead=dead), None
 
 
-def gradient(per_block: bool = False, log_space: bool = True) -> Gradient:
-    """The source of every chain: u = grad L (see :class:`Gradient`)."""
-    return Gradient(per_block, log_space)
+def gradient(per_block: bool = False, log_space: bool = True, term: str | None = None) -> Gradient:
+    """The source of every chain: u = grad L, or the gradient of one named term of L (see :class:`Gradient`)."""
+    return Gradient(per_block, log_space, term)
 
 
 # ---------------------------------------------------------------------------------------- step lengths
@@ -478,6 +493,89 @@ def normalize_lq(q: float, per_block: bool = True) -> NormalizeLq:
     return NormalizeLq(q, per_block)
 
 
+# ------------------------------------------------------------------------------ preconditioners, sums of terms
+@dataclass(frozen=True)
+class Precondition:
+    """u = P_x(u): a linear map that the problem supplies for the current iterate x, applied to the update.
+
+    ``fn(fo, direction) -> direction`` maps the update's direction (an array, or a tuple of blocks) and reads
+    what it needs of the iterate from the first order ``fo``. It must be linear in the direction (a
+    preconditioner such as a damped inverse curvature (C^T C + delta I)^{-1}, or a positive scalar), so it
+    commutes with the update's scalar parts: P(s d / q) = s P(d) / q, and the log scale, factor and divisor are
+    kept. Per-block scales do not commute with a map that mixes blocks, so an update with per-block scales is
+    materialized first (a plain array). The norm of the result is not known (``unit`` False)."""
+
+    fn: Callable[[Any, Any], Any]
+    needs_loss_gap = False
+
+    def init(self, params: Any) -> None:
+        return None
+
+    def update(self, u: Update | None, state: None, fo: Any, t: int) -> tuple[Update, None]:
+        u = _needs(u, "precondition()")
+        if any(isinstance(x, tuple) for x in (u.log_scale, u.factor, u.divisor)):
+            with _quiet(u):
+                plain = _collect(u, [_materialize(u, k) for k in _blocks(u)])
+            return Update(self.fn(fo, plain)), None
+        return u._replace(direction=self.fn(fo, u.direction), unit=False), None
+
+
+def precondition(fn: Callable[[Any, Any], Any]) -> Precondition:
+    """u = P_x(u) for a linear map supplied by the problem (see :class:`Precondition`)."""
+    return Precondition(fn)
+
+
+@dataclass(frozen=True)
+class SumOf:
+    """u = u_1 + ... + u_k: the updates of k pipelines, each a tuple of transforms that starts with a source
+    (e.g. ``gradient(term=...)``), all formed at the same iterate and added.
+
+    For an objective L = L_1 + L_2 whose terms are stepped differently, e.g. a preconditioned step on L_1 plus a
+    plainly scaled step on a regularizer L_2: ``sum_of((gradient(term="loss"), precondition(P)),
+    (gradient(term="reg"), precondition(Q)))``. It is a source (first in a chain); the result is a plain array
+    (no log scale), so the summands' lengths must be representable in the working number type."""
+
+    pipelines: tuple[tuple[Transform, ...], ...]
+
+    @property
+    def needs_loss_gap(self) -> bool:
+        return any(tr.needs_loss_gap for pipe in self.pipelines for tr in pipe)
+
+    def init(self, params: Any) -> Any:
+        states = tuple(tuple(tr.init(params) for tr in pipe) for pipe in self.pipelines)
+        return None if all(s is None for pipe in states for s in pipe) else states
+
+    def update(self, u: Update | None, state: Any, fo: Any, t: int) -> tuple[Update, Any]:
+        if u is not None:
+            raise VerifyInputError("sum_of() is a source: put it first in the chain")
+        states = state if state is not None else tuple((None,) * len(pipe) for pipe in self.pipelines)
+        total: list[Any] | None = None
+        new_states = []
+        last: Update | None = None
+        for pipe, pstates in zip(self.pipelines, states, strict=True):
+            v: Update | None = None
+            ss = []
+            for tr, s in zip(pipe, pstates, strict=True):
+                v, s = tr.update(v, s, fo, t)
+                ss.append(s)
+            if v is None:
+                raise VerifyInputError("sum_of(): every pipeline needs at least one transform")
+            with _quiet(v):
+                parts = [_materialize(v, k) for k in _blocks(v)]
+            total = parts if total is None else [a + b for a, b in zip(total, parts, strict=True)]
+            new_states.append(tuple(ss))
+            last = v
+        if total is None or last is None:
+            raise VerifyInputError("sum_of() needs at least one pipeline")
+        out = tuple(new_states)
+        return Update(_collect(last, total)), (None if all(s is None for p in out for s in p) else out)
+
+
+def sum_of(*pipelines: tuple[Transform, ...]) -> SumOf:
+    """u = the sum of the pipelines' updates (see :class:`SumOf`)."""
+    return SumOf(tuple(tuple(p) for p in pipelines))
+
+
 # ---------------------------------------------------------------------------------------------- geometry
 @dataclass(frozen=True)
 class Euclidean:
@@ -567,6 +665,33 @@ class MirrorLp:
 def mirror_lp(p: float) -> MirrorLp:
     """The lp mirror geometry (see :class:`MirrorLp`)."""
     return MirrorLp(check_exponent(p))
+
+
+@dataclass(frozen=True)
+class Projected:
+    """W <- Pi(step of ``base``): after the base geometry applies the update, the parameters are mapped by ``fn``
+    (a projection onto a constraint set, or a move along a symmetry of the objective, e.g. a rescaling
+    (A, B) -> (cA, B/c) that leaves a product unchanged). This is not a gradient step: the problem that supplies
+    ``fn`` states what it does, and a method that uses it says so in its name or config. ``fn`` maps parameters
+    to parameters (batched like them); the step error is the base geometry's."""
+
+    fn: Callable[[Any], Any]
+    base: Geometry = EUCLIDEAN
+
+    def init(self, params: Any) -> Any:
+        return self.base.init(params)
+
+    def apply(self, params: Any, state: Any, u: Update) -> tuple[Any, Any]:
+        new, st = self.base.apply(params, state, u)
+        return self.fn(new), st
+
+    def step_error(self, state: Any) -> np.ndarray | None:
+        return self.base.step_error(state)
+
+
+def projected(fn: Callable[[Any], Any], base: Geometry = EUCLIDEAN) -> Projected:
+    """The geometry ``base`` followed by the parameter map ``fn`` (see :class:`Projected`)."""
+    return Projected(fn, base)
 
 
 # -------------------------------------------------------------------------------------------------- chain
