@@ -6,7 +6,8 @@ per-instance data the verdict rests on.
 
 - probability: an event holds with probability >= 1 - delta. With a two-sided Clopper-Pearson interval
   [lo, hi] at the given confidence: holds if lo >= 1 - delta, violated if hi < 1 - delta,
-  inconclusive otherwise.
+  inconclusive otherwise. The intervals (Clopper-Pearson, and Wilson's alongside it) are scipy's
+  ``binomtest(k, n).proportion_ci`` (methods ``"exact"`` and ``"wilson"``).
 - comparison: method A reaches a target level in fewer steps than B on each instance; the claim may ask only
   for a fraction of the instances. A run that never reaches the target counts as +inf steps.
 - identity: lhs == rhs elementwise within |lhs - rhs| <= atol + rtol |rhs|.
@@ -34,47 +35,26 @@ class StatResult(CheckResult):
 
 
 # ---------------------------------------------------------------------------------------------- probability
-def _beta_ppf(q: float, a: float, b: float) -> float:
-    """Quantile of Beta(a, b): scipy when installed, else bisection on mpmath's regularized betainc."""
-    try:
-        from scipy.stats import beta as _beta
-
-        return float(_beta.ppf(q, a, b))
-    except ImportError:  # pragma: no cover - scipy is optional
-        import mpmath
-
-        lo, hi = 0.0, 1.0
-        for _ in range(80):
-            mid = 0.5 * (lo + hi)
-            if float(mpmath.betainc(a, b, 0, mid, regularized=True)) < q:
-                lo = mid
-            else:
-                hi = mid
-        return 0.5 * (lo + hi)
-
-
-def clopper_pearson(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Exact two-sided binomial interval for the success probability."""
+def _proportion_ci(successes: int, trials: int, confidence: float, method: str) -> tuple[float, float]:
+    """``scipy.stats.binomtest(k, n).proportion_ci`` (scipy comes with cvxpy; imported here, when first needed)."""
     if trials < 1 or not 0 <= successes <= trials:
         raise ValueError(f"need 0 <= successes <= trials and trials >= 1; got {successes}/{trials}")
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be in (0, 1); got {confidence}")
-    alpha = 1.0 - confidence
-    lo = 0.0 if successes == 0 else _beta_ppf(alpha / 2, successes, trials - successes + 1)
-    hi = 1.0 if successes == trials else _beta_ppf(1 - alpha / 2, successes + 1, trials - successes)
-    return lo, hi
+    from scipy.stats import binomtest
+
+    ci = binomtest(int(successes), int(trials)).proportion_ci(confidence_level=confidence, method=method)
+    return float(ci.low), float(ci.high)
+
+
+def clopper_pearson(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Exact two-sided binomial interval for the success probability (Clopper-Pearson: scipy's ``"exact"``)."""
+    return _proportion_ci(successes, trials, confidence, "exact")
 
 
 def wilson(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval (approximate; reported alongside Clopper-Pearson)."""
-    from statistics import NormalDist
-
-    z = NormalDist().inv_cdf(0.5 + confidence / 2)
-    p = successes / trials
-    den = 1 + z * z / trials
-    mid = (p + z * z / (2 * trials)) / den
-    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / den
-    return max(0.0, mid - half), min(1.0, mid + half)
+    """Wilson score interval without continuity correction (approximate; reported alongside Clopper-Pearson)."""
+    return _proportion_ci(successes, trials, confidence, "wilson")
 
 
 def check_probability(
