@@ -244,8 +244,9 @@ def _comparison_panels(report: dict) -> list[Panel]:
 
     def steps(ax: Any) -> str:
         finite = [s for m in methods for s in comp["steps"][m] if s is not None and math.isfinite(s)]
-        top = max([*finite, horizon or 0.0, 1.0])
-        never = (horizon if horizon is not None else top) * 1.12
+        unreached = any(s is not None and not math.isfinite(s) for m in methods for s in comp["steps"][m])
+        top = max([*finite, (horizon or 0.0) if unreached else 0.0, 1.0])
+        never = (horizon if horizon is not None and unreached else top) * 1.12
         categorical = v in CATEGORICAL or len(at) <= 1
         segs = segments(at, groups)
         width = 0.7 / max(len(methods), 1)
@@ -266,10 +267,13 @@ def _comparison_panels(report: dict) -> list[Panel]:
                 if lost:
                     ax.plot(lost, [never] * len(lost), marker=mk, ls="none", ms=8, mfc="none", mew=1.6,
                             color=color, label=None if shown else label)
-        if horizon is not None:
+        if horizon is not None and unreached:
             ax.axhline(horizon, color=GREY, ls=":", lw=1.2)
             ax.text(0.01, never, f"not reached within the horizon ({fmt_t(horizon)} steps): hollow markers",
                     transform=ax.get_yaxis_transform(), fontsize=8, color=GREY, va="bottom")
+        elif horizon is not None:
+            ax.text(0.01, 0.97, f"every method reached the target within the horizon ({fmt_t(horizon)} steps)",
+                    transform=ax.transAxes, fontsize=8, color=GREY, va="top")
         ax.set_ylim(-0.03 * never, never * 1.1)
         if categorical:
             ax.set_xticks(sorted({x for x in at if math.isfinite(x)}))
