@@ -213,7 +213,7 @@ def test_a_certified_lower_bound_positive_over_the_end_of_the_tail_is_a_witness(
     lb = 0.3 - 2.0 * t**-0.5
     assert lb[t >= 20][0] < 0 < lb[-1] and lb[-1] == pytest.approx(0.255, abs=1e-3)
     r = check_limit(t, 0.273 + 0.5 * t**-0.3, ok(t), lower_bound=lb)
-    assert (r.verdict, r.code) == (VIOLATED, "") and "certified lower bound" in r.reason, r.reason
+    assert (r.verdict, r.code) == (VIOLATED, "") and "lower bound (witness)" in r.reason, r.reason
 
 
 @pytest.mark.parametrize("metric", [lambda t: t**-0.5, lambda t: 3 * t**-1.0, lambda t: 1 / np.log(t),

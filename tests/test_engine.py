@@ -209,7 +209,7 @@ def test_check_limit() -> None:
     # a witness: the metric stays above a certified positive, flat lower bound
     lb = np.full(T.shape, 0.4)
     r = check_limit(T, 0.6 + T**-0.5, OK, lower_bound=lb)
-    assert r.verdict == VIOLATED and "certified lower bound" in r.reason, r.reason
+    assert r.verdict == VIOLATED and "lower bound (witness)" in r.reason, r.reason
     # a decaying metric holds (with or without a witness that itself decays)
     assert check_limit(T, T**-0.5, OK).verdict == HOLDS
     assert check_limit(T, 2 * T**-0.5, OK, lower_bound=T**-0.5).verdict == HOLDS

@@ -140,7 +140,7 @@ def test_a_witness_of_another_distance_is_checked_on_that_distance() -> None:
     other = 0.5 + 1.0 / TA  # the distance the witness bounds: it stays above 0.4, although the metric decays
     obs = SeriesObservation(series={"m": Series(TS, 1.0 / TA, witness=other - 0.1, witness_of=other)})
     ev = judge(limit, obs)
-    assert ev.verdict == "violated" and "certified lower bound" in ev.reason
+    assert ev.verdict == "violated" and "lower bound (witness)" in ev.reason
     assert judge(limit, SeriesObservation(series={"m": Series(TS, 1.0 / TA)})).verdict == "holds"
 
 
