@@ -20,10 +20,17 @@ import scipy
 import sympy
 
 from theorems import gsb26
+from theorems.regression import algorithm as alg
+from theorems.regression import limit
 from theorems.regression import regressor as ar
-from verify.checks import fit_power
+from verify.checks import bootstrap_exponent_se, fit_geometric, fit_power, ols
+from verify.engine import evaluate
 from verify.instance import atomic_write_text, dumps
+from verify.profiles import PROFILES, claim_settings
 from verify.stat_checks import clopper_pearson, steps_to_reach
+from verify.theory import Evidence
+
+CI = claim_settings(PROFILES["ci"])
 
 BASE = {"d": 3, "d_y": 2, "n": 400, "sigma_spectrum": [1.0, 0.6, 0.4], "m_singular_values": [1.0, 0.6],
         "noise": 0.0, "distribution": "gaussian", "seed": 0}
@@ -43,6 +50,11 @@ def table(head: list[str], rows: list[list[Any]]) -> str:
     return "\n".join(out)
 
 
+def judged(claim_id: str, instance: ar.RegressionInstance) -> Evidence:
+    """The claim on one instance at the ci profile, observed and judged by the engine (``verify.engine.evaluate``)."""
+    return evaluate(gsb26.CLAIMS[claim_id], instance, CI)
+
+
 def role(dist: str, claim_id: str) -> tuple[ar.RegressionInstance, str]:
     """The base instance with token law ``dist``: Gaussian is a check of the claim; any other law is an audit, built
     by gsb26.audit_instance (the variants breaks(claim, 'gaussian_tokens') draws from), and labelled as one."""
@@ -59,12 +71,12 @@ def population(res: dict) -> str:
     rows = []
     for dist in ar.DISTRIBUTIONS:
         sub, label = role(dist, "gsb.population")
-        cur = gsb26.gap_curve(Sigma, sub.distribution, grid, 16, 64, 0.5, 0)
+        cur = limit.gap_curve(Sigma, sub.distribution, grid, 16, 64, 0.5, 0)
         ps, _ = fit_power(np.asarray(grid, float), np.asarray(cur["sq"]))
         pa, _ = fit_power(np.asarray(grid, float), np.asarray(cur["abs"]))
-        se = gsb26.bootstrap_slope(grid, cur["reps_sq"])
+        se = bootstrap_exponent_se(grid, cur["reps_sq"])
         a = np.array([0.4, -0.3, 0.2])
-        mu, sd = gsb26.tilting_monte_carlo(Sigma, a, 200000, 1, dist)
+        mu, sd = limit.tilting_monte_carlo(Sigma, a, 200000, 1, dist)
         z = float(np.max(np.abs(mu - Sigma @ a) / sd))
         rows.append([label, ps, se, pa, cur["sq"][0], cur["sq"][-1], z])
         res.setdefault("population", {})[dist] = {**cur, "n": grid, "slope_sq": ps, "slope_se": se,
@@ -76,7 +88,7 @@ def population(res: dict) -> str:
 
 def kappa(res: dict) -> str:
     p = gsb26.CLAIM_PARAMS["gsb.kappa-free"]
-    ev = gsb26.evaluate_kappa_free(inst(n=400), gsb26.Settings(profile="ci"), {})
+    ev = judged("gsb.kappa-free", inst(n=400))
     rows = [[r["vary"], r["kappa"], r["precond"]["rho"], r["precond"]["steps"], r["precond"]["floor"],
              r["gd"]["rho"], r["gd"]["steps"], r["gd"]["floor"]] for r in ev.extra["table"]]
     res["kappa"] = {"verdict": ev.verdict, "reason": ev.reason, "table": ev.extra["table"], "params": p}
@@ -100,14 +112,12 @@ def kappa_population(res: dict) -> str:
                             ("precond_undamped", {"method": "precond", "regularizer": False, "renorm": False,
                                                   "damping": 1e-10}),
                             ("gd", {"method": "gd", "regularizer": False, "renorm": False})):
-                rec = gsb26.trace_regression(inst(n=100, **kw), {**o, "gradient": "population", "init": "random",
-                                                                 "init_scale": 0.3, "steps": 3000, "eta": 0.5})
-                t = np.array([r["t"] for r in rec], float)
-                e = np.array([r["pop_loss"] for r in rec], float)
-                s_ = steps_to_reach(t.tolist(), e.tolist(), 1e-10)
+                traj = alg.train(inst(n=100, **kw), {**o, "gradient": "population", "init": "random",
+                                                      "init_scale": 0.3, "steps": 3000, "eta": 0.5})
+                t, e = np.asarray(traj.t, float), traj.series("pop_loss")
+                s_ = steps_to_reach(traj.t, e.tolist(), 1e-10)
                 sel = (e > 1e-12) & (t >= 1)
-                rho = float(math.exp(np.polyfit(t[sel][-8:], np.log(e[sel][-8:]), 1)[0])) if sel.sum() >= 3 \
-                    else math.nan
+                rho = float(math.exp(ols(t[sel][-8:], np.log(e[sel][-8:]))[0])) if sel.sum() >= 3 else math.nan
                 row += [rho, s_]
                 rec_out[name] = {"rho_tail": rho, "steps": s_, "final": float(e[-1])}
             rows.append(row)
@@ -133,15 +143,13 @@ def floors(res: dict) -> str:
         for n in grid:
             f_s, t_s, r_s = [], [], []
             for seed in range(3):
-                rec = gsb26.trace_regression(inst(n=n, seed=seed), {"steps": 150, **o})
-                if label.startswith("spectral init only"):
-                    rec = rec[:1]
-                t = np.array([r["t"] for r in rec], float)
-                e = np.array([r["pop_loss"] for r in rec], float)
-                rho, _, floor, _ = gsb26.fit_geometric(t, e) if len(e) > 3 else (math.nan, 0, e[-1], 0)
-                f_s.append(floor)
-                t_s.append(rec[-1]["test_error"])
-                r_s.append(rho)
+                traj = alg.train(inst(n=n, seed=seed), {"steps": 150, **o})
+                k = 1 if label.startswith("spectral init only") else len(traj.t)
+                t, e = np.asarray(traj.t[:k], float), traj.series("pop_loss")[:k]
+                fit = fit_geometric(t, e) if len(e) > 3 else None
+                f_s.append(fit.floor if fit is not None else float(e[-1]))
+                t_s.append(float(traj.series("test_error")[k - 1]))
+                r_s.append(fit.rate if fit is not None else math.nan)
             fl.append(float(np.mean(f_s)))
             te.append(float(np.mean(t_s)))
             rh.append(float(np.nanmedian(r_s)) if np.isfinite(r_s).any() else math.nan)
@@ -156,7 +164,7 @@ def floors(res: dict) -> str:
 
 
 def ablations(res: dict) -> str:
-    ev = gsb26.evaluate_no_spurious(inst(n=400), gsb26.Settings(profile="ci"), {})
+    ev = judged("gsb.no-spurious", inst(n=400))
     rows = []
     for name, st in ev.extra["steps"].items():
         fin = ev.extra["final"][name]
@@ -170,7 +178,7 @@ def spectral(res: dict) -> str:
     rows = []
     for dist in ("gaussian", "rademacher", "student-t"):
         for ratio in (10, 20, 40, 80):
-            dd = [gsb26.spectral_distance(inst(n=3 * ratio, seed=s, distribution=dist)) for s in range(100)]
+            dd = [alg.spectral_distance(inst(n=3 * ratio, seed=s, distribution=dist)) for s in range(100)]
             k = sum(x <= 0.5 for x in dd)
             lo, hi = clopper_pearson(k, 100)
             rows.append([dist, ratio, float(np.median(dd)), f"{k}/100", f"[{lo:.3f}, {hi:.3f}]"])
@@ -181,9 +189,9 @@ def spectral(res: dict) -> str:
 def audit(res: dict) -> str:
     rows = []
     for dist in ("gaussian", "rademacher", "student-t"):
-        for cid, fn in (("gsb.geometric", gsb26.evaluate_geometric), ("gsb.no-spurious", gsb26.evaluate_no_spurious)):
+        for cid in ("gsb.geometric", "gsb.no-spurious"):
             sub, label = role(dist, cid)
-            ev = fn(sub, gsb26.Settings(profile="ci"), {})
+            ev = judged(cid, sub)
             rows.append([label, cid, ev.verdict, ev.reason[:150].replace("|", "/")])
             res.setdefault("audit", []).append({"dist": dist, "claim": cid, "verdict": ev.verdict,
                                                 "reason": ev.reason, "observed": ev.observed})

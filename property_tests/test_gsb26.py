@@ -95,6 +95,6 @@ def test_no_spurious_runs_are_finite_and_consistently_judged(inst: ar.Regression
             assert math.isinf(reached) or 0 <= reached <= p["steps"], (name, reached)
             if final <= p["target"]:  # the last checkpoint is the end of the run
                 assert math.isfinite(reached), (name, final, reached)
-    per = ev.extra["per_ablation"]
+    per = {k.removeprefix("full vs "): v for k, v in ev.extra["parts"].items()}  # one part per compared pair
     assert set(per) == set(finals) - {"full"}
     assert (ev.verdict == "holds") == all(v["verdict"] == "holds" for v in per.values()), (ev.verdict, per)

@@ -1,20 +1,27 @@
-"""Unit tests of the GSB26 attention regressor (theorems/regression/regressor.py), its training loop
-(theorems/gsb26.py) and the statistical checkers (verify/stat_checks.py)."""
+"""Unit tests of the GSB26 attention regressor (theorems/regression/regressor.py), its training problem and
+methods (theorems/regression/algorithm.py, run by verify.trajectory), the layer's finite-n gap
+(theorems/regression/limit.py), the claims' sizes per profile (theorems/gsb26.py) and the statistical checkers
+(verify/stat_checks.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
+from unittest import mock
 
 import numpy as np
 import pytest
 
 from theorems import gsb26
+from theorems.regression import algorithm as alg
+from theorems.regression import limit
 from theorems.regression import regressor as ar
-from verify.checks import fit_power
+from verify.checks import fit_geometric, fit_power
 from verify.errors import VerifyInputError
 from verify.instance import dumps
-from verify.stat_checks import check_comparison, check_identity, check_probability, clopper_pearson
+from verify.profiles import PROFILES, claim_settings
+from verify.stat_checks import check_comparison, check_identity, check_probability, clopper_pearson, steps_to_reach
 
 GEN = {"d": 3, "d_y": 2, "n": 60, "sigma_spectrum": [1.0, 0.6, 0.4], "m_singular_values": [1.0, 0.6],
        "noise": 0.05, "distribution": "gaussian", "seed": 7}
@@ -80,7 +87,7 @@ def test_bad_options() -> None:
     inst = ar.make_instance(**GEN)
     for o in ({"method": "adam"}, {"steps": 0}, {"eta": -1.0}, {"bogus": 1}, {"renorm_rule": "x"}):
         with pytest.raises(VerifyInputError):
-            gsb26.trace_regression(inst, o)
+            alg.train(inst, o)
 
 
 # ---------------------------------------------------------------------------------------------- samplers
@@ -145,7 +152,7 @@ def test_gap_slopes_in_n() -> None:
     is ~0.05, so the bands [-1.3, -0.7] and [-0.65, -0.35] are > 5 standard errors wide."""
     Sigma = np.array([[1.0, 0.2, 0.0], [0.2, 0.6, 0.1], [0.0, 0.1, 0.4]])
     grid = [128 * 2**k for k in range(6)]
-    g = gsb26.gap_curve(Sigma, "gaussian", grid, 16, 64, 0.5, 0)
+    g = limit.gap_curve(Sigma, "gaussian", grid, 16, 64, 0.5, 0)
     p_sq, _ = fit_power(np.asarray(grid, float), np.asarray(g["sq"]))
     p_abs, _ = fit_power(np.asarray(grid, float), np.asarray(g["abs"]))
     assert -1.3 <= p_sq <= -0.7
@@ -165,29 +172,36 @@ def test_spectral_init_recovers_optimum_for_large_n() -> None:
     wh = ar.Whitening.of(data.S)
     A0, B0 = wh.from_white(*ar.spectral_init(data, wh))
     assert np.allclose(A0 @ data.S @ B0.T, data.M, atol=1e-10)
-    assert gsb26.spectral_distance(inst) < 0.1
+    assert alg.spectral_distance(inst) < 0.1
 
 
 def test_precond_population_gradient_converges_geometrically() -> None:
+    """With the population gradient the preconditioned step contracts fast (rho < 0.5) to rounding level; once the
+    residual E = At C^T - T is rounding noise the runner's precision watch flags the checkpoints (the problem's
+    error estimate counts the cancellation in E), never the contracting start."""
     inst = ar.make_instance(**{**GEN, "n": 200, "noise": 0.0})
-    rec = gsb26.trace_regression(inst, {"gradient": "population", "regularizer": False, "init": "random",
-                                        "init_scale": 0.3, "steps": 60, "checkpoints": list(range(61))})
-    e = np.array([r["pop_loss"] for r in rec])
-    rho, _, floor, k = gsb26.fit_geometric(np.arange(61.0), e)
-    assert rho < 0.5 and k >= 3
+    traj = alg.train(inst, {"gradient": "population", "regularizer": False, "init": "random", "init_scale": 0.3,
+                            "steps": 60, "checkpoints": list(range(61))})
+    e = traj.series("pop_loss")
+    fit = fit_geometric(traj.t, e)
+    assert fit.rate < 0.5 and fit.points >= 3
     assert e[-1] < 1e-20
+    ok = traj.precision_ok[:, 0]
+    assert ok[:5].all() and not ok[-1]
+    # (2d + 8) u ||T|| / ||E|| passes the runner's 1e-8 once ||E|| < ~3e-7 ||T||, i.e. pop_loss < ~1e-13 here
+    assert np.all(e[~ok] < 1e-12) and np.all(e[ok] > 1e-15)
 
 
 def test_precond_finite_data_contracts_then_plateaus() -> None:
     """Measured, not tuned: on L_n the full method contracts fast (fitted rho < 0.9) to a plateau well above
-    zero (the finite-n floor; see docs/findings/gsb26.md)."""
+    zero (the finite-n floor; see docs/findings/gsb26.md), every checkpoint within the runner's precision."""
     inst = ar.make_instance(**{**GEN, "n": 400, "noise": 0.0})
-    rec = gsb26.trace_regression(inst, {"init": "random", "init_scale": 0.3, "steps": 60,
-                                        "checkpoints": list(range(61))})
-    e = np.array([r["pop_loss"] for r in rec])
-    rho, _, floor, _ = gsb26.fit_geometric(np.arange(61.0), e)
-    assert rho < 0.9
-    assert e[-1] < 0.1 * e[0] and floor > 1e-6
+    traj = alg.train(inst, {"init": "random", "init_scale": 0.3, "steps": 60, "checkpoints": list(range(61))})
+    e = traj.series("pop_loss")
+    fit = fit_geometric(traj.t, e)
+    assert fit.rate < 0.9
+    assert e[-1] < 0.1 * e[0] and fit.floor > 1e-6
+    assert traj.precision_ok.all()
 
 
 def test_plain_gd_slower_when_ill_conditioned() -> None:
@@ -196,16 +210,118 @@ def test_plain_gd_slower_when_ill_conditioned() -> None:
     for name, o in (("precond", {"init": "random", "init_scale": 0.3}),
                     ("gd", {"method": "gd", "regularizer": False, "renorm": False, "init": "random",
                             "init_scale": 0.3})):
-        rec = gsb26.trace_regression(inst, {**o, "steps": 200, "checkpoints": list(range(201))})
-        steps[name] = gsb26.steps_to_reach([r["t"] for r in rec], [r["factor_error"] for r in rec], 0.3)
+        traj = alg.train(inst, {**o, "steps": 200, "checkpoints": list(range(201))})
+        steps[name] = steps_to_reach(traj.t, traj.series("factor_error").tolist(), 0.3)
     assert steps["precond"] < steps["gd"]
 
 
-def test_records_have_documented_keys() -> None:
-    rec = gsb26.trace_regression(ar.make_instance(**GEN), {"steps": 5})
-    assert rec[0]["t"] == 0 and rec[-1]["t"] == 5
-    for r in rec:
-        assert set(gsb26.RECORD_KEYS) <= set(r)
+def test_trajectories_have_the_documented_metrics_and_checkpoints() -> None:
+    traj = alg.train(ar.make_instance(**GEN), {"steps": 5})
+    assert traj.t[0] == 0 and traj.t[-1] == 5
+    assert set(alg.METRICS) <= set(traj.records)
+    assert traj.rule.name == "precond" and traj.rule.to_json()["renorm"] is True
+    long = alg.checkpoints(alg.resolve_options({"steps": 1000}))
+    # t = 0 and verify.trajectory.log_checkpoints(1000, 12): 37 log-spaced points, the repeated small integers merged
+    assert long[:3] == [0, 1, 2] and long[-1] == 1000 and 30 <= len(long) <= 38
+
+
+def _one_step_by_hand(inst: ar.RegressionInstance, o: dict) -> tuple[np.ndarray, np.ndarray]:
+    """The documented update (catalogue, Part B), written out: At <- At - eta [g_At P_C + r_At / s], C <- C -
+    eta [g_C P_A + r_C / s], then (At, C) <- (c At, C / c) with c = max(1, ||C||_op / beta)."""
+    o = alg.resolve_options(o)
+    setup = alg.make_setup(inst, o)
+    At, C = alg.initial_point(inst, setup)
+    A, B = setup.wh.from_white(At, C)
+    _, gA, gB = ar.train_loss_grad(A, B, setup.data.X, setup.data.Y)
+    gAt, gC = setup.wh.grad_to_white(gA, gB)
+    D = At.T @ At - C.T @ C
+    rAt, rC = o["lam"] * At @ D, -o["lam"] * C @ D
+
+    def P(Z: np.ndarray) -> np.ndarray:
+        return np.linalg.inv(Z.T @ Z + (o["damping"] * np.linalg.norm(Z, 2) ** 2 + o["damping_abs"]) * np.eye(3))
+
+    sc = np.linalg.norm(At, 2) ** 2 + np.linalg.norm(C, 2) ** 2
+    At1 = At - o["eta"] * (gAt @ P(C) + rAt / sc)
+    C1 = C - o["eta"] * (gC @ P(At) + rC / sc)
+    c = max(1.0, np.linalg.norm(C1, 2) / o["beta"])
+    return c * At1, C1 / c
+
+
+def test_the_composed_method_is_the_documented_step() -> None:
+    """sum_of(preconditioned loss, scaled regularizer), scale(eta), the renormalizing geometry (verify.methods)
+    take exactly the step of the catalogue, to rounding (the log-form length e^{log ||g||} g/||g|| differs from g
+    by a few ulps)."""
+    inst = ar.make_instance(**GEN)
+    o = {"init": "random", "init_scale": 0.8}
+    At1, C1 = _one_step_by_hand(inst, o)
+    ro = alg.resolve_options(o)
+    prob = alg.make_problem(inst, ro)
+    params = alg.training_method(prob).update(prob.init(), None, prob.first_order(prob.init()), 0)[0]
+    assert np.allclose(params[0][0], At1, rtol=1e-13, atol=1e-15) and np.allclose(params[1][0], C1, rtol=1e-13,
+                                                                                   atol=1e-15)
+
+
+def test_the_problems_gradient_is_the_regressors_in_both_coordinates() -> None:
+    """The problem hands the methods grad L_n (+ grad R) of the regressor, mapped by the chain rule to whitened
+    coordinates for the preconditioned step and left in (A, B) for plain GD."""
+    inst = ar.make_instance(**GEN)
+    for method, coords in (("precond", "white"), ("gd", "raw")):
+        o = alg.resolve_options({"method": method, "init": "random", "init_scale": 0.8})
+        prob = alg.make_problem(inst, o)
+        assert prob.coords == coords
+        x0 = prob.init()
+        fo = prob.first_order(x0)
+        A, B = prob.raw(x0)
+        _, gA, gB = ar.train_loss_grad(A, B, prob.setup.data.X, prob.setup.data.Y)
+        want = prob.setup.wh.grad_to_white(gA, gB) if coords == "white" else (gA, gB)
+        got = fo.terms["loss"]
+        for k in (0, 1):
+            assert np.allclose(got.unit_grad[k][0] * np.exp(got.log_grad_norm[0]), want[k], rtol=1e-13, atol=1e-16)
+        assert 0 < fo.rel_error[0] < 1e-12
+
+
+def test_plain_gd_takes_the_tables_gd_with_the_fixed_lipschitz_step() -> None:
+    inst = ar.make_instance(**GEN)
+    o = alg.resolve_options({"method": "gd", "regularizer": False, "renorm": False, "init": "random",
+                             "init_scale": 0.8})
+    prob = alg.make_problem(inst, o)
+    m = alg.training_method(prob)
+    assert m.to_json()["name"] == "gd" and m.to_json()["eta"] == pytest.approx(alg.gd_step(prob.setup, prob.start))
+    x0 = prob.init()
+    A, B = prob.raw(x0)
+    _, gA, gB = ar.train_loss_grad(A, B, prob.setup.data.X, prob.setup.data.Y)
+    x1 = m.update(x0, None, prob.first_order(x0), 0)[0]
+    eta = alg.gd_step(prob.setup, prob.start)
+    assert np.allclose(x1[0][0], A - eta * gA, rtol=1e-14) and np.allclose(x1[1][0], B - eta * gB, rtol=1e-14)
+
+
+def test_a_diverging_run_is_flagged_and_keeps_running() -> None:
+    """The regularizer preconditioned like the loss overflows within a few steps on this instance: the runner
+    flags every checkpoint from there on, and the metrics are nan (no exception from an SVD of a nan matrix)."""
+    traj = alg.train(ar.make_instance(**GEN), {"reg_preconditioned": True, "init": "random", "init_scale": 0.3,
+                                                "steps": 30, "checkpoints": list(range(31))})
+    e, ok = traj.series("pop_loss"), traj.precision_ok[:, 0]
+    assert ok[0] and not ok[-1] and np.isnan(e[-1])
+    assert np.all(~ok[np.isnan(e)])
+
+
+# ---------------------------------------------------------------------------------------------- profiles
+def test_claim_sizes_come_from_the_profile_table() -> None:
+    """Each claim's own sizes run between its smallest (gsb26.SMALLEST) and its full ones (CLAIM_PARAMS) by the
+    profile's ``effort``, whatever the profile is called; a size set in the claim's params is used as given."""
+    quick, ci = claim_settings(PROFILES["quick"]), claim_settings(PROFILES["ci"])
+    assert (PROFILES["quick"].effort, PROFILES["ci"].effort, PROFILES["thorough"].effort) == (0.0, 1.0, 1.0)
+    for cid, lo in gsb26.SMALLEST.items():
+        assert {k: gsb26.claim_params(cid, quick, {})[k] for k in lo} == lo, cid
+        full = gsb26.claim_params(cid, ci, {})
+        assert {k: full[k] for k in lo} == {k: gsb26.CLAIM_PARAMS[cid][k] for k in lo}, cid
+    half = dataclasses.replace(ci, profile="half")
+    with mock.patch.dict(PROFILES, {"half": dataclasses.replace(PROFILES["ci"], name="half", effort=0.5)}):
+        geo = gsb26.claim_params("gsb.geometric", half, {})
+        kap = gsb26.claim_params("gsb.kappa-free", half, {})
+    assert (geo["seeds"], geo["steps"], geo["n_grid"]) == (2, 80, [80, 160, 320, 640, 1280])
+    assert kap["kappas"] == [1.0, 10.0, 100.0, 1000.0]  # 3 + 0.5 (4 - 3) points, rounded half up
+    assert gsb26.claim_params("gsb.no-spurious", quick, {"steps": 40})["steps"] == 40
 
 
 # ---------------------------------------------------------------------------------------------- stat checks

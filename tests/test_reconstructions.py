@@ -185,10 +185,15 @@ def test_gsb26_threshold_and_explicit_n() -> None:
 
 
 def test_gsb26_population_measures_the_squared_gap_only() -> None:
+    import dataclasses
+
+    from verify.engine import evaluate
     from verify.errors import VerifyInputError
     from verify.theory import Settings
 
     inst = ar.make_instance(d=2, d_y=1, n=60, sigma_spectrum=[1.0, 0.6], m_singular_values=[1.0])
+    base = gsb26.CLAIMS["gsb.population"]
+    claim = dataclasses.replace(base, params={**base.params, "gap_metric": "abs", "symbolic": False})
     with pytest.raises(VerifyInputError, match="squared gap"):
-        gsb26.evaluate_population(inst, Settings(), {}, gap_metric="abs", symbolic=False)
+        evaluate(claim, inst, Settings())
     assert "squared function gap" in gsb26.CLAIMS["gsb.population"].statement

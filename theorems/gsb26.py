@@ -3,7 +3,8 @@ r"""GSB26: preconditioned training of a softmax-attention regressor, reconstruct
 Goel, Soltanolkotabi, Bartlett, *Training Dynamics of Softmax Self-Attention: Fast Global Convergence via
 Preconditioning* (arXiv 2603.01514). Only the abstract and a public summary are available to the toolkit, so the
 setting (``theorems.regression``) and the whole algorithm below are [recon]: every choice is an option of
-``trace_regression``, and every record and report states the options it used.
+``theorems.regression.algorithm.train`` (a problem for the engine's trajectory runner, driven by methods of
+``verify.methods``), and every record and report states the options it used.
 
 Problem
 -------
@@ -62,6 +63,14 @@ $L_\infty = \frac{1}{2}\|\tilde A C^\top - T\|^2$; write $E = \tilde A C^\top - 
 - Plain GD, the baseline: GD on $(A, B)$ with step $\eta/L_{est}$, where
   $L_{est} = \|S\| \max(1, \|S\|)(\|\tilde A_0\|^2 + \|C_0\|^2 + 2\|T\|)$ is fixed at the start.
 
+The code is ``theorems.regression.algorithm``: the training is a problem for the engine's runner
+(``verify.trajectory.run``: log-spaced checkpoints, the precision watch) driven by ``verify.methods`` chains
+(``sum_of`` of the preconditioned loss step and the scaled regularizer step, ``scale``; the renormalization as the
+``projected`` geometry; the baseline is the methods table's ``gd``). The fits are ``verify.checks``'
+``fit_geometric`` and ``bootstrap_exponent_se``. How much each claim computes (seeds, replicates, trials, grids,
+its own steps) runs between its smallest sizes (``SMALLEST``) and its full ones (``CLAIM_PARAMS``) by the
+profile's ``effort``.
+
 Guarantee
 ---------
 - ``gsb.population`` (order): $f(x; X) \to A\Sigma B^\top x$, so $L_n \to L_\infty$, and the squared function
@@ -97,10 +106,8 @@ References
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -110,8 +117,10 @@ from hypothesis import strategies as st
 from theorems.attention.recon import claim_param, delta_probability, refutation_docs
 from theorems.gsb26_recon import b0_max, grid_n_over_d, kappa_max, mardia_z_max, method_options, n_over_d
 from theorems.regression import MODEL as REGRESSION
+from theorems.regression import algorithm as alg
+from theorems.regression import limit
 from theorems.regression import regressor as ar
-from verify.checks import fit_power
+from verify.checks import bootstrap_exponent_se, fit_geometric, fit_power
 from verify.errors import VerifyInputError
 from verify.observation import (
     ComparisonObservation,
@@ -122,6 +131,7 @@ from verify.observation import (
     Series,
     SeriesObservation,
 )
+from verify.profiles import claim_effort
 from verify.provenance import prov
 from verify.stat_checks import steps_to_reach
 from verify.theory import (
@@ -130,207 +140,11 @@ from verify.theory import (
     Assumption,
     AssumptionResult,
     Claim,
-    Evidence,
     Reference,
     Settings,
     TheoremModule,
 )
-
-RECORD_KEYS = ("t", "train_loss", "test_error", "pop_loss", "factor_error", "balance", "norm_A", "norm_B")
-
-DEFAULT_OPTIONS: dict[str, Any] = {
-    "method": "precond",
-    "steps": 200,
-    "eta": 0.5,
-    "regularizer": True,
-    "lam": 1.0,
-    "renorm": True,
-    "renorm_rule": "cap",
-    "beta": 0.5,
-    "init": None,
-    "init_scale": None,
-    "init_seed": None,
-    "checkpoints": None,
-    "gradient": "finite",
-    "damping": 0.1,
-    "damping_abs": 1e-12,
-    "exclude_self": False,
-    "reg_preconditioned": False,
-}
-"""Defaults of :func:`trace_regression` [recon]. ``init``/``init_scale`` None: the instance's own;
-``init_seed`` None: instance seed + 1."""
-
-
-def resolve_options(options: dict | None) -> dict:
-    """Fill defaults and validate; unknown keys or values are one-line VerifyInputErrors."""
-    opts = dict(DEFAULT_OPTIONS)
-    for k, v in (options or {}).items():
-        if k not in DEFAULT_OPTIONS:
-            raise VerifyInputError(f"unknown option {k!r}; known: {sorted(DEFAULT_OPTIONS)}")
-        opts[k] = v
-    if opts["method"] not in ("gd", "precond"):
-        raise VerifyInputError(f"option 'method' must be 'gd' or 'precond'; got {opts['method']!r}")
-    if opts["gradient"] not in ("finite", "population"):
-        raise VerifyInputError(f"option 'gradient' must be 'finite' or 'population'; got {opts['gradient']!r}")
-    if opts["renorm_rule"] not in ("cap", "balance"):
-        raise VerifyInputError(f"option 'renorm_rule' must be 'cap' or 'balance'; got {opts['renorm_rule']!r}")
-    if opts["init"] is not None and opts["init"] not in ar.INIT_KINDS:
-        raise VerifyInputError(f"option 'init' must be one of {ar.INIT_KINDS}; got {opts['init']!r}")
-    if not isinstance(opts["steps"], int) or opts["steps"] < 1:
-        raise VerifyInputError(f"option 'steps' must be a positive integer; got {opts['steps']!r}")
-    for k in ("eta", "beta"):
-        if not (isinstance(opts[k], (int, float)) and math.isfinite(opts[k]) and opts[k] > 0):
-            raise VerifyInputError(f"option {k!r} must be a positive number; got {opts[k]!r}")
-    return opts
-
-
-def log_checkpoints(steps: int, per_decade: int = 12) -> list[int]:
-    """0 plus ~per_decade log-spaced integers up to ``steps``."""
-    k = max(2, int(per_decade * math.log10(max(steps, 10))))
-    return [0] + sorted({int(round(x)) for x in np.logspace(0, math.log10(steps), k)})
-
-
-@dataclass
-class _Run:
-    data: ar.Data
-    wh: ar.Whitening  # the coordinates the step works in
-    pop: ar.Whitening  # Sigma^{1/2}, for the population metrics
-    T: np.ndarray  # target in ``wh`` coordinates (T_hat for finite, M Sigma^{1/2} for population)
-    opts: dict
-
-
-def _grad_white(run: _Run, At: np.ndarray, C: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    o = run.opts
-    if o["gradient"] == "population":
-        E = At @ C.T - run.T
-        gAt, gC = E @ C, E.T @ At
-    else:
-        A, B = run.wh.from_white(At, C)
-        _, gA, gB = ar.train_loss_grad(A, B, run.data.X, run.data.Y, o["exclude_self"])
-        gAt, gC = run.wh.grad_to_white(gA, gB)
-    return gAt, gC
-
-
-def _reg_grad(At: np.ndarray, C: np.ndarray, lam: float) -> tuple[np.ndarray, np.ndarray]:
-    """Gradient of (lam/4) ||At^T At - C^T C||_F^2: (lam At D, -lam C D) with D = At^T At - C^T C."""
-    D = At.T @ At - C.T @ C
-    return lam * At @ D, -lam * C @ D
-
-
-def _damped_inv(Z: np.ndarray, o: dict) -> np.ndarray:
-    G = Z.T @ Z
-    op = float(np.linalg.norm(Z, 2)) ** 2
-    return np.linalg.inv(G + (o["damping"] * op + o["damping_abs"]) * np.eye(G.shape[0]))
-
-
-def _renorm(At: np.ndarray, C: np.ndarray, o: dict) -> tuple[np.ndarray, np.ndarray]:
-    if o["renorm_rule"] == "cap":
-        c = max(1.0, float(np.linalg.norm(C, 2)) / o["beta"])
-    else:
-        na, nc = float(np.linalg.norm(At)), float(np.linalg.norm(C))
-        c = math.sqrt(nc / na) if na > 0 and nc > 0 else 1.0
-    return c * At, C / c
-
-
-def _record(run: _Run, t: int, At: np.ndarray, C: np.ndarray) -> dict:
-    data, o = run.data, run.opts
-    A, B = run.wh.from_white(At, C)
-    E = (A @ data.Sigma @ B.T - data.M) @ run.pop.W
-    T_pop = data.M @ run.pop.W
-    D = At.T @ At - C.T @ C
-    vals = {
-        "t": t,
-        "train_loss": ar.train_loss(A, B, data.X, data.Y, o["exclude_self"]),
-        "test_error": ar.test_error(A, B, data),
-        "pop_loss": 0.5 * float(np.sum(E * E)),
-        "factor_error": float(np.linalg.norm(E)) / max(float(np.linalg.norm(T_pop)), 1e-300),
-        "balance": float(np.linalg.norm(D)),
-        "norm_A": float(np.linalg.norm(A)),
-        "norm_B": float(np.linalg.norm(B)),
-        "logit_scale": float(np.linalg.norm(C, 2)),
-    }
-    vals["ok"] = all(math.isfinite(v) for k, v in vals.items() if k != "t")
-    return vals
-
-
-def make_run(inst: ar.RegressionInstance, opts: dict) -> _Run:
-    data = ar.realize(inst)
-    pop = ar.Whitening.of(data.Sigma)
-    if opts["gradient"] == "population":
-        return _Run(data, pop, pop, data.M @ pop.W, opts)
-    wh = ar.Whitening.of(data.S)
-    return _Run(data, wh, pop, ar.whitened_target(data, wh), opts)
-
-
-def initial_point(inst: ar.RegressionInstance, run: _Run) -> tuple[np.ndarray, np.ndarray]:
-    o = run.opts
-    kind = o["init"] or inst.init_kind
-    if kind == "spectral":
-        return ar.spectral_init(run.data, run.wh)
-    scale = inst.init_scale if o["init_scale"] is None else float(o["init_scale"])
-    seed = inst.seed + 1 if o["init_seed"] is None else int(o["init_seed"])
-    A0, B0 = ar.random_init(run.data, inst.d_y, scale, seed)
-    return run.wh.to_white(A0, B0)
-
-
-def trace_regression(instance: ar.RegressionInstance, options: dict) -> list[dict]:
-    """Run one method on one instance; one dict per checkpoint with keys RECORD_KEYS (+ logit_scale, ok).
-
-    ``options``: method "gd"|"precond", steps, eta, regularizer, lam, renorm, renorm_rule "cap"|"balance",
-    beta, init "spectral"|"random", init_scale, init_seed, checkpoints (list or None = log-spaced), gradient
-    "finite"|"population", damping, damping_abs, exclude_self. See DEFAULT_OPTIONS and the module docstring.
-    A non-finite iterate stops the run; its last record has ``ok`` False.
-    """
-    o = resolve_options(options)
-    run = make_run(instance, o)
-    At, C = initial_point(instance, run)
-    steps = o["steps"]
-    cps = sorted({int(c) for c in (o["checkpoints"] or log_checkpoints(steps)) if 0 <= int(c) <= steps})
-    want = set(cps)
-    if o["method"] == "gd":
-        S = run.wh.W @ run.wh.W
-        s_op = float(np.linalg.norm(S, 2))
-        L_est = (
-            s_op
-            * max(1.0, s_op)
-            * (
-                float(np.linalg.norm(At, 2)) ** 2
-                + float(np.linalg.norm(C, 2)) ** 2
-                + 2 * float(np.linalg.norm(run.T, 2))
-            )
-        )
-        eta_gd = o["eta"] / L_est
-    out: list[dict] = []
-    for t in range(steps + 1):
-        if t in want:
-            rec = _record(run, t, At, C)
-            out.append(rec)
-            if not rec["ok"]:
-                break
-        if t == steps:
-            break
-        gAt, gC = _grad_white(run, At, C)
-        rAt, rC = _reg_grad(At, C, o["lam"]) if o["regularizer"] else (0.0 * At, 0.0 * C)
-        if o["method"] == "precond":
-            dAt, dC = gAt @ _damped_inv(C, o), gC @ _damped_inv(At, o)
-            if o["reg_preconditioned"]:
-                dAt, dC = dAt + rAt @ _damped_inv(C, o), dC + rC @ _damped_inv(At, o)
-            else:  # scalar preconditioner: keeps the regularizer's step stable whatever the scale
-                sc = float(np.linalg.norm(At, 2)) ** 2 + float(np.linalg.norm(C, 2)) ** 2
-                dAt, dC = dAt + rAt / sc, dC + rC / sc
-            At, C = At - o["eta"] * dAt, C - o["eta"] * dC
-        else:
-            gAt, gC = gAt + rAt, gC + rC
-            gA, gB = run.wh.grad_from_white(gAt, gC)
-            A, B = run.wh.from_white(At, C)
-            At, C = run.wh.to_white(A - eta_gd * gA, B - eta_gd * gB)
-        if o["renorm"]:
-            At, C = _renorm(At, C, o)
-        if not (np.all(np.isfinite(At)) and np.all(np.isfinite(C))):
-            out.append({**{k: math.nan for k in RECORD_KEYS}, "t": t + 1, "logit_scale": math.nan, "ok": False})
-            break
-    return out
-
+from verify.trajectory import log_checkpoints
 
 # ---------------------------------------------------------------------------------------------- parameters
 PARAMS: dict[str, Any] = {
@@ -406,10 +220,8 @@ def _n_large(inst: ar.RegressionInstance, cache: dict) -> AssumptionResult:
 def init_logit_scale(inst: ar.RegressionInstance, cache: dict) -> float:
     """||Sigma^{1/2} B_0 Sigma^{1/2}||_op of the instance's own initialization (before renormalization)."""
     data = _data(inst, cache)
-    opts = resolve_options({"init": inst.init_kind, "init_scale": inst.init_scale})
-    run = make_run(inst, opts)
-    At, C = initial_point(inst, run)
-    _, B0 = run.wh.from_white(At, C)
+    setup = alg.make_setup(inst, alg.resolve_options({"init": inst.init_kind, "init_scale": inst.init_scale}))
+    _, B0 = setup.wh.from_white(*alg.initial_point(inst, setup))
     pw = ar.sym_sqrt(data.Sigma)
     return float(np.linalg.norm(pw @ B0 @ pw, 2))
 
@@ -456,31 +268,6 @@ ASSUMPTIONS: dict[str, Assumption] = {
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-def _quick(settings: Settings) -> bool:
-    return settings.profile == "quick"
-
-
-def fit_geometric(t: np.ndarray, e: np.ndarray, floor_frac: float = 0.25) -> tuple[float, float, float, int]:
-    """Fit e(t) ~ C rho^t + floor. floor = min over the last ``floor_frac`` of the run; rho from a log-linear
-    fit of e - floor on the checkpoints from the largest error until e first falls within 2 x floor (at least 3
-    needed, else rho = nan).
-    Returns (rho, C, floor, number of transient points)."""
-    t, e = np.asarray(t, float), np.asarray(e, float)
-    tail = t >= t[-1] * (1 - floor_frac)
-    floor = float(np.min(e[tail]))
-    ex = e - floor
-    reached = np.nonzero(e <= 2 * floor)[0]
-    stop = int(reached[0]) if reached.size else len(e)
-    start = int(np.argmax(e[:stop])) if stop > 0 else 0  # skip an initial overshoot
-    idx = np.arange(len(e))
-    sel = (idx >= start) & (idx < stop)
-    sel &= ex > 0
-    if sel.sum() < 3:
-        return math.nan, math.nan, floor, int(sel.sum())
-    slope, logc = np.polyfit(t[sel], np.log(ex[sel]), 1)
-    return float(math.exp(slope)), float(math.exp(logc)), floor, int(sel.sum())
-
-
 def _with(inst: ar.RegressionInstance, **kw: Any) -> ar.RegressionInstance:
     obj = inst.to_json()
     obj.update(kw)
@@ -520,88 +307,28 @@ def tilting_identity_symbolic() -> dict[str, bool]:
     return dict(_SYMBOLIC)
 
 
-def tilting_monte_carlo(
-    Sigma: np.ndarray, a: np.ndarray, N: int, seed: int, distribution: str = "gaussian"
-) -> tuple[np.ndarray, np.ndarray]:
-    """Self-normalized estimate of E[e^{a^T x} x]/E[e^{a^T x}] and its delta-method standard error."""
-    rng = np.random.default_rng(seed)
-    X = ar.sample_tokens(rng, N, Sigma, distribution)
-    z = X @ a
-    w = np.exp(z - z.max())
-    w = w / w.sum()
-    mu = w @ X
-    se = np.sqrt(np.sum((w[:, None] * (X - mu)) ** 2, axis=0))
-    return mu, se
-
-
-def gap_curve(
-    Sigma: np.ndarray,
-    distribution: str,
-    n_grid: list[int],
-    reps: int,
-    m: int,
-    beta: float,
-    seed: int,
-    t_df: float = 5.0,
-) -> dict[str, Any]:
-    """Finite-n gap of the layer with A = I, B = (beta / sqrt d) Sigma^{-1}: f(q; X) - Sigma B^T q, averaged
-    over ``reps`` key sets and ``m`` fixed queries. Returns per-n mean squared gap ``sq``, mean norm ``abs``,
-    and the per-replicate ``sq`` values (for a bootstrap of the fitted slope)."""
-    d = Sigma.shape[0]
-    B = beta / math.sqrt(d) * np.linalg.inv(Sigma)
-    A = np.eye(d)
-    Q = ar.sample_tokens(np.random.default_rng(seed), m, Sigma, "gaussian")
-    lim = Q @ ar.population_map(A, B, Sigma).T
-    sq, ab, reps_sq = [], [], []
-    for n in n_grid:
-        row_sq, row_ab = [], []
-        for r in range(reps):
-            X = ar.sample_tokens(np.random.default_rng([seed, n, r]), n, Sigma, distribution, t_df)
-            D = ar.attention(Q, A, B, X) - lim
-            nr = np.sum(D * D, axis=1)
-            row_sq.append(float(np.mean(nr)))
-            row_ab.append(float(np.mean(np.sqrt(nr))))
-        sq.append(float(np.mean(row_sq)))
-        ab.append(float(np.mean(row_ab)))
-        reps_sq.append(row_sq)
-    return {"sq": sq, "abs": ab, "reps_sq": reps_sq}
-
-
-def bootstrap_slope(n_grid: list[int], reps: list[list[float]], B: int = 200, seed: int = 0) -> float:
-    """Standard error of the fitted log-log slope, resampling replicates within each n."""
-    rng = np.random.default_rng(seed)
-    x = np.log(np.asarray(n_grid, float))
-    R = np.asarray(reps)
-    out = []
-    for _ in range(B):
-        idx = rng.integers(0, R.shape[1], size=R.shape)
-        y = np.log(np.take_along_axis(R, idx, axis=1).mean(axis=1))
-        out.append(np.polyfit(x, y, 1)[0])
-    return float(np.std(out))
-
-
 def observe_population(inst: ar.RegressionInstance, settings: Settings, cache: dict,
                        **over: Any) -> SeriesObservation:
     """The squared gap E||f(q;X) - A Sigma B^T q||^2 over a geometric grid of n, for gap = O(1/n) (kind
     ``order``; the rule's tolerance is 3 bootstrap standard errors of the fitted slope, at least 0.05), with the
     tilting identity the limit rests on as side conditions (kind ``identity``): symbolically (d = 1 and 2) and by
     Monte Carlo within ``mc_z`` standard errors. Violated if any part is (:data:`verify.kinds.ALL_OF`)."""
-    p = {**CLAIM_PARAMS["gsb.population"], **({"reps": 8, "n_max": 4096} if _quick(settings) else {}), **over}
+    p = claim_params("gsb.population", settings, over)
     data = _data(inst, cache)
     d = inst.d
     sym = tilting_identity_symbolic() if p["symbolic"] else {}
     B = p["beta"] / math.sqrt(d) * np.linalg.inv(data.Sigma)
     q = ar.sample_tokens(np.random.default_rng(inst.seed), 1, data.Sigma, "gaussian")[0]
     a = B.T @ q
-    mu, se = tilting_monte_carlo(data.Sigma, a, p["mc_samples"], inst.seed, inst.distribution)
+    mu, se = limit.tilting_monte_carlo(data.Sigma, a, p["mc_samples"], inst.seed, inst.distribution)
     n_grid = [int(p["n_min"] * 2**k) for k in range(int(math.log2(p["n_max"] / p["n_min"])) + 1)]
-    g = gap_curve(data.Sigma, inst.distribution, n_grid, p["reps"], p["queries"], p["beta"], inst.seed, inst.t_df)
+    g = limit.gap_curve(data.Sigma, inst.distribution, n_grid, p["reps"], p["queries"], p["beta"], inst.seed, inst.t_df)
     t = np.asarray(n_grid, float)
     if p["gap_metric"] != "sq":
         raise VerifyInputError("gsb.population measures the squared gap E||f(q;X) - A Sigma B^T q||^2 (gap_metric "
                                "'sq'); the un-squared gap is O(n^-1/2) sampling noise, which nobody claims is O(1/n)")
     vals = np.asarray(g[p["gap_metric"]])
-    slope_se = bootstrap_slope(n_grid, g["reps_sq"], seed=inst.seed)
+    slope_se = bootstrap_exponent_se(n_grid, g["reps_sq"], seed=inst.seed)
     tol = max(0.05, 3 * slope_se)
     p_sq, _ = fit_power(t, np.asarray(g["sq"]))
     p_abs, _ = fit_power(t, np.asarray(g["abs"]))
@@ -615,6 +342,7 @@ def observe_population(inst: ar.RegressionInstance, settings: Settings, cache: d
     return SeriesObservation(
         series={f"gap_{p['gap_metric']}": Series(n_grid, vals, slope_tol=tol)},
         metric=f"gap_{p['gap_metric']}",
+        variable="n",
         run={"x_axis": "n", "params": p, "backend": "numpy float64"},
         extra={
             "symbolic": sym,
@@ -639,35 +367,20 @@ def observe_geometric(inst: ar.RegressionInstance, settings: Settings, cache: di
                       **over: Any) -> SeriesObservation:
     """The error floor per n (kind ``order``: floor = O(1/n)) and, as a side condition (kind ``bound``), each run's
     fitted contraction factor rho <= rho_max ("error(t) <= C rho^t + O(1/n)")."""
-    p = {
-        **CLAIM_PARAMS["gsb.geometric"],
-        **({"n_grid": [60, 120, 240, 480, 960], "steps": 60, "seeds": 1} if _quick(settings) else {}),
-        **over,
-    }
+    p = claim_params("gsb.geometric", settings, over)
     p["n_grid"] = shifted_grid(p["n_grid"], p["n_over_d_min"], inst.d)
     rows, floors = [], []
     for n in p["n_grid"]:
         fl_n = []
         for k in range(p["seeds"]):
             sub = _with(inst, n=int(n), seed=inst.seed + k) if not inst.explicit else inst
-            rec = trace_regression(sub, {**p["options"], "steps": p["steps"]})
-            t = np.array([r["t"] for r in rec], float)
-            e = np.array([r[p["error"]] for r in rec], float)
-            rho, C, floor, npts = fit_geometric(t, e)
-            rows.append(
-                {
-                    "n": int(n),
-                    "seed": inst.seed + k,
-                    "rho": rho,
-                    "C": C,
-                    "floor": floor,
-                    "transient_points": npts,
-                    "e0": float(e[0]),
-                    "final": float(e[-1]),
-                    "ok": all(r["ok"] for r in rec),
-                }
-            )
-            fl_n.append(floor)
+            traj = alg.train(sub, {**p["options"], "steps": p["steps"]})
+            e = traj.series(p["error"])
+            fit = fit_geometric(traj.t, e)
+            rows.append({"n": int(n), "seed": inst.seed + k, "rho": fit.rate, "rho_se": fit.rate_se,
+                         "C": fit.constant, "floor": fit.floor, "transient_points": fit.points, "e0": float(e[0]),
+                         "final": float(e[-1]), "ok": bool(traj.precision_ok.all())})
+            fl_n.append(fit.floor)
         floors.append(float(np.mean(fl_n)))
     nn = np.asarray(p["n_grid"], float)
     fl = np.asarray(floors)
@@ -682,6 +395,7 @@ def observe_geometric(inst: ar.RegressionInstance, settings: Settings, cache: di
     return SeriesObservation(
         series={f"floor_{p['error']}": Series([int(x) for x in nn], fl, ok=ok, slope_tol=float(p["slope_tol"]))},
         metric=f"floor_{p['error']}",
+        variable="n",
         run={"x_axis": "n", "params": p},
         extra={"rows": rows},
         parts=parts,
@@ -689,26 +403,13 @@ def observe_geometric(inst: ar.RegressionInstance, settings: Settings, cache: di
 
 
 # --------------------------------------------------------------------------------------- gsb.spectral-init
-def spectral_distance(inst: ar.RegressionInstance, cache: dict | None = None) -> float:
-    """||E_0||_op / sigma_min(T) with E_0 = (A_0 Sigma B_0^T - M) Sigma^{1/2} at the spectral init (population
-    whitening), T = M Sigma^{1/2}: the relative distance to the manifold of global minima of L_inf."""
-    data = _data(inst, {} if cache is None else cache)
-    wh = ar.Whitening.of(data.S)
-    A0, B0 = wh.from_white(*ar.spectral_init(data, wh))
-    pw = ar.sym_sqrt(data.Sigma)
-    E = (A0 @ data.Sigma @ B0.T - data.M) @ pw
-    s = np.linalg.svd(data.M @ pw, compute_uv=False)
-    return float(np.linalg.norm(E, 2) / s[-1])
-
-
 def observe_spectral(inst: ar.RegressionInstance, settings: Settings, cache: dict,
                      **over: Any) -> ProbabilityObservation:
     """The spectral init's relative distance to the minima on ``trials`` data draws, each a success when it is
     at most ``radius`` (kind ``probability``)."""
-    p = {**CLAIM_PARAMS["gsb.spectral-init"], **({"trials": 40} if _quick(settings) else {}), **over}
-    dist = [
-        spectral_distance(_with(inst, seed=inst.seed + k) if not inst.explicit else inst) for k in range(p["trials"])
-    ]
+    p = claim_params("gsb.spectral-init", settings, over)
+    dist = [alg.spectral_distance(_with(inst, seed=inst.seed + k) if not inst.explicit else inst)
+            for k in range(p["trials"])]
     return ProbabilityObservation(samples=dist, threshold=float(p["radius"]), metric="relative distance to minima",
                                   run={"params": p})
 
@@ -727,32 +428,25 @@ def observe_no_spurious(inst: ar.RegressionInstance, settings: Settings, cache: 
                         **over: Any) -> ComparisonObservation:
     """Steps to the target of the full method and of each ablation on ``seeds`` data seeds (kind
     ``comparison``, non-strict: the full method no later than each ablation on ``fraction`` of the seeds)."""
-    p = {**CLAIM_PARAMS["gsb.no-spurious"], **({"seeds": 3, "steps": 60} if _quick(settings) else {}), **over}
-    cps = log_checkpoints(p["steps"], 20)
+    p = claim_params("gsb.no-spurious", settings, over)
+    cps = [0, *log_checkpoints(p["steps"], 20)]
     steps: dict[str, list[float]] = {k: [] for k in ["full", *ABLATIONS]}
     finals: dict[str, list[float]] = {k: [] for k in steps}
     for k in range(p["seeds"]):
         sub = _with(inst, seed=inst.seed + k) if not inst.explicit else inst
         for name, o in [("full", FULL), *ABLATIONS.items()]:
-            rec = trace_regression(
-                sub,
-                {
-                    **p["options"],
-                    **o,
-                    "steps": p["steps"],
-                    "eta": p["eta"],
-                    "checkpoints": cps,
-                    "init_scale": p["init_scale"],
-                },
-            )
-            steps[name].append(steps_to_reach([r["t"] for r in rec], [r[p["metric"]] for r in rec], p["target"]))
-            finals[name].append(rec[-1][p["metric"]])
+            traj = alg.train(sub, {**p["options"], **o, "steps": p["steps"], "eta": p["eta"], "checkpoints": cps,
+                                   "init_scale": p["init_scale"]})
+            e = traj.series(p["metric"])
+            steps[name].append(steps_to_reach(traj.t, e.tolist(), p["target"]))
+            finals[name].append(float(e[-1]))
     n = len(steps["full"])
     return ComparisonObservation(
         steps=steps, pairs=[("full", name) for name in ABLATIONS], target=f"{p['metric']} <= {p['target']}",
         horizon=int(p["steps"]), series={"full": Series(list(range(1, n + 1)), steps["full"])},
         metric=f"steps to {p['metric']} <= {p['target']} (t = seed index)", run={"params": p},
-        extra={"steps": steps, "final": finals})
+        extra={"steps": steps, "final": finals}, variable="run" if inst.explicit else "seed",
+        at=list(range(1, n + 1)) if inst.explicit else [inst.seed + k for k in range(n)])
 
 
 def kappa_spectrum(d: int, k: float) -> list[float]:
@@ -765,11 +459,7 @@ def observe_kappa_free(inst: ar.RegressionInstance, settings: Settings, cache: d
     """Steps to the target of precond and GD over the condition numbers kappa (kind ``comparison``: precond first
     at every kappa; checkpoints are every step, so a tie is a loss), and as a side condition (kind ``bound``)
     precond's growth of steps over kappa <= growth_max."""
-    p = {
-        **CLAIM_PARAMS["gsb.kappa-free"],
-        **({"kappas": [1.0, 10.0, 100.0], "steps": 200} if _quick(settings) else {}),
-        **over,
-    }
+    p = claim_params("gsb.kappa-free", settings, over)
     if inst.explicit:
         raise VerifyInputError("gsb.kappa-free varies the spectra, so it needs a generator instance")
     table = []
@@ -783,15 +473,11 @@ def observe_kappa_free(inst: ar.RegressionInstance, settings: Settings, cache: d
             sub = _with(inst, **kw)
             row: dict[str, Any] = {"vary": which, "kappa": kap}
             for name, o in (("precond", p["precond"]), ("gd", p["gd"])):
-                rec = trace_regression(sub, {**o, "steps": p["steps"], "checkpoints": list(range(p["steps"] + 1))})
-                t = np.array([r["t"] for r in rec], float)
-                e = np.array([r[p["metric"]] for r in rec], float)
-                rho, _, floor, _ = fit_geometric(t, e)
-                row[name] = {
-                    "rho": rho,
-                    "floor": floor,
-                    "steps": steps_to_reach(t.tolist(), e.tolist(), p["target"]),
-                }
+                traj = alg.train(sub, {**o, "steps": p["steps"], "checkpoints": list(range(p["steps"] + 1))})
+                e = traj.series(p["metric"])
+                fit = fit_geometric(traj.t, e)
+                row[name] = {"rho": fit.rate, "floor": fit.floor, "steps": steps_to_reach(traj.t, e.tolist(),
+                                                                                            p["target"])}
             table.append(row)
     growth = []
     for which in p["vary"]:
@@ -805,16 +491,17 @@ def observe_kappa_free(inst: ar.RegressionInstance, settings: Settings, cache: d
         steps=steps, pairs=[("precond", "gd")], exact=True, target=f"{p['metric']} <= {p['target']}",
         horizon=int(p["steps"]), series={m: Series(kap, v) for m, v in steps.items()},
         metric=f"steps to {p['metric']} <= {p['target']}", run={"params": p},
-        extra={"table": table, "growth": growth},
+        extra={"table": table, "growth": growth}, variable="kappa", at=[r["kappa"] for r in table],
+        groups=[f"{ {'sigma': 'Sigma', 'm': 'M'}.get(r['vary'], r['vary'])} varied" for r in table],
         parts={"kappa growth": Part(
             "bound", SeriesObservation(series={"growth": grows}, consts={"growth_max": p["growth_max"]}),
             "precond's steps to the target grow at most growth_max-fold over kappa (per varied spectrum)",
             rate=sympy.Integer(1), constant=sympy.Symbol("growth_max", positive=True))})
 
 
-METHOD_OPTIONS = {k: DEFAULT_OPTIONS[k] for k in ("damping", "renorm_rule", "exclude_self", "lam")}
+METHOD_OPTIONS = {k: alg.DEFAULT_OPTIONS[k] for k in ("damping", "renorm_rule", "exclude_self", "lam")}
 """The reconstructed method's options that have declared readings (:mod:`theorems.gsb26_recon`), written out in
-every claim that runs the method (their values are the defaults of :func:`trace_regression`)."""
+every claim that runs the method (their values are the defaults of :func:`theorems.regression.algorithm.train`)."""
 
 CLAIM_PARAMS: dict[str, dict[str, Any]] = {
     "gsb.population": {
@@ -873,6 +560,40 @@ CLAIM_PARAMS: dict[str, dict[str, Any]] = {
     },
 }
 """Claim parameters; every value is [recon] and is written into the evidence (``run.params``)."""
+
+SMALLEST: dict[str, dict[str, Any]] = {
+    "gsb.population": {"reps": 8, "n_max": 4096},
+    "gsb.geometric": {"seeds": 1, "steps": 60, "n_grid": [60, 120, 240, 480, 960]},
+    "gsb.spectral-init": {"trials": 40},
+    "gsb.no-spurious": {"seeds": 3, "steps": 60},
+    "gsb.kappa-free": {"kappas": [1.0, 10.0, 100.0], "steps": 200},
+}
+"""Each claim's smallest sizes of its own work (a quick look that still exercises every part of the claim); the
+CLAIM_PARAMS values are its full sizes. A profile's ``effort`` e (:func:`verify.profiles.claim_effort`) runs
+lo + e (hi - lo) of a number (rounded half up), the same entrywise for a grid of equal length, and the
+first len lo + e (len hi - len lo) points of the full grid otherwise (a prefix). A size set explicitly in a
+claim's params is used as given."""
+
+
+def _between(lo: Any, hi: Any, e: float) -> Any:
+    def at(a: float, b: float) -> int:
+        return math.floor(a + e * (b - a) + 0.5)  # rounded half up
+
+    if not isinstance(hi, list):
+        return type(hi)(at(lo, hi))
+    if len(lo) == len(hi):
+        return [type(h)(at(a, h)) for a, h in zip(lo, hi, strict=True)]
+    return hi[:at(len(lo), len(hi))]
+
+
+def claim_params(claim_id: str, settings: Settings, over: dict) -> dict:
+    """The parameters of one evaluation: the sizes at the profile's effort (:data:`SMALLEST`), then ``over``."""
+    e = claim_effort(settings)
+    if not 0.0 <= e <= 1.0:
+        raise VerifyInputError(f"profile {settings.profile!r}: effort must lie in [0, 1], got {e!r}")
+    full = CLAIM_PARAMS[claim_id]
+    sizes = {k: _between(lo, full[k], e) for k, lo in SMALLEST[claim_id].items() if k not in over}
+    return {**full, **sizes, **over}
 
 ALL = ("gaussian_tokens", "well_conditioned", "n_large", "bounded_b_init")
 P = prov("seed", "abs")
@@ -998,27 +719,6 @@ CLAIMS: dict[str, Claim] = {
         reconstructions=RECONSTRUCTIONS["gsb.kappa-free"],
     ),
 }
-
-
-def _judged(claim_id: str, observe: Callable[..., Observation]) -> Callable[..., Evidence]:
-    """``observe`` judged by its claim's kind, as ``fn(instance, settings, cache, **overrides) -> Evidence`` for
-    direct calls (benchmarks, property tests): the overrides are set in the claim's params too."""
-
-    def evaluate(inst: ar.RegressionInstance, settings: Settings, cache: dict, **over: Any) -> Evidence:
-        from verify.kinds import judge
-
-        claim = dataclasses.replace(CLAIMS[claim_id], params={**CLAIMS[claim_id].params, **over})
-        return judge(claim, observe(inst, settings, cache, **over))
-
-    evaluate.__doc__ = f"{claim_id} on one instance, judged: :func:`{observe.__name__}` then its kind's checker."
-    return evaluate
-
-
-evaluate_population = _judged("gsb.population", observe_population)
-evaluate_geometric = _judged("gsb.geometric", observe_geometric)
-evaluate_spectral = _judged("gsb.spectral-init", observe_spectral)
-evaluate_no_spurious = _judged("gsb.no-spurious", observe_no_spurious)
-evaluate_kappa_free = _judged("gsb.kappa-free", observe_kappa_free)
 
 
 # ---------------------------------------------------------------------------------------------- strategies
