@@ -19,7 +19,7 @@ import contextlib
 import json
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -93,18 +93,19 @@ def cmd_check(args: argparse.Namespace) -> int:
     profile = get_profile(args.profile)
     pairs = _claims_for(args)
     reports = writable_folder(args.reports, "--reports")
+    instance = _read_instance(args.instance) if args.instance else None
     summaries: list = []
     try:
         with _sigint_latch():
-            _check_all(args, pairs, profile, reports, summaries)
+            _check_all(args, pairs, profile, reports, summaries, instance)
     except KeyboardInterrupt:  # keep what finished: its summary, printed and written, then exit 130
         print(f"interrupted: {len(summaries)} of {len(pairs)} claim(s) finished; writing their summary",
               file=sys.stderr)
-        _print_summaries(summaries)
+        _print_summaries(pairs, summaries, args.reports)
         _write_run(args, pairs[:len(summaries)], summaries, interrupted=True)
         return EXIT_INTERRUPTED
     if not args.json:
-        _print_summaries(summaries)
+        _print_summaries(pairs, summaries, args.reports)
     _write_run(args, pairs, summaries)
     if args.json:
         print(json.dumps([s.to_json() for s in summaries], indent=1, default=str))
@@ -127,20 +128,35 @@ def writable_folder(path: str, option: str) -> Path:
     return p
 
 
-def _check_all(args: argparse.Namespace, pairs: list, profile: Any, reports: Path, summaries: list) -> None:
-    from verify.engine import check
+def _read_instance(path: str) -> Any:
+    """``check --instance``: the file's JSON, refused before parsing when parsing it would exceed half of the
+    available memory (:func:`verify.resources.precheck_file`)."""
     from verify.instance import read_json
+    from verify.resources import DEFAULT, precheck_file
+
+    precheck_file(path, DEFAULT)
+    obj = read_json(path)
+    if not isinstance(obj, dict):
+        raise VerifyInputError(f"{path}: an instance file must hold a JSON object, got {type(obj).__name__}")
+    return obj
+
+
+def _check_all(args: argparse.Namespace, pairs: list, profile: Any, reports: Path, summaries: list,
+               instance: dict | None = None) -> None:
+    from verify.engine import check
     from verify.progress import progress_bar
 
     with progress_bar(len(pairs), "check", quiet=args.quiet) as bar:
         for module, claim in pairs:
             inst = None
-            if args.instance:
-                obj = read_json(args.instance)
-                if not isinstance(obj, dict) or obj.get("schema") != module.instance_schema:
-                    raise VerifyInputError(
-                        f"{args.instance}: claim {claim.id} needs schema {module.instance_schema!r}")
-                inst = module.load_instance(obj)
+            if instance is not None:
+                if instance.get("schema") != module.instance_schema:
+                    raise VerifyInputError(f"{args.instance}: claim {claim.id} needs schema "
+                                           f"{module.instance_schema!r}, the file has {instance.get('schema')!r}")
+                try:
+                    inst = module.load_instance(instance)
+                except VerifyInputError as exc:
+                    raise VerifyInputError(f"{args.instance}: {exc}") from None
             bar.note(claim.id)
             s = check(module, _counting(claim, bar), profile, instance=inst, reports=reports, seed=args.seed)
             bar.advance(note=f"{claim.id}: {s.verdict}")
@@ -148,25 +164,152 @@ def _check_all(args: argparse.Namespace, pairs: list, profile: Any, reports: Pat
             _raise_if_interrupted()
 
 
-def _print_summaries(summaries: list) -> None:
+# ---------------------------------------------------------------------------------------------- the check table
+CHECK_HEADER = ("claim", "kind", "verdict", "instances", "figure")
+_VERDICT_STYLE = {"holds": "green", "violated": "bold red", "inconclusive": "yellow", "error": "magenta"}
+
+
+def _g(x: float) -> str:
+    return f"{x:.3g}"
+
+
+def _finite(xs: Iterable[Any]) -> list[float]:
+    import math
+
+    out = []
+    for x in xs:
+        try:
+            v = float(x)
+        except (TypeError, ValueError):
+            continue
+        if math.isfinite(v):
+            out.append(v)
+    return out
+
+
+def _span(xs: list[float]) -> str:
+    lo, hi = _g(min(xs)), _g(max(xs))
+    return lo if lo == hi else f"{lo} .. {hi}"
+
+
+def kind_figure(kind: str, s: Any) -> str:
+    """The figure that means something for a claim's kind, over the instances of one ``check`` summary ``s``.
+
+    order: the range of the fitted exponents; bound: the worst observed/bound ratio; limit: the range of the final
+    metric; comparison: the pairs won over the decided ones; probability: successes/trials and the interval (of
+    the instance with the lowest estimate, when there are several); identity: the worst residual |lhs - rhs|.
+    Empty when no instance gave one (e.g. none was applicable)."""
+    evs = [e for e in getattr(s, "evidence", []) if e is not None]
+    if kind == "order":
+        xs = _finite(s.exponents)
+        return f"exponent {_span(xs)}" if xs else ""
+    if kind == "bound":
+        return f"worst metric/bound {_g(s.worst_ratio)}" if s.worst_ratio is not None else ""
+    if kind == "limit":
+        xs = _finite(e.observed[-1] for e in evs if e.observed)
+        return f"final metric {_span(xs)}" if xs else ""
+    if kind == "comparison":
+        pairs = [p for e in evs for p in (e.figure or {}).get("pairs", [])]
+        if pairs:
+            won, decided = sum(int(p["wins"]) for p in pairs), sum(int(p["decided"]) for p in pairs)
+            return f"pairs won {won}/{decided}" + (f" ({won / decided:.0%})" if decided else "")
+        verdicts = [v for e in evs for v in e.extra.get("pair_verdicts", [])]
+        return f"pairs won {verdicts.count('holds')}/{len(verdicts)}" if verdicts else ""
+    if kind == "probability":
+        rows = [{**{k: e.extra[k] for k in ("successes", "trials", "interval", "confidence") if k in e.extra},
+                 **(e.figure or {})} for e in evs]
+        rows = [r for r in rows if r.get("trials")]
+        if not rows:
+            return ""
+        r = min(rows, key=lambda r: r["successes"] / r["trials"])
+        lo, hi = r.get("interval") or (float("nan"), float("nan"))
+        more = f" (lowest of {len(rows)})" if len(rows) > 1 else ""
+        return (f"{r['successes']}/{r['trials']}, {float(r.get('confidence', 0.95)):.0%} interval "
+                f"[{_g(lo)}, {_g(hi)}]{more}")
+    if kind == "identity":
+        xs = _finite(v for e in evs for v in (e.figure or {}).get("residual", []))
+        return f"worst residual {_g(max(xs))}" if xs else ""
+    return ""
+
+
+def check_rows(pairs: list, summaries: list) -> list[list[str]]:
+    """The cells of the ``check`` table: claim, kind, verdict (words and reason codes), instances, figure."""
     from verify.verdicts import describe
 
-    for s in summaries:
-        ex = f"; fitted exponents {_fmt_list(s.exponents)}" if s.exponents else ""
-        wr = f"; worst ratio {s.worst_ratio:.4g}" if s.worst_ratio is not None else ""
-        codes = (" (" + ", ".join(f"{c}: {n}" for c, n in s.codes.items()) + ")") if s.codes else ""
+    rows = []
+    for (_, claim), s in zip(pairs, summaries, strict=False):
+        codes = ", ".join(f"{c}: {n}" for c, n in s.codes.items())
         counts = ", ".join(f"{v}: {n}" for v, n in s.counts.items())
-        print(f"{s.claim_id:<24} {describe(s.verdict):<13} instances {s.tried} ({counts}){codes}{wr}{ex}")
-        for note in s.notes:
-            print(f"{'':<24} note: {note}")
+        rows.append([s.claim_id, claim.kind, describe(s.verdict) + (f" ({codes})" if codes else ""),
+                     f"{s.tried}" + (f" ({counts})" if counts else ""), kind_figure(claim.kind, s)])
+    return rows
+
+
+def closing_line(summaries: list, reports: str) -> str:
+    """``21 claims: 17 hold, 3 inconclusive, 1 violated; reports in DIR`` (verdicts with no claim left out)."""
+    from verify.verdicts import ERROR, HOLDS, INCONCLUSIVE, VIOLATED
+
+    words = {HOLDS: ("holds", "hold"), INCONCLUSIVE: ("inconclusive", "inconclusive"),
+             VIOLATED: ("violated", "violated"), ERROR: ("error", "errors")}
+    parts = []
+    for v, (one, many) in words.items():
+        k = sum(1 for s in summaries if s.verdict == v)
+        if k:
+            parts.append(f"{k} {one if k == 1 else many}")
+    n = len(summaries)
+    return f"{n} claim{'' if n == 1 else 's'}: {', '.join(parts) or 'none finished'}; reports in {reports}"
+
+
+def _print_summaries(pairs: list, summaries: list, reports: str, stream: Any = None) -> None:
+    """The ``check`` table (rich on a terminal; plain aligned text without colour codes in a pipe or a file), then
+    per claim its notes, candidates and counterexample reports (one line each, never wrapped), then the closing
+    line."""
+    out = stream or sys.stdout
+    rows = check_rows(pairs, summaries)
+    if getattr(out, "isatty", lambda: False)():
+        _rich_table(rows, out)
+    else:
+        for line in plain_table(list(CHECK_HEADER), rows):
+            print(line, file=out)
+    for line in detail_lines(summaries):
+        print(line, file=out)
+    print(closing_line(summaries, reports), file=out)
+
+
+def plain_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """Left-aligned columns two spaces apart, a rule under the header; trailing blanks stripped."""
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(header)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(header, widths, strict=True)).rstrip(),
+             "  ".join("-" * w for w in widths)]
+    return lines + ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+
+
+def _rich_table(rows: list[list[str]], out: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(*CHECK_HEADER, header_style="bold")
+    for r in rows:
+        table.add_row(r[0], r[1], Text(r[2], style=_VERDICT_STYLE.get(r[2].split(" ")[0], "")), r[3], r[4])
+    Console(file=out).print(table)
+
+
+def detail_lines(summaries: list) -> list[str]:
+    """Notes, candidate readings and counterexample report paths, one line each, prefixed by the claim id."""
+    from verify.verdicts import describe
+
+    lines = []
+    for s in summaries:
+        lines += [f"{s.claim_id}: note: {note}" for note in s.notes]
         for cand in s.candidates:
             if cand["robustness"]:
                 table = ", ".join(f"{r['name']}={r['value']} ({r['role']}): {describe(r['verdict'], r['code'])}"
                                   for r in cand["robustness"])
-                print(f"{'':<24} candidate {cand['instance']}: {describe(cand['verdict'], cand['code'])}; "
-                      f"readings: {table}")
-        for p in s.reports:
-            print(f"{'':<24} counterexample report: {p}")
+                lines.append(f"{s.claim_id}: candidate {cand['instance']}: "
+                             f"{describe(cand['verdict'], cand['code'])}; readings: {table}")
+        lines += [f"{s.claim_id}: counterexample report: {p}" for p in s.reports]
+    return lines
 
 
 def _exit_code(summaries: list, reports: Path) -> int:
@@ -261,12 +404,6 @@ def _sigint_latch() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _fmt_list(xs: list[float]) -> str:
-    if len(xs) <= 6:
-        return "[" + ", ".join(f"{x:.3g}" for x in xs) + "]"
-    return f"min {min(xs):.3g}, median {sorted(xs)[len(xs) // 2]:.3g}, max {max(xs):.3g} over {len(xs)}"
-
-
 def cmd_audit(args: argparse.Namespace) -> int:
     import dataclasses
 
@@ -275,6 +412,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from verify.progress import progress_bar
     from verify.registry import find_claim
 
+    if args.examples is not None and args.examples < 1:
+        raise VerifyInputError(f"--examples must be >= 1, got {args.examples}")
     module, claim = find_claim(args.claim)
     with progress_bar(len(claim.assumptions), f"audit {claim.id}", quiet=args.quiet) as bar:
         seen: list[str] = []
@@ -348,6 +487,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     from verify.report import summarize
+    from verify.sweep import is_sweep_folder, summarize_sweep
+
+    if args.html is None and is_sweep_folder(args.path):
+        print(summarize_sweep(args.path))
+        return 0
 
     if args.html is not None:
         from verify.report.html import write_html
@@ -389,66 +533,116 @@ def _version() -> str:
         return "unknown (not installed)"
 
 
+def _profile_help(what: str) -> str:
+    from verify.profiles import PROFILES
+
+    return f"{what} ({', '.join(PROFILES)}; see docs/profiles.md); default: quick"
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="verify", description="Check optimization theorems numerically: claims, counterexamples, audits.",
                 epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
+    json_help = "machine-readable JSON on stdout instead of the text output; default: off"
+    quiet_help = "no progress bar on stderr (also VERIFY_QUIET=1); default: off (a bar when stderr is a terminal)"
+
     s = sub.add_parser("list", help="every registered claim")
-    s.add_argument("--json", action="store_true")
+    s.add_argument("--json", action="store_true", help=json_help)
     s.set_defaults(fn=cmd_list)
 
     _add_model_commands(sub)
 
-    for name, fn, helptext in (("check", cmd_check, "search for confirmed counterexamples"),):
-        s = sub.add_parser(name, help=helptext)
-        s.add_argument("claims", nargs="*")
-        s.add_argument("--all", action="store_true")
-        s.add_argument("--profile", default="quick")
-        s.add_argument("--instance")
-        s.add_argument("--reports", default="reports")
-        s.add_argument("--seed", type=int, default=0)
-        s.add_argument("--json", action="store_true")
-        s.add_argument("--quiet", action="store_true", help="no progress bar")
-        s.set_defaults(fn=fn)
+    s = sub.add_parser("check", help="search for confirmed counterexamples")
+    s.add_argument("claims", nargs="*", metavar="CLAIM", help="claim ids (verify list); or pass --all")
+    s.add_argument("--all", action="store_true", help="every registered claim (not with claim ids); default: off")
+    s.add_argument("--profile", default="quick", help=_profile_help("instances, horizon and confirmation budget"))
+    s.add_argument("--instance", metavar="FILE",
+                   help="judge the claims on this one instance file (JSON with the claims' schema) instead of "
+                        "searching; default: none (search the claims' strategies)")
+    s.add_argument("--reports", default="reports", metavar="DIR",
+                   help="folder for counterexample reports, run summaries (DIR/runs) and errors.log, created if "
+                        "needed; default: reports")
+    s.add_argument("--seed", type=int, default=0,
+                   help="seed of the instance search (any integer; the same seed draws the same instances); "
+                        "default: 0")
+    s.add_argument("--json", action="store_true", help=json_help)
+    s.add_argument("--quiet", action="store_true", help=quiet_help)
+    s.set_defaults(fn=cmd_check)
 
     s = sub.add_parser("audit", help="break each assumption alone; which are load-bearing?")
-    s.add_argument("claim")
-    s.add_argument("--profile", default="quick")
-    s.add_argument("--reports", default="reports")
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--examples", type=int, help="instances per assumption (default: from the profile)")
-    s.add_argument("--json", action="store_true")
-    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.add_argument("claim", metavar="CLAIM", help="a claim id (verify list)")
+    s.add_argument("--profile", default="quick", help=_profile_help("horizon and confirmation budget"))
+    s.add_argument("--reports", default="reports", metavar="DIR",
+                   help="folder for audit reports and errors.log, created if needed; default: reports")
+    s.add_argument("--seed", type=int, default=0, help="seed of the instance search (any integer); default: 0")
+    s.add_argument("--examples", type=int, metavar="K",
+                   help="instances per broken assumption, an integer >= 1; default: the profile's (quick 8, ci 12, "
+                        "thorough 200)")
+    s.add_argument("--json", action="store_true", help=json_help)
+    s.add_argument("--quiet", action="store_true", help=quiet_help)
     s.set_defaults(fn=cmd_audit)
 
     s = sub.add_parser("sweep", help="a claim on many seeded instances, batched, resumable")
-    s.add_argument("claim")
-    s.add_argument("--instances", type=int, required=True)
-    s.add_argument("--backend", choices=("numpy", "torch"), default="numpy")
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--results", default="sweep-results")
-    s.add_argument("--profile", default="quick", help="horizon and confirmation budget (quick|ci|thorough)")
-    s.add_argument("--batch-size", type=int, default=64, help="instances per batch (work unit)")
+    s.add_argument("claim", metavar="CLAIM", help="a claim id (verify list)")
+    s.add_argument("--instances", type=int, required=True, metavar="N",
+                   help="how many seeded instances to draw, an integer >= 1; required")
+    s.add_argument("--backend", choices=("numpy", "torch"), default="numpy",
+                   help="the batched trajectories' backend (numpy, torch); default: numpy")
+    s.add_argument("--seed", type=int, default=0, help="seed of the instance draw (any integer); default: 0")
+    s.add_argument("--results", default="sweep-results", metavar="DIR",
+                   help="results folder (DIR/manifest.json, DIR/instances, DIR/summary.json, DIR/reports), created "
+                        "if needed; one sweep per folder: reusing it for another claim, seed, profile or backend is "
+                        "refused; default: sweep-results")
+    s.add_argument("--profile", default="quick", help=_profile_help("horizon and confirmation budget"))
+    s.add_argument("--batch-size", type=int, default=64, metavar="B",
+                   help="instances per batch (work unit), an integer >= 1; default: 64")
     s.add_argument("--executor", choices=("serial", "dask"), default="serial",
-                   help="serial (this process) or dask (an embedded LocalCluster, or --scheduler)")
-    s.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="an existing Dask cluster (implies --executor dask)")
-    s.add_argument("--workers", type=int, default=2, help="worker processes of the embedded Dask LocalCluster")
-    s.add_argument("--json", action="store_true")
-    s.add_argument("--quiet", action="store_true", help="no progress bar")
+                   help="serial (this process) or dask (an embedded LocalCluster, or --scheduler); default: serial")
+    s.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                   help="an existing Dask cluster (implies --executor dask); default: none")
+    s.add_argument("--workers", type=int, default=2,
+                   help="worker processes of the embedded Dask LocalCluster, an integer >= 1; default: 2")
+    s.add_argument("--json", action="store_true", help=json_help)
+    s.add_argument("--quiet", action="store_true", help=quiet_help)
     s.set_defaults(fn=cmd_sweep)
 
     s = sub.add_parser("replay", help="re-run a report as recorded; exit 0 reproduced, 1 not (differing fields named)")
-    s.add_argument("report")
+    s.add_argument("report", metavar="REPORT", help="a report's JSON file (schema verify-report/1)")
     s.set_defaults(fn=cmd_replay)
 
-    s = sub.add_parser("show", help="summarize a report or a folder of reports")
-    s.add_argument("path")
+    s = sub.add_parser("show", help="summarize a report, a folder of reports or a sweep's results folder")
+    s.add_argument("path", metavar="PATH", help="a report's JSON file, a reports folder, or a sweep results folder")
     s.add_argument("--html", nargs="?", const="", default=None, metavar="OUTDIR",
-                   help="write a self-contained static HTML site (index.html; default: into the reports folder)")
+                   help="write a self-contained static HTML site (OUTDIR/index.html; --html alone: into the reports "
+                        "folder); default: off (text on stdout)")
     s.set_defaults(fn=cmd_show)
+    for parser in [p, *sub.choices.values()]:
+        complete_help(parser)
     return p
+
+
+def complete_help(parser: argparse.ArgumentParser) -> None:
+    """Every option's help states its default and allowed values: an option whose help (a model verb's, say)
+    does not yet say them gets ``one of: ...`` (its choices) and ``default: ...`` (or ``required``) appended."""
+    for a in parser._actions:
+        if not a.option_strings or a.help == argparse.SUPPRESS or isinstance(a, (argparse._HelpAction,
+                                                                                  argparse._VersionAction)):
+            continue
+        text = a.help or ""
+        extra = []
+        if a.choices and not all(str(c) in text for c in a.choices):
+            extra.append("one of: " + ", ".join(map(str, a.choices)))
+        if "default" not in text and "required" not in text:
+            if a.required:
+                extra.append("required")
+            elif isinstance(a, argparse._StoreTrueAction):
+                extra.append("default: off")
+            else:
+                extra.append(f"default: {'none' if a.default is None else a.default}")
+        if extra:
+            a.help = "; ".join([text, *extra]) if text else "; ".join(extra)
 
 
 _NEGATIVE_VALUE = re.compile(r"-[0-9.]")

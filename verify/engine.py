@@ -348,9 +348,11 @@ class ClaimSummary:
     candidates: list[dict] = field(default_factory=list)
     """Every candidate violation that went through confirmation: its final verdict and code, status, which
     confirmations applied and agreed, and the table of reconstruction readings (parameter, value, verdict)."""
+    evidence: list = field(default_factory=list, repr=False)
+    """The Evidence of every instance that produced one (for the terminal table's per-kind figure; not in JSON)."""
 
     def to_json(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k != "errors"} | {
+        return {k: v for k, v in self.__dict__.items() if k not in ("errors", "evidence")} | {
             "errors": [{k: v for k, v in e.items() if k != "traceback"} for e in self.errors]}
 
 
@@ -411,7 +413,8 @@ def _summarize(claim: Claim, results: list[Assessment], reports: list[str]) -> C
     errors = [{"claim": claim.id, "status": r.status, "traceback": r.traceback} for r in results
               if r.verdict == ERROR]
     return ClaimSummary(claim.id, claim_verdict(counts), len(results), counts, reports, exps,
-                        max(ratios) if ratios else None, codes=dict(sorted(codes.items())), errors=errors)
+                        max(ratios) if ratios else None, codes=dict(sorted(codes.items())), errors=errors,
+                        evidence=evs)
 
 
 def check(module: TheoremModule, claim: Claim, profile: Profile, *, instance: Any = None,

@@ -120,7 +120,13 @@ def as_array(obj: dict, key: str, shape: tuple[int | None, ...], *, required: bo
             raise VerifyInputError(f"missing required field {key!r}")
         return None
     try:
-        arr = np.array(obj[key], dtype=np.float64)
+        raw = np.array(obj[key])  # the JSON types as they are: strings and booleans are not numbers here
+        if raw.dtype.kind in "USb":
+            what = "booleans" if raw.dtype.kind == "b" else "strings"
+            raise VerifyInputError(f"field {key!r} must hold numbers, not {what} (got {raw.ravel()[:1].tolist()})")
+        arr = raw.astype(np.float64)
+    except OverflowError:
+        raise VerifyInputError(f"field {key!r} holds an integer beyond float64's range") from None
     except (TypeError, ValueError):
         raise VerifyInputError(f"field {key!r} must be a nested list of numbers with a regular shape") from None
     if arr.ndim != len(shape) or any(s is not None and s != a for s, a in zip(shape, arr.shape, strict=True)):
@@ -128,5 +134,6 @@ def as_array(obj: dict, key: str, shape: tuple[int | None, ...], *, required: bo
         got = " x ".join(str(a) for a in arr.shape) if arr.ndim else "a scalar"
         raise VerifyInputError(f"field {key!r} has shape {got}, expected {want}")
     if not np.all(np.isfinite(arr)):
-        raise VerifyInputError(f"field {key!r} contains NaN or infinite values")
+        raise VerifyInputError(f"field {key!r} contains NaN or infinite values (a number beyond float64's range, "
+                               "such as 1e400, reads as infinite)")
     return arr

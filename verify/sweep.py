@@ -12,6 +12,14 @@ Pipeline::
       -> one result file per instance          # results/instances/<key>.json, written atomically as results arrive
       -> results/summary.json                  # counts over all N instances (also the ones done earlier)
 
+**One sweep per results folder.** ``results/manifest.json`` (schema ``verify-sweep-manifest/1``) records the
+claim, seed, profile, backend, the full settings and their hash (:func:`run_hash`, also the suffix of every
+result key). A later sweep into the same folder with the same hash resumes it; with another claim, seed, profile,
+backend or settings it is refused with one line naming what differs (exit 2), before anything is drawn or run,
+so results of two sweeps never mix in one summary. A folder written before manifests existed is accepted when
+its result files carry this sweep's hash, and refused otherwise. ``verify show DIR`` summarizes a results
+folder (:func:`summarize_sweep`: the manifest, the counts over its result files, reason codes, reports).
+
 **Executor interface.** An executor is any callable
 
     executor(fn: Callable[[WorkUnit], list[dict]], units: Sequence[WorkUnit]) -> Iterable[list[dict]]
@@ -37,6 +45,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +65,8 @@ from verify.verdicts import (
 
 RESULT_SCHEMA = "verify-sweep-result/1"
 SUMMARY_SCHEMA = "verify-sweep-summary/1"
+MANIFEST_SCHEMA = "verify-sweep-manifest/1"
+MANIFEST_NAME = "manifest.json"
 
 # ---------------------------------------------------------------------------------------------- drawing
 def draw_instances(strategy: Any, count: int, seed: int) -> list[Any]:
@@ -106,8 +117,7 @@ def instance_hash(inst: Any) -> str:
 def result_key(inst: Any, claim_id: str, settings: Settings, profile: str) -> str:
     """The name of an instance's result file: its hash plus a hash of what was run on it (claim, settings,
     profile), so a re-run with other settings (say another backend) does not mistake old results for its own."""
-    run = json.dumps({"claim": claim_id, "settings": settings.to_json(), "profile": profile}, sort_keys=True)
-    return f"{instance_hash(inst)}-{hashlib.sha256(run.encode()).hexdigest()[:8]}"
+    return f"{instance_hash(inst)}-{run_hash(claim_id, settings, profile)}"
 
 
 def shape_key(inst: Any) -> tuple:
@@ -191,6 +201,126 @@ def run_unit(unit: WorkUnit) -> list[dict]:
     return out
 
 
+# ---------------------------------------------------------------------------------------------- the manifest
+def run_hash(claim_id: str, settings: Settings, profile: str) -> str:
+    """8 hex digits of the SHA-256 of what is run on every instance (claim, settings with seed and backend,
+    profile): the suffix of every result key and the manifest's ``settings_hash``."""
+    run = json.dumps({"claim": claim_id, "settings": settings.to_json(), "profile": profile}, sort_keys=True)
+    return hashlib.sha256(run.encode()).hexdigest()[:8]
+
+
+def manifest(claim_id: str, settings: Settings, profile: str) -> dict:
+    """What a results folder holds: one sweep, named by claim, seed, profile, backend and the settings hash."""
+    return {"schema": MANIFEST_SCHEMA, "claim": claim_id, "seed": settings.seed, "profile": profile,
+            "backend": settings.backend, "settings_hash": run_hash(claim_id, settings, profile),
+            "settings": settings.to_json()}
+
+
+def _describe(m: dict) -> str:
+    return (f"{m.get('claim')} (seed {m.get('seed')}, profile {m.get('profile')}, backend {m.get('backend')}, "
+            f"settings {m.get('settings_hash')})")
+
+
+def claim_results_folder(out: Path, want: dict) -> None:
+    """One results folder holds one sweep. A folder with a manifest for other settings, or (made before
+    manifests) result files of another run, is refused with one line naming what differs; an empty or new
+    folder, or one of the same sweep, gets ``manifest.json`` (written once)."""
+    path = out / MANIFEST_NAME
+    if path.exists():
+        try:
+            have = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise VerifyInputError(f"{path}: unreadable sweep manifest ({exc.__class__.__name__}); pass another "
+                                   "--results folder or delete this one") from None
+        if not isinstance(have, dict) or have.get("schema") != MANIFEST_SCHEMA:
+            raise VerifyInputError(f"{path}: not a sweep manifest (schema {MANIFEST_SCHEMA!r} expected)")
+        if have.get("settings_hash") != want["settings_hash"]:
+            diff = [f"{k} {have.get(k)!r} -> {want[k]!r}" for k in ("claim", "seed", "profile", "backend")
+                    if have.get(k) != want[k]]
+            if not diff:
+                old = have.get("settings") or {}
+                diff = [f"settings.{k} {old.get(k)!r} -> {v!r}" for k, v in want["settings"].items()
+                        if old.get(k) != v] or ["settings"]
+            raise VerifyInputError(f"--results {out} holds another sweep, {_describe(have)}; this one differs in "
+                                   f"{', '.join(diff)}: pass another --results folder (or delete {out})")
+        return
+    others = sorted({f.stem.rsplit("-", 1)[-1] for f in (out / "instances").glob("*.json")} - {want["settings_hash"]})
+    if others:
+        raise VerifyInputError(f"--results {out} holds results of another sweep (settings {', '.join(others)}; no "
+                               f"manifest) and this one is {_describe(want)}: pass another --results folder (or "
+                               f"delete {out})")
+    atomic_write_text(path, dumps(want))
+
+
+def summarize_sweep(path: str | Path) -> str:
+    """``verify show DIR`` for a sweep's results folder: what was swept (the manifest), the counts over the result
+    files of that sweep (also an unfinished one), the reason codes, the confirmed reports and the summary's notes."""
+    out = Path(path)
+    m: dict = {}
+    if (out / MANIFEST_NAME).exists():
+        try:
+            m = json.loads((out / MANIFEST_NAME).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise VerifyInputError(f"{out / MANIFEST_NAME}: unreadable sweep manifest ({exc.__class__.__name__})") \
+                from None
+    summary: dict = {}
+    if (out / "summary.json").exists():
+        try:
+            summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise VerifyInputError(f"{out / 'summary.json'}: unreadable sweep summary ({exc.__class__.__name__})") \
+                from None
+    if not isinstance(m, dict) or not isinstance(summary, dict):
+        raise VerifyInputError(f"{out}: the sweep manifest and summary must be JSON objects")
+    suffix = m.get("settings_hash")
+    rows = []
+    for f in sorted((out / "instances").glob("*.json")):
+        if suffix and not f.stem.endswith(f"-{suffix}"):
+            continue
+        try:
+            r = json.loads(f.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # a damaged result file: the next sweep redoes it
+        if isinstance(r, dict) and r.get("schema") == RESULT_SCHEMA:
+            rows.append(r)
+    counts: dict[str, int] = {}
+    codes: dict[str, int] = {}
+    for r in rows:
+        counts[r["verdict"]] = counts.get(r["verdict"], 0) + 1
+        if r["verdict"] == INCONCLUSIVE:
+            codes[r.get("code") or "unspecified"] = codes.get(r.get("code") or "unspecified", 0) + 1
+    claim = m.get("claim") or summary.get("claim_id") or (rows[0]["claim"] if rows else "?")
+    head = f"sweep of {claim}"
+    if m:
+        head += f": seed {m.get('seed')}, profile {m.get('profile')}, backend {m.get('backend')}, settings " \
+                f"{m.get('settings_hash')}"
+    lines = [head]
+    asked = summary.get("instances")
+    done = f"{len(rows)} instance result{'s' if len(rows) != 1 else ''}"
+    lines.append(done + (f" of {asked} asked for" if asked is not None else "") + (
+        "" if summary else " (no summary.json: unfinished, or interrupted)"))
+    lines.append("verdicts: " + (", ".join(f"{v} {n}" for v, n in sorted(counts.items())) or "none"))
+    if codes:
+        lines.append("reason codes: " + ", ".join(f"{c} {n}" for c, n in sorted(codes.items())))
+    lines += [f"note: {n}" for n in summary.get("notes", [])]
+    lines += [f"counterexample report: {r['report']}" for r in rows if r.get("confirmed") and r.get("report")]
+    lines.append(f"results in {out}")
+    return "\n".join(lines)
+
+
+def is_sweep_folder(path: str | Path) -> bool:
+    """A folder with a sweep manifest, or a sweep summary and instance results."""
+    p = Path(path)
+    if not p.is_dir():
+        return False
+    if (p / MANIFEST_NAME).exists():
+        return True
+    try:
+        return json.loads((p / "summary.json").read_text(encoding="utf-8")).get("schema") == SUMMARY_SCHEMA
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 # ---------------------------------------------------------------------------------------------- the sweep
 @dataclass
 class SweepSummary:
@@ -265,10 +395,16 @@ def sweep(claim_id: str, count: int, *, backend: str = "numpy", seed: int = 0, r
     prof = get_profile(profile)
     settings = settings_for(module, claim_settings(prof, seed).but(backend=backend))
     out = Path(results)
+    if out.exists() and not out.is_dir():
+        raise VerifyInputError(f"--results {out}: exists and is not a folder")
     try:
         (out / "instances").mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out / "instances"):
+            pass
     except OSError as exc:
-        raise VerifyInputError(f"cannot create results folder {out}: {exc}") from None
+        raise VerifyInputError(f"--results {out}: cannot create or write the results folder "
+                               f"({exc.strerror or exc})") from None
+    claim_results_folder(out, manifest(claim_id, settings, prof.name))
     instances = draw_instances(module.meets(claim_id), count, seed)
     units, skipped = plan(claim_id, instances, settings, prof.name, out, batch_size, out / "reports")
     todo = sum(len(u.keys) for u in units)
