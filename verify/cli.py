@@ -289,7 +289,9 @@ def _rich_table(rows: list[list[str]], out: Any) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(*CHECK_HEADER, header_style="bold")
+    table = Table(header_style="bold")
+    for i, h in enumerate(CHECK_HEADER):  # claim ids never break; other cells wrap (fold) rather than lose text
+        table.add_column(h, no_wrap=i == 0, overflow="fold")
     for r in rows:
         table.add_row(r[0], r[1], Text(r[2], style=_VERDICT_STYLE.get(r[2].split(" ")[0], "")), r[3], r[4])
     Console(file=out).print(table)
