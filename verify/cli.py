@@ -9,7 +9,11 @@ Exit codes (also in ``verify --help`` and the README):
   traceback goes to ``errors.log`` in the reports folder). 3 takes precedence over 1: the run is incomplete.
 - ``audit``: 0 when it ran (load-bearing assumptions are information, not failures); 2 or 3 as above.
 - ``replay``: 0 = the report was reproduced; 1 = it was not (each differing field is named).
-- every other command: 0 on success, 2 on a usage or input error.
+- every other command: 0 on success, 2 on a usage or input error; ``trace`` also exits 2 when its run loses
+  precision (the rows up to that checkpoint are printed first).
+- any command: 130 when interrupted (Ctrl-C), 141 when its output pipe closes.
+
+Every exit 2 prints exactly one line ``error: ...`` on stderr and no traceback (tests/test_bad_input.py).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ EXIT_CODES_HELP = """exit codes:
                 2 usage or input error, 3 evaluation error (traceback in REPORTS/errors.log)
   audit         0 it ran (load-bearing assumptions are information), 2, 3 as above
   replay        0 reproduced, 1 not reproduced (each differing field is named)
+  trace         0 ran, 2 usage or input error, or the run lost precision (rows up to there printed)
   any           130 interrupted (check writes the summary of the claims that finished),
                 141 output pipe closed (e.g. verify list | head -1)"""
 
