@@ -97,11 +97,12 @@ def kappa(res: dict) -> str:
 
 
 def kappa_population(res: dict) -> str:
-    """The same kappa sweep with the population gradient (no finite-n floor): contraction factor rho fitted on the
-    whole transient, and steps until pop_loss <= 1e-10 (max 3000). rho is fitted on the last 8
-    checkpoints above 1e-12."""
+    """The same kappa sweep with the population gradient (no finite-n floor): the steps until pop_loss <= 1e-10
+    (max 3000), exact (every step is a checkpoint), and the contraction factor rho, fitted on the last 8 of the
+    default log-spaced checkpoints (``alg.checkpoints``) above 1e-12."""
     rows = []
     out = []
+    cps = np.asarray(alg.checkpoints(alg.resolve_options({"steps": 3000})))
     for which in ("sigma", "m"):
         for k in (1.0, 10.0, 100.0, 1000.0):
             kw = {"sigma_spectrum": gsb26.kappa_spectrum(3, k)} if which == "sigma" else \
@@ -113,9 +114,11 @@ def kappa_population(res: dict) -> str:
                                                   "damping": 1e-10}),
                             ("gd", {"method": "gd", "regularizer": False, "renorm": False})):
                 traj = alg.train(inst(n=100, **kw), {**o, "gradient": "population", "init": "random",
-                                                      "init_scale": 0.3, "steps": 3000, "eta": 0.5})
-                t, e = np.asarray(traj.t, float), traj.series("pop_loss")
+                                                      "init_scale": 0.3, "steps": 3000, "eta": 0.5,
+                                                      "checkpoints": list(range(3001))})
+                e = traj.series("pop_loss")
                 s_ = steps_to_reach(traj.t, e.tolist(), 1e-10)
+                t, e = cps.astype(float), e[cps]
                 sel = (e > 1e-12) & (t >= 1)
                 rho = float(math.exp(ols(t[sel][-8:], np.log(e[sel][-8:]))[0])) if sel.sum() >= 3 else math.nan
                 row += [rho, s_]
