@@ -40,7 +40,7 @@ class Series:
     ``values`` are floats, or (a bound checked at high precision, ``dps`` set) mpmath ``mpf`` at ``dps`` digits.
     ``ok`` are the per-checkpoint precision flags (all True when None). ``error`` is an absolute rounding-error
     bound of each value (bound claims: the excess over the bound must exceed it to violate; 0 when None).
-    ``log``: the values are natural logs of the metric (a loss or an attention far below float64's range);
+    ``log``: the values are natural logs of the metric (a loss or a softmax weight far below float64's range);
     the claim's rate is then compared as ``ln rate``. ``witness``: a lower bound lb(t) on
     ``witness_of`` (the metric itself when None), a distance that tends to 0 if the limit claim holds; a
     witness that stays positive refutes the limit. ``t0``: the first checkpoint the claim is judged from (the
