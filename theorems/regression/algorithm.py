@@ -139,8 +139,9 @@ def initial_point(inst: ar.RegressionInstance, setup: Setup) -> tuple[np.ndarray
 
 
 def op_norm(X: np.ndarray) -> float:
-    """||X||_op (nan for a non-finite X, where the SVD would not converge)."""
-    return float(np.linalg.norm(X, 2)) if np.all(np.isfinite(X)) else math.nan
+    """||X||_op, the largest singular value (what ``np.linalg.norm(X, 2)`` computes); nan for a non-finite X,
+    where the SVD would not converge."""
+    return float(np.linalg.svd(X, compute_uv=False)[0]) if np.all(np.isfinite(X)) else math.nan
 
 
 def spectral_distance(inst: ar.RegressionInstance) -> float:
@@ -167,8 +168,8 @@ class Term(NamedTuple):
 
 class TrainingFirstOrder(NamedTuple):
     """First order of F = L_n (+ R): the whole gradient, each term's (``terms``), the iterate in whitened
-    coordinates (``white``, for the preconditioner), log(F - F*) = nan (F* is unknown and no method here reads
-    it) and the gradient's estimated relative rounding error."""
+    coordinates (``white``) and its operator norms (``white_op``), both for the preconditioners, log(F - F*) =
+    nan (F* is unknown and no method here reads it) and the gradient's estimated relative rounding error."""
 
     unit_grad: tuple[np.ndarray, np.ndarray]
     log_grad_norm: np.ndarray
@@ -178,6 +179,7 @@ class TrainingFirstOrder(NamedTuple):
     rel_error: np.ndarray
     terms: dict[str, Term]
     white: tuple[np.ndarray, np.ndarray]
+    white_op: tuple[float, float]
 
 
 def _log_norm(sq: float) -> float:
@@ -308,9 +310,10 @@ class TrainingProblem:
             whole = _term(g)
             # the error relative to the size of the summands (module docstring)
             rel = _rel(err, mag) + 2 * logit_err if math.isfinite(float(whole.log_grad_norm[0])) else math.inf
+        At, C = self.white(params)
         return TrainingFirstOrder(whole.unit_grad, whole.log_grad_norm, whole.block_unit_grad,
-                                  whole.block_log_grad_norm, np.array([math.nan]), np.array([rel]), terms,
-                                  self.white(params))
+                                  whole.block_log_grad_norm, np.array([math.nan]), np.array([rel]), terms, (At, C),
+                                  (op_norm(At), op_norm(C)))
 
     # metrics
     def observe(self, params: tuple[np.ndarray, np.ndarray], fo: TrainingFirstOrder) -> dict[str, np.ndarray]:
@@ -342,26 +345,25 @@ class TrainingProblem:
 
 
 # ---------------------------------------------------------------------------------------------- the methods
-def _damped_inverse(Z: np.ndarray, o: dict) -> np.ndarray:
-    """(Z^T Z + delta I)^{-1}, delta = damping ||Z||_op^2 + damping_abs."""
+def _damped_inverse(Z: np.ndarray, z_op: float, o: dict) -> np.ndarray:
+    """(Z^T Z + delta I)^{-1}, delta = damping ||Z||_op^2 + damping_abs (``z_op`` = ||Z||_op)."""
     G = Z.T @ Z
-    return np.linalg.inv(G + (o["damping"] * op_norm(Z) ** 2 + o["damping_abs"]) * np.eye(G.shape[0]))
+    return np.linalg.inv(G + (o["damping"] * z_op**2 + o["damping_abs"]) * np.eye(G.shape[0]))
 
 
 def _preconditioner(o: dict) -> Callable[[TrainingFirstOrder, Any], Any]:
     """(dAt, dC) -> (dAt P_C, dC P_A) at the iterate (module docstring)."""
 
     def P(fo: TrainingFirstOrder, direction: Any) -> Any:
-        At, C = fo.white
-        return direction[0] @ _damped_inverse(C, o), direction[1] @ _damped_inverse(At, o)
+        (At, C), (a_op, c_op) = fo.white, fo.white_op
+        return direction[0] @ _damped_inverse(C, c_op, o), direction[1] @ _damped_inverse(At, a_op, o)
 
     return P
 
 
 def _scalar_preconditioner(fo: TrainingFirstOrder, direction: Any) -> Any:
     """(dAt, dC) -> (dAt, dC) / (||At||_op^2 + ||C||_op^2): keeps the regularizer's step stable at any scale."""
-    At, C = fo.white
-    sc = op_norm(At) ** 2 + op_norm(C) ** 2
+    sc = fo.white_op[0] ** 2 + fo.white_op[1] ** 2
     return direction[0] / sc, direction[1] / sc
 
 
