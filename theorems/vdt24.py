@@ -171,7 +171,7 @@ from theorems.attention.recon import (
     polyak_c,
     refutation_docs,
 )
-from theorems.attention.strategies import dm_strategy, instance_strategy
+from theorems.attention.strategies import GRID_PARAMS, dm_strategy, grid_strategy, instance_strategy
 from verify.provenance import prov
 from verify.theory import Claim, Reference, TheoremModule
 
@@ -490,6 +490,23 @@ def breaks(claim_id: str, assumption_id: str) -> st.SearchStrategy | None:
     return {"near_orthogonal": low_dimensional_instances(), "score_gap": small_gap_instances()}.get(assumption_id)
 
 
+def grid(claim_id: str, params: dict) -> st.SearchStrategy | None:
+    """Fixed-decoder claims: N(0, I/d) tokens times ``scale`` at the given n, T, d, init_scale
+    (``theorems.attention.strategies.grid_strategy``), keeping the draws with a unique optimal token and the score
+    gap (what the decoder controls); near-orthogonality and the SVM's feasibility follow from n, T, d and are
+    reported per cell, not filtered. The joint claims (data model DM) have no grid yet."""
+    if claim_id not in CLAIMS:
+        raise KeyError(claim_id)
+    if CLAIMS[claim_id].assumptions == JOINT:
+        return None
+
+    def keep(inst: ac.AttentionInstance) -> bool:
+        cache: dict = {}
+        return all(ASSUMPTIONS[aid].check(inst, cache).verdict == "holds" for aid in ("unique_opt", "score_gap"))
+
+    return grid_strategy(**{**GRID_PARAMS, **params}).filter(keep)
+
+
 MODULE = TheoremModule(
     key="vdt24",
     reference=REFERENCE,
@@ -502,6 +519,8 @@ MODULE = TheoremModule(
     meets=meets,
     breaks=breaks,
     model=ATTENTION,
+    grid=grid,
+    grid_params=GRID_PARAMS,
     extra_docs=f"Assumption parameters (all [recon]): {PARAMS}. Diagnostic assumptions: {DIAGNOSTIC}.\n\n"
     + refutation_docs(REFUTES),
 )

@@ -1,13 +1,14 @@
-"""The ``verify`` command line. The core verbs know no model: list, check, audit, sweep, replay, show. Each
-registered model adds its own verbs through the model contract (``verify.model.Model.add_commands``; the attention
-model adds ``svm`` and ``trace``).
+"""The ``verify`` command line. The core verbs know no model: list, check, audit, sweep, map, replay, show. Each
+registered model adds its own verbs through the model contract (``verify.model.Model.add_commands``; the
+toolkit's own classifier model adds ``svm`` and ``trace``).
 
 Exit codes (also in ``verify --help`` and the README):
 
 - ``check`` and ``sweep``: 0 = nothing violated; 1 = at least one claim violated (a confirmed counterexample, robust
   across the reconstructions); 2 = a usage or input error; 3 = an evaluation error (one line names the claim; the
   traceback goes to ``errors.log`` in the reports folder). 3 takes precedence over 1: the run is incomplete.
-- ``audit``: 0 when it ran (load-bearing assumptions are information, not failures); 2 or 3 as above.
+- ``audit`` and ``map``: 0 when it ran (load-bearing assumptions, a claim failing in some cells are information,
+  not failures); 2 or 3 as above.
 - ``replay``: 0 = the report was reproduced; 1 = it was not (each differing field is named).
 - every other command: 0 on success, 2 on a usage or input error; ``trace`` also exits 2 when its run loses
   precision (the rows up to that checkpoint are printed first).
@@ -37,6 +38,7 @@ EXIT_CODES_HELP = """exit codes:
   audit         0 it ran (load-bearing assumptions are information), 2, 3 as above
   replay        0 reproduced, 1 not reproduced (each differing field is named)
   trace         0 ran, 2 usage or input error, or the run lost precision (rows up to there printed)
+  map           0 it ran, 2 usage or input error, 3 evaluation error (traceback in DIR/errors.log)
   any           130 interrupted (check writes the summary of the claims that finished),
                 141 output pipe closed (e.g. verify list | head -1)"""
 
@@ -492,6 +494,32 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return EXIT_VIOLATED if s.confirmed else EXIT_OK
 
 
+def cmd_map(args: argparse.Namespace) -> int:
+    from verify.map import run_map
+
+    m = run_map(args.claim, args.vary or [], args.instances, log=args.log or [], results=args.results,
+                profile=args.profile, seed=args.seed, quiet=args.quiet)
+    if args.json:
+        print(json.dumps(m.to_json(), indent=1))
+    else:
+        for c in m.cells:
+            counts = ", ".join(f"{v} {n}" for v, n in c["counts"].items()) or "none"
+            frac = ("no instances" if c["fraction"] is None else
+                    f"holds {c['fraction']:.2f} [{c['interval'][0]:.2f}, {c['interval'][1]:.2f}]")
+            print(f"{c['id']}: {frac}; {counts}; {c['applicable']}/{c['instances']} meet every assumption")
+            for note in c["notes"]:
+                print(f"{c['id']}: note: {note}")
+        for x in m.crossings:
+            at = "".join(f" at {k}={v}" for k, v in x["at"].items())
+            print(f"50% crossing: {x['along']} ~ {x['value']:.3g}{at}")
+        print(f"map in {Path(args.results) / 'map.json'} and {Path(args.results) / 'map.png'}")
+    if m.errors:
+        log = _write_error_log(Path(args.results), m.errors)
+        print(f"error: evaluating claim {m.claim_id} raised; traceback in {log}", file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_OK
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     from verify.report import summarize
     from verify.sweep import is_sweep_folder, summarize_sweep
@@ -614,6 +642,24 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help=json_help)
     s.add_argument("--quiet", action="store_true", help=quiet_help)
     s.set_defaults(fn=cmd_sweep)
+
+    s = sub.add_parser("map", help="where a claim holds, over a grid of generator parameters (curve or heatmap)")
+    s.add_argument("claim", metavar="CLAIM", help="a claim id whose module has a grid (verify list)")
+    s.add_argument("--vary", action="append", metavar="NAME=LO:HI:N",
+                   help="a generator parameter and N values from LO to HI (integers for an integer parameter such "
+                        "as d), once or twice; required")
+    s.add_argument("--log", action="append", metavar="NAME",
+                   help="space that varied parameter's values geometrically (LO, HI > 0); default: linear")
+    s.add_argument("--instances", type=int, required=True, metavar="K",
+                   help="seeded instances per cell, an integer >= 1; required")
+    s.add_argument("--results", default="map-results", metavar="DIR",
+                   help="DIR/map.json, DIR/map.png and one resumable sweep folder per cell (DIR/cells/<cell>); "
+                        "default: map-results")
+    s.add_argument("--profile", default="quick", help=_profile_help("horizon and confirmation budget"))
+    s.add_argument("--seed", type=int, default=0, help="seed of every cell's instance draw (any integer); default: 0")
+    s.add_argument("--json", action="store_true", help=json_help)
+    s.add_argument("--quiet", action="store_true", help=quiet_help)
+    s.set_defaults(fn=cmd_map)
 
     s = sub.add_parser("replay", help="re-run a report as recorded; exit 0 reproduced, 1 not (differing fields named)")
     s.add_argument("report", metavar="REPORT", help="a report's JSON file (schema verify-report/1)")

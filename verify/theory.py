@@ -298,7 +298,8 @@ class TheoremModule:
     """A paper's theorems as data.
 
     ``meets(claim_id)`` is a hypothesis strategy of instances meeting every assumption of the claim;
-    ``breaks(claim_id, assumption_id)`` one of instances that break exactly that assumption and meet the rest.
+    ``breaks(claim_id, assumption_id)`` one of instances that break exactly that assumption and meet the rest;
+    ``grid(claim_id, params)`` (optional) one of instances with given generator parameters (``verify map``).
     ``model`` is the :class:`~verify.model.Model` the claims are about: it loads the instances (its schema), names
     the representations and may carry a gradient spec and a batch runner.
     """
@@ -312,6 +313,12 @@ class TheoremModule:
     breaks: Callable[[str, str], Any]
     model: Model
     extra_docs: str = ""
+    grid: Callable[[str, dict], Any] | None = None
+    """``grid(claim_id, params)``: a strategy of instances drawn with the given generator parameters (a subset of
+    ``grid_params``, the rest at their defaults) that meet the claim's other assumptions (those the parameters do
+    not control); None for a claim without a grid. ``verify map`` draws each cell's instances from it."""
+    grid_params: dict[str, Any] = field(default_factory=dict)
+    """The parameters ``grid`` accepts and their defaults; an int default makes an integer parameter."""
 
     def assumption(self, aid: str) -> Assumption:
         return self.assumptions[aid]

@@ -208,3 +208,24 @@ def dm_strategy(draw: st.DrawFn, dims: str = "large", gap: str = "any") -> ac.At
         X[0, 1] = X[0, 1] + (target - cur) * inst.y[0] * inst.u
         inst = ac.make_instance(X, inst.y, inst.u, inst.z, inst.W0, {**inst.meta, "gap": "small"})
     return inst
+
+
+GRID_PARAMS = {"n": 4, "T": 4, "d": 16, "scale": 1.0, "init_scale": 0.0}
+"""The generator parameters of :func:`grid_strategy` and their defaults (an int default: an integer parameter)."""
+
+
+def grid_instance(n: int, T: int, d: int, seed: int, scale: float = 1.0,
+                  init_scale: float = 0.0) -> ac.AttentionInstance:
+    """N(0, I/d) tokens (any d, below or above nT) multiplied by ``scale``, a random unit decoder, W0 = 0 or of
+    norm about ``init_scale``: the instance of one grid cell for one seed."""
+    base = generate(n, T, d, seed, "gaussian", 0.0, init_scale)
+    meta = {**base.meta, "generator": "theorems.attention.strategies.grid_instance", "scale": scale}
+    return ac.make_instance(scale * base.X, base.y, base.u, None, base.W0, meta)
+
+
+@st.composite
+def grid_strategy(draw: st.DrawFn, n: int = 4, T: int = 4, d: int = 16, scale: float = 1.0,
+                  init_scale: float = 0.0) -> ac.AttentionInstance:
+    """Instances with the given generator parameters; only the seed is drawn (see :func:`grid_instance`)."""
+    seed = draw(st.integers(0, 2**32 - 1), label="seed")
+    return grid_instance(n, T, d, seed, scale, init_scale)
