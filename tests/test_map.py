@@ -109,3 +109,19 @@ def test_map_writes_cells_and_resumes_after_sigkill(tmp_path: Path, capsys: pyte
     assert main(argv) == 0
     assert _result_files(out) == after
     assert all(c["ran"] == 0 for c in json.loads((out / "map.json").read_text())["cells"])
+
+
+def test_heatmap_with_crossings_is_drawn(tmp_path: Path) -> None:
+    """Two varied parameters: a heatmap, the 1/2 crossings along the first one (no evaluation: synthetic cells)."""
+    from verify.map import Axis, MapResult, crossings_of, plot_map
+
+    axes = [Axis("d", (4, 16, 28)), Axis("scale", (0.5, 2.0), log=True)]
+    frac = {(4, 0.5): 0.0, (16, 0.5): 0.75, (28, 0.5): 1.0, (4, 2.0): 0.25, (16, 2.0): 0.25, (28, 2.0): 0.5}
+    cells = [{"params": {"d": d, "scale": s}, "fraction": f, "interval": [0.0, 1.0]} for (d, s), f in frac.items()]
+    crossings = crossings_of(axes, cells)
+    assert crossings == [{"along": "d", "at": {"scale": 0.5}, "value": pytest.approx(12.0)},
+                         {"along": "d", "at": {"scale": 2.0}, "value": pytest.approx(28.0)}]
+    res = MapResult("x.claim", axes, cells, str(tmp_path), crossings, fixed={"n": 4}, instances=4)
+    plot_map(res, tmp_path / "map.png")
+    assert (tmp_path / "map.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert list(tmp_path.iterdir()) == [tmp_path / "map.png"]  # no temporary file left behind
