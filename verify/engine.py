@@ -73,6 +73,7 @@ class Assessment:
     code: str = ""  # reason code of an inconclusive verdict
     robustness: list[dict] = field(default_factory=list)
     traceback: str = ""  # the formatted traceback of an evaluation error (written to the run's error log)
+    certification: dict | None = None  # verify.certify's record of a reported finding (proven or why not)
 
     @property
     def applicable(self) -> bool:
@@ -297,6 +298,8 @@ def build_report(module: TheoremModule, claim: Claim, a: Assessment, settings: S
         "evidence": ev.to_json(),
         "confirmation": a.confirmation,
         "robustness": a.robustness,
+        **({} if a.certification is None else {"certified": bool(a.certification.get("certified")),
+                                                "certificate": a.certification}),
         "versions": versions(),
         "replay": "",
     }
@@ -325,8 +328,10 @@ def finalize(module: TheoremModule, claim: Claim, a: Assessment, settings: Setti
                 + (", robust across every declared reconstruction" if a.robustness else "") + ")")
     if reports is None:
         return None
+    from verify.certify import certify_finding
     from verify.report import report_basename, write_report
 
+    a.certification = certify_finding(module.model, claim, a.instance, a.evidence)
     rep = build_report(module, claim, a, settings, seed)
     rep["replay"] = f"verify replay {Path(reports) / (report_basename(rep) + '.json')}"
     paths = write_report(rep, reports)
@@ -460,7 +465,9 @@ def candidate_record(a: Assessment) -> dict:
     return {"instance": digest, "verdict": a.verdict, "code": a.code, "status": a.status,
             "confirmation": [{"kind": c["kind"], "applies": c.get("applies", True), "agrees": c["agrees"],
                               "verdict": c["verdict"]} for c in a.confirmation],
-            "robustness": [{k: r[k] for k in ("name", "role", "value", "verdict", "code")} for r in a.robustness]}
+            "robustness": [{k: r[k] for k in ("name", "role", "value", "verdict", "code")} for r in a.robustness],
+            **({} if a.certification is None else {"certified": bool(a.certification.get("certified")),
+                                                    "certificate": a.certification.get("reason", "")})}
 
 
 @dataclass

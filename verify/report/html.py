@@ -451,6 +451,7 @@ def render_report_page(report: dict, json_path: Path, out_dir: Path, siblings: l
              f"<p>{esc(refutes_if(report))}</p>",
              f"<p><strong>{esc(claim['title'])}</strong> &mdash; {esc(kind)} claim, status "
              f"<em>{esc(report['status'])}</em></p>",
+             *_certification(report),
              f"<blockquote>{esc(claim['statement'])}</blockquote>",
              f"<p class=\"muted small\">Provenance <code>{esc(provenance_label(claim['provenance']))}</code>. Paper: "
              f"{esc(claim['paper'])}. Reference: {esc(reference_text(report['theorem']['reference']) or '—')}. "
@@ -625,3 +626,12 @@ def write_html(path: str | os.PathLike, out: str | os.PathLike | None = None) ->
         atomic_write_text(out_dir / page, render_report_page(rep, f, out_dir, siblings))
         entries.append((rep, f, page))
     return atomic_write_text(out_dir / "index.html", render_index(entries, runs, src_dir, out_dir))
+
+
+def _certification(report: dict) -> list[str]:
+    """The certification paragraph: "certified (rigorous)" only when the report's ``certified`` is true."""
+    from verify.certify import certification_line
+
+    line = certification_line(report)
+    return [] if line is None else [f"<p id=\"certification\"><strong>Certification</strong>: {esc(line)}</p>"]
+

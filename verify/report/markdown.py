@@ -202,6 +202,11 @@ def render_markdown(report: dict) -> str:
         out.append("Not re-checked: an audit breaks an assumption on purpose.")
     else:
         out.append("The claim declares no reconstructed constants.")
+    from verify.certify import certification_line
+
+    line = certification_line(report)
+    if line is not None:
+        out += ["", "## Certification", "", line]
     out += ["", "## Versions", ""]
     if report["versions"]:
         out += _table(["package", "version"], [[k, v] for k, v in sorted(report["versions"].items())])

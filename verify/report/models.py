@@ -286,6 +286,12 @@ class ReportBase(Record):
     confirmation: ListOf[ConfirmationRun] = Field(description="The re-runs that confirmed the candidate.")
     robustness: ListOf[RobustnessRow] = optional("The re-checks under each reading of each reconstructed constant; "
                                                  "absent or empty when there was none.")
+    certified: Flag = optional(
+        "Whether the violation is proven (Arb enclosures: the metric's ball above the claimed curve's ball, "
+        "verify.certify); false with the reason in certificate otherwise; absent in reports written before it.")
+    certificate: Object = optional("The certification record: certified, reason, the enclosures per checkpoint "
+                                   "(metric and curve as [lo, hi], the margin's lower end) or the finite facts "
+                                   "of an asymptotic claim; absent in older reports.")
     versions: MapOf[TextOrNull] = Field(description="Python, the platform and the packages used; null when a "
                                                     "package is not installed.")
     replay: Text = Field(description="The command that reproduces this report.")

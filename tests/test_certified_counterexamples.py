@@ -1,0 +1,153 @@
+"""Certified counterexamples (verify/certify.py, theorems/attention/certify.py): "certified" means proven.
+
+- a planted false bound (NGD's direction error <= 0.5/sqrt(t) from t >= 10) is certified violated: the arb run's
+  ball of the metric lies above the curve's ball, also through ``verify check`` into the report and its pages;
+- the exact bound ||W_t|| <= eta t + ||W_0|| (equality at t = 1 from W_0 = 0) is never certified violated, while
+  the same bound with 9/10 eta is;
+- the vdt24.global audit witness e(t) >= ||What_mm(alpha) - What_mm|| - e_alpha(t) > 0 is certified on the two
+  committed audit reports at t = 956 (the last checkpoint within the arb horizon of 1000 steps);
+- order claims are never certified (asymptotic), and the record says so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+import sympy
+
+from theorems.attention import MODEL as ATTENTION
+from theorems.attention.certify import certify_witness
+from theorems.attention.claims import evaluate_direction_order
+from verify import arb, profiles, registry
+from verify.certify import arb_eval, certification_line, certify_finding
+from verify.theory import Settings
+
+pytestmark = pytest.mark.skipif(arb.available() is not None, reason=str(arb.available()))
+
+from test_planted import CLAIMS, ETA, INSTANCES, MODULE, W0, T, _claim  # noqa: E402
+
+REPORTS = sorted((Path(__file__).resolve().parents[1] / "docs" / "findings" / "reports").glob(
+    "vdt24.global--audit-near_orthogonal--*.json"))
+
+
+def _from_t10(claim, inst, settings, cache):  # the direction error, judged from t >= 10
+    obs = evaluate_direction_order(claim, inst, settings, cache)
+    obs.series = {k: dataclasses.replace(s, t0=10) for k, s in obs.series.items()}
+    return obs
+
+
+DIR_BOUND = _claim("planted.ngd-dir-bound", "bound", _from_t10, rate=T ** sympy.Rational(-1, 2),
+                   constant=sympy.Rational(1, 2), params={"eta": 0.1})
+
+
+def test_the_sympy_curve_is_evaluated_exactly_in_arb() -> None:
+    ball = arb.flint_module().arb
+    with arb.working_precision(256):
+        b = arb_eval(sympy.Rational(9, 10) * ETA * T + W0, {"eta": 0.1, "t": 3, "norm_W0": 0.0})
+        # 9/10 enters exactly (not as the float 0.9), eta as the exact ball of fl(0.1)
+        assert b.contains(ball(27) * ball(0.1) / 10) and b.rad() < 1e-70
+        assert not b.contains(ball(0.9) * ball(0.1) * 3)
+        s = arb_eval(sympy.sqrt(T) * sympy.log(T) + sympy.exp(-T), {"t": 4})
+        assert s.contains(ball(2) * ball(4).log() + ball(-4).exp()) and s.rad() < 1e-70
+
+
+def test_the_planted_false_direction_bound_is_certified_violated() -> None:
+    certified = []
+    for inst in INSTANCES:
+        ev = DIR_BOUND.run(inst, Settings(steps=300, backend="numpy", dps=30))
+        rec = certify_finding(ATTENTION, DIR_BOUND, inst, ev)
+        if ev.verdict != "violated":
+            assert not rec["certified"], rec["reason"]
+            continue
+        assert rec["certified"], rec["reason"]
+        assert rec["reason"].startswith("certified (rigorous)")
+        assert all(r["t"] >= 10 for r in rec["enclosures"])
+        best = next(r for r in rec["enclosures"] if r["t"] == rec["t"])
+        assert best["metric"][0] - best["curve"][1] == pytest.approx(rec["margin_lower"], abs=1e-12)
+        assert rec["margin_lower"] > 0.2
+        certified.append(rec["margin_lower"])
+    assert len(certified) >= 2
+
+
+@pytest.mark.parametrize("k", range(len(INSTANCES)))
+def test_the_exact_norm_bound_is_never_certified_violated(k: int) -> None:
+    claim, inst = CLAIMS["planted.norm-bound"], INSTANCES[k]
+    ev = claim.run(inst, Settings(steps=300, backend="numpy", dps=30))
+    rec = certify_finding(ATTENTION, claim, inst, ev)
+    assert rec["certified"] is False and rec["reason"].startswith("not certified"), rec
+    assert rec["enclosures"] and not any(r["violated"] for r in rec["enclosures"])
+    if not inst.W0.any():  # equality at t = 1: the balls of ||W_1|| and of eta overlap, nothing is "proven"
+        r1 = next(r for r in rec["enclosures"] if r["t"] == 1)
+        assert r1["metric"][0] <= r1["curve"][1] and abs(r1["margin_lower"]) < 1e-15
+
+
+def test_a_false_norm_bound_is_certified_violated_at_t_1() -> None:
+    claim = dataclasses.replace(CLAIMS["planted.norm-bound"], constant=sympy.Rational(9, 10) * ETA * T + W0)
+    inst = next(i for i in INSTANCES if not i.W0.any())
+    ev = claim.run(inst, Settings(steps=60, backend="numpy", dps=30))
+    rec = certify_finding(ATTENTION, claim, inst, ev)
+    assert rec["certified"], rec["reason"]
+    r1 = next(r for r in rec["enclosures"] if r["t"] == 1)  # ||W_1|| = eta_run, the curve 0.9 eta_run
+    assert r1["violated"] and r1["margin_lower"] == pytest.approx(0.01, rel=1e-12)
+    assert rec["margin_lower"] >= r1["margin_lower"]
+
+
+def test_an_order_claim_is_not_certified_and_says_why() -> None:
+    claim = CLAIMS["planted.ngd-t2"]
+    ev = claim.run(INSTANCES[0], Settings(steps=100, backend="numpy"))
+    rec = certify_finding(ATTENTION, claim, INSTANCES[0], ev)
+    assert rec["certified"] is False and "asymptotic" in rec["reason"] and "not proven" in rec["reason"]
+
+
+def test_a_method_outside_the_arb_backend_is_not_certified() -> None:
+    claim = dataclasses.replace(CLAIMS["planted.norm-bound"], method="adam")
+    ev = CLAIMS["planted.norm-bound"].run(INSTANCES[0], Settings(steps=30, backend="numpy"))
+    rec = certify_finding(ATTENTION, claim, INSTANCES[0], ev)
+    assert rec == {"certified": False, "reason": "not certified: the arb backend does not cover the method adam "
+                                                 "(it covers gd, ngd, polyak)"}
+
+
+@pytest.mark.parametrize("path", REPORTS, ids=[p.stem[-8:] for p in REPORTS])
+def test_the_audit_witness_is_certified_on_the_committed_reports(path: Path) -> None:
+    rep = json.loads(path.read_text())
+    w = certify_witness(rep)
+    assert isinstance(w, dict), w
+    assert w["certified"] and w["t"] == 956, w["statement"]
+    assert w["lower_bound"] > 0.49
+    float_lb = dict(zip(rep["evidence"]["t"], rep["evidence"]["extra"]["lower_bound"], strict=True))
+    for r in w["rows"]:  # the balls contain the float64 run's witness (to its rounding) and e(t) >= lb(t)
+        assert r["lb_ball"][0] - 1e-9 <= float_lb[r["t"]] <= r["lb_ball"][1] + 1e-9
+        assert r["e"][1] >= r["lb_ball"][0]
+    assert all(r["positive"] for r in w["rows"] if r["t"] >= 12)
+
+
+def test_check_writes_a_certified_report(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                         capsys: pytest.CaptureFixture) -> None:
+    from verify.cli import main
+    from verify.report.html import render_report_page
+    from verify.report.markdown import render_markdown
+    from verify.report.schema import validate_report
+
+    found = dict(registry.modules())
+    found["planted"] = dataclasses.replace(MODULE, claims={DIR_BOUND.id: DIR_BOUND})
+    monkeypatch.setattr(registry, "modules", lambda: found)
+    quick = dataclasses.replace(profiles.PROFILES["quick"], confirm_mp_steps=60, steps=1000)
+    monkeypatch.setitem(profiles.PROFILES, "quick", quick)
+    main(["check", DIR_BOUND.id, "--profile", "quick", "--quiet", "--json", "--reports", str(tmp_path)])
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["verdict"] == "violated" and row["reports"], row
+    assert row["candidates"][0]["certified"] is True
+    rep = json.loads(Path(row["reports"][0]).read_text())
+    validate_report(rep)
+    assert rep["certified"] is True and rep["certificate"]["margin_lower"] > 0
+    line = certification_line(rep)
+    assert line is not None and line.startswith("certified (rigorous)")
+    page = render_report_page(rep, Path(row["reports"][0]), tmp_path)
+    assert "certified (rigorous)" in render_markdown(rep) and 'id="certification"' in page
+    assert "certified (rigorous)" in page
+    old = {k: v for k, v in rep.items() if k not in ("certified", "certificate")}
+    validate_report(old)  # reports written before certification still validate, and show no certification
+    assert certification_line(old) is None and "certified (rigorous)" not in render_markdown(old)
