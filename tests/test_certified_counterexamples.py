@@ -138,6 +138,15 @@ def test_check_writes_a_certified_report(monkeypatch: pytest.MonkeyPatch, tmp_pa
     monkeypatch.setitem(profiles.PROFILES, "quick", quick)
     main(["check", DIR_BOUND.id, "--profile", "quick", "--quiet", "--json", "--reports", str(tmp_path)])
     (row,) = json.loads(capsys.readouterr().out)
+    from types import SimpleNamespace
+
+    from verify.cli import detail_lines
+
+    lines = detail_lines([SimpleNamespace(claim_id=DIR_BOUND.id, notes=[], candidates=[], reports=row["reports"])])
+    assert lines[1].startswith(f"{DIR_BOUND.id}: certified (rigorous): at t=")
+    main(["show", row["reports"][0]])
+    shown = capsys.readouterr().out
+    assert "certified:  certified (rigorous): at t=" in shown
     assert row["verdict"] == "violated" and row["reports"], row
     assert row["candidates"][0]["certified"] is True
     rep = json.loads(Path(row["reports"][0]).read_text())
@@ -151,3 +160,14 @@ def test_check_writes_a_certified_report(monkeypatch: pytest.MonkeyPatch, tmp_pa
     old = {k: v for k, v in rep.items() if k not in ("certified", "certificate")}
     validate_report(old)  # reports written before certification still validate, and show no certification
     assert certification_line(old) is None and "certified (rigorous)" not in render_markdown(old)
+
+
+def test_the_check_lines_print_the_certification() -> None:
+    from types import SimpleNamespace
+
+    from verify.cli import detail_lines
+
+    path = REPORTS[0]
+    s = SimpleNamespace(claim_id="vdt24.global", notes=[], candidates=[], reports=[str(path)])
+    assert detail_lines([s]) == [f"vdt24.global: counterexample report: {path}"]  # an older report: no line
+

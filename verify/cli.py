@@ -317,8 +317,22 @@ def detail_lines(summaries: list) -> list[str]:
                                   for r in cand["robustness"])
                 lines.append(f"{s.claim_id}: candidate {cand['instance']}: "
                              f"{describe(cand['verdict'], cand['code'])}; readings: {table}")
-        lines += [f"{s.claim_id}: counterexample report: {p}" for p in s.reports]
+        for p in s.reports:
+            lines.append(f"{s.claim_id}: counterexample report: {p}")
+            cert = _certification(p)
+            if cert is not None:  # "certified (rigorous)" only when the report's certified is true
+                lines.append(f"{s.claim_id}: {cert}")
     return lines
+
+
+def _certification(path: str) -> str | None:
+    """The report's certification line (verify.certify.certification_line), None when it has none."""
+    from verify.certify import certification_line
+
+    try:
+        return certification_line(json.loads(Path(path).read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return None
 
 
 def _exit_code(summaries: list, reports: Path) -> int:
@@ -450,6 +464,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
             print(f"{r.assumption:<18} {r.tried:>5}  {(counts if r.breakable else r.note):<40} {r.verdict}")
             for p in r.reports:
                 print(f"{'':<18} audit report: {p}")
+                cert = _certification(p)
+                if cert is not None:
+                    print(f"{'':<18} {cert}")
     errors = [e for r in rows for e in r.errors]
     if errors:
         log = _write_error_log(Path(args.reports), errors)

@@ -35,6 +35,11 @@ def _summary_lines(report: dict, path: Path) -> list[str]:
                           or "no confirmation runs"),
         f"replay:     {report['replay']}",
     ]
+    from verify.certify import certification_line
+
+    cert = certification_line(report)  # "certified (rigorous): ..." only when the report's certified is true
+    if cert is not None:
+        lines.insert(-1, f"certified:  {cert}")
     return lines
 
 
