@@ -333,6 +333,10 @@ def finalize(module: TheoremModule, claim: Claim, a: Assessment, settings: Setti
 
     a.certification = certify_finding(module.model, claim, a.instance, a.evidence)
     rep = build_report(module, claim, a, settings, seed)
+    if a.broken is None and module.model.shrink is not None and profile.shrink_evaluations > 0:
+        from verify.shrink import shrink  # the smallest instance still violated and confirmed (verify.shrink)
+
+        rep["shrunk"] = shrink(module, claim, a, settings, profile).to_json()
     rep["replay"] = f"verify replay {Path(reports) / (report_basename(rep) + '.json')}"
     paths = write_report(rep, reports)
     return paths["json"]

@@ -16,7 +16,11 @@ and the confirmations use a model only through a :class:`Model`:
 - ``gradient``: optional :class:`~verify.theory.GradientSpec` (loss and closed-form gradient), checked by the
   conformance suite against finite differences;
 - ``add_commands``: optional, ``(subparsers) -> None``, adds the model's own CLI verbs (each parser sets
-  ``fn=`` to a function ``args -> exit code``).
+  ``fn=`` to a function ``args -> exit code``);
+- ``shrink``: optional, ``instance -> iterable of`` :class:`verify.shrink.Move` (candidate smaller instances,
+  largest reduction first: drop a sequence, a token, a dimension, round the numbers); the engine shrinks each
+  confirmed counterexample with them (:func:`verify.shrink.shrink`), accepting a move only when the smaller
+  instance meets the claim's assumptions and its violation is confirmed again.
 
 A theorem module names its model (:attr:`verify.theory.TheoremModule.model`). Models are registered under the
 ``verify.models`` entry-point group (``key = "pkg.module:MODEL"``); a model that a registered theorem module
@@ -25,7 +29,7 @@ names is registered with it. See docs/extending.md for a complete second model.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +51,7 @@ class Model:
     simulate_batch: BatchRunner | None = None
     gradient: GradientSpec | None = None
     add_commands: Callable[[Any], None] | None = None
+    shrink: Callable[[Any], Iterable[Any]] | None = None
 
     def __post_init__(self) -> None:
         if not self.key or "/" not in self.schema:

@@ -61,16 +61,22 @@ class Profile:
     """For claims that set their own sizes (data seeds, replicates, trials, a grid of n or of condition numbers,
     their own step counts), where between its smallest declared sizes (0) and its full ones (1) a claim runs,
     read with :func:`claim_effort`; each such claim declares both ends."""
+    shrink_evaluations: int = 0
+    """``verify check``: candidate smaller instances assessed (each confirmed when violated) while shrinking a
+    confirmed counterexample with its model's moves (:func:`verify.shrink.shrink`); 0 shrinks nothing."""
 
 
 PROFILES = {
     "quick": Profile("quick", max_examples=3, steps=2000, derandomize=True, shrink=False, confirm_mp_steps=500,
-                     audit_examples=8, claim_examples=2, property_examples=5, conformance_examples=2, effort=0.0),
+                     audit_examples=8, claim_examples=2, property_examples=5, conformance_examples=2, effort=0.0,
+                     shrink_evaluations=12),
     "ci": Profile("ci", max_examples=6, steps=3000, derandomize=True, shrink=False, confirm_mp_steps=1000,
-                  audit_examples=12, claim_examples=3, property_examples=10, conformance_examples=3, effort=1.0),
+                  audit_examples=12, claim_examples=3, property_examples=10, conformance_examples=3, effort=1.0,
+                  shrink_evaluations=24),
     "thorough": Profile("thorough", max_examples=200, steps=20000, derandomize=False, shrink=True,
                         confirm_mp_steps=2000, audit_examples=200, claim_examples=200, property_examples=1000,
-                        conformance_examples=20, effort=1.0),
+                        conformance_examples=20, effort=1.0,
+                        shrink_evaluations=200),
 }
 
 _SUPPRESS = [HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large]

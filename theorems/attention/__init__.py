@@ -19,6 +19,7 @@ from typing import Any
 
 from theorems.attention import classifier as ac
 from theorems.attention.gradient import ATTENTION_GRADIENT
+from theorems.attention.shrink import moves as shrink_moves
 from verify.model import Model
 from verify.theory import Claim, Settings
 
@@ -44,4 +45,5 @@ MODEL = Model(
     simulate_batch=_prefill,
     gradient=ATTENTION_GRADIENT,
     add_commands=_add_commands,
+    shrink=shrink_moves,
 )

@@ -295,6 +295,11 @@ class ReportBase(Record):
     versions: MapOf[TextOrNull] = Field(description="Python, the platform and the packages used; null when a "
                                                     "package is not installed.")
     replay: Text = Field(description="The command that reproduces this report.")
+    shrunk: Object = optional("The counterexample shrunk by the model's moves (verify.shrink): the smaller instance, "
+                              "its assumptions, evidence, confirmation and readings, the accepted moves and the "
+                              "evaluations spent; each accepted instance met the claim's assumptions and its "
+                              "violation was confirmed again. Absent when the model has no moves, or in older "
+                              "reports.")
 
 
 class CounterexampleReport(ReportBase):
