@@ -100,6 +100,9 @@ def test_an_order_claim_is_not_certified_and_says_why() -> None:
     ev = claim.run(INSTANCES[0], Settings(steps=100, backend="numpy"))
     rec = certify_finding(ATTENTION, claim, INSTANCES[0], ev)
     assert rec["certified"] is False and "asymptotic" in rec["reason"] and "not proven" in rec["reason"]
+    fin = rec["finite"]  # the finite facts: e(t) t^2 (e ~ 1/t) certainly grows over the enclosed checkpoints
+    assert fin["increasing"] and fin["growth_lower"] > 10 and fin["t"] == [1, 100], fin["statement"]
+    assert "certified (rigorous)" not in (certification_line({"certified": False, "certificate": rec}) or "")
 
 
 def test_a_method_outside_the_arb_backend_is_not_certified() -> None:
