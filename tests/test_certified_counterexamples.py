@@ -84,6 +84,23 @@ def test_the_exact_norm_bound_is_never_certified_violated(k: int) -> None:
         assert r1["metric"][0] <= r1["curve"][1] and abs(r1["margin_lower"]) < 1e-15
 
 
+def test_eta_as_the_float_alone_would_falsely_certify_the_exact_bound() -> None:
+    """The failure mode the eta ball prevents: NGD's step is exp(fl(log 0.1)) = fl(0.1) + 1.7e-17, so with eta the
+    exact ball of fl(0.1) the true bound is "violated" at t = 1 by 1.7e-17; with the ball of both it is not."""
+    from theorems.attention.certify import enclose_metric
+    from verify.certify import certify_bound
+
+    claim = CLAIMS["planted.norm-bound"]
+    inst = next(i for i in INSTANCES if not i.W0.any())
+    ev = claim.run(inst, Settings(steps=10, backend="numpy"))
+    enc = enclose_metric(claim, inst, ev)
+    assert not isinstance(enc, str)
+    assert not certify_bound(claim, enc, {})["certified"]
+    enc.consts["eta"] = 0.1
+    wrong = certify_bound(claim, enc, {})
+    assert wrong["certified"] and wrong["t"] == 1 and 1e-17 < wrong["margin_lower"] < 2e-17
+
+
 def test_a_false_norm_bound_is_certified_violated_at_t_1() -> None:
     claim = dataclasses.replace(CLAIMS["planted.norm-bound"], constant=sympy.Rational(9, 10) * ETA * T + W0)
     inst = next(i for i in INSTANCES if not i.W0.any())

@@ -131,7 +131,8 @@ def certify_bound(claim: Any, enc: MetricEnclosure, consts: dict, t0: int = 1) -
         if t < t0:
             continue
         c = curve_ball(claim, t, {**consts, **enc.consts})
-        diff = m - c
+        with working_precision(BITS):
+            diff = m - c
         rows.append({"t": int(t), "metric": ball_json(m), "curve": ball_json(c), "margin_lower": lower_float(diff),
                      "violated": bool(diff > 0)})
     hits = [r for r in rows if r["violated"]]

@@ -9,8 +9,9 @@ iterate of the method as the toolkit defines it (a step of length exp(fl(log eta
   W_f, in balls, widened by the SVM certificate's ``direction_bound`` (a rigorous bound on the distance between
   the directions of W_f and W*); without a rigorous certificate it is not enclosed.
 
-Constants of a bound: eta is the exact step length exp(fl(log eta)) (the run's), norm_W0 the ball of ||W_0||_F,
-norm_Wmm the certificate's ``norm_interval``; n, T, d, Delta are exact as their float values.
+Constants of a bound: eta is a ball holding the step length as the kernel applies it (exp(fl(log eta)) on a
+log-scaled update, fl(eta) as a factor), norm_W0 the ball of ||W_0||_F, norm_Wmm the certificate's
+``norm_interval``; n, T, d, Delta are exact as their float values.
 
 :func:`certify_witness` certifies the ``vdt24.global`` audit witness e(t) >= ||What_mm(alpha) - What_mm|| -
 e_alpha(t) > 0 from a report: both Att-SVMs by their certificates, the iterate by an arb run of the recorded
@@ -26,7 +27,8 @@ from typing import Any
 import numpy as np
 
 from theorems.attention import classifier as ac
-from verify.certify import MetricEnclosure, ball_json, lower_float
+from verify.arb import working_precision
+from verify.certify import BITS, MetricEnclosure, ball_json, lower_float
 
 COVERED = ("gd", "ngd", "polyak")
 MAX_STEPS = 1000
@@ -93,11 +95,8 @@ def _direction_radius(sol: Any) -> Any:
     d = sol.proof.direction
     if not sol.proof.rigorous or d is None:
         return None
-    return _arb()(0, frac_ball(Fraction(d)).upper())  # rad rounded up by Arb when stored
-
-
-def _widen(b: Any, delta: Any) -> Any:
-    return b + delta
+    b = frac_ball(Fraction(d))
+    return b.union(-b)  # a ball that contains [-delta, delta] (Arb's union is rigorous)
 
 
 def _consts(inst: ac.AttentionInstance, params: dict, sol: Any) -> dict:
@@ -105,7 +104,10 @@ def _consts(inst: ac.AttentionInstance, params: dict, sol: Any) -> dict:
     out: dict[str, Any] = {"n": inst.n, "T": inst.T, "d": inst.d, "Delta": float(ac.score_gaps(inst).min())}
     for k in ("eta", "c"):
         if k in params:
-            out[k] = arb(math.log(float(params[k]))).exp()  # the run's exact step length exp(fl(log eta))
+            # the step length as the kernel applies it: exp(fl(log eta)) on a log-scaled update, fl(eta) as a
+            # factor; the ball holds both, so the curve's ball holds the claim's curve for the run's step
+            v = float(params[k])
+            out[k] = arb(math.log(v)).exp().union(arb(v))
     out["norm_W0"] = _frob(np.vectorize(lambda x: arb(float(x)), otypes=[object])(inst.W0))
     if sol is not None and sol.proof.norm_bounds is not None:
         lo, hi = sol.proof.norm_bounds
@@ -137,15 +139,17 @@ def enclose_metric(claim: Any, inst: ac.AttentionInstance, evidence: Any) -> Met
         return tr
     Ws = iterate_balls(tr)
     ts = [t for t in tr.t if t in Ws and t > 0]
-    if claim.metric == "norm":
-        metric = [_frob(Ws[t]) for t in ts]
-    else:
-        assert sol is not None
-        metric = [_widen(direction_distance(Ws[t], sol.W), delta) for t in ts]
+    with working_precision(BITS):
+        if claim.metric == "norm":
+            metric = [_frob(Ws[t]) for t in ts]
+        else:
+            assert sol is not None
+            metric = [direction_distance(Ws[t], sol.W) + delta for t in ts]
+        consts = _consts(inst, claim.params, sol)
     notes = [n for n in tr.notes if n.startswith("arb:")][-1:]
     if not bool(tr.precision_ok.all()):
         notes.append("some balls are wider than 1e-8 (still rigorous)")
-    return MetricEnclosure(ts, metric, _consts(inst, claim.params, sol), notes)
+    return MetricEnclosure(ts, metric, consts, notes)
 
 
 def certify_finite(claim: Any, inst: ac.AttentionInstance, evidence: Any) -> dict | str:
@@ -165,7 +169,6 @@ def witness(inst: ac.AttentionInstance, method: str, params: dict, alpha: tuple[
     :data:`MAX_STEPS`): the SVM directions differ from the float answers by at most their certificates'
     ``direction_bound``s, the iterate is the arb run's ball. Also the direct bound e(t) >= ||What_t - What_f|| -
     delta_opt. ``certified`` when lb(t) > 0 at the last enclosed checkpoint."""
-    arb = _arb()
     sol, sol_a = _svm(inst), _svm(inst, alpha)
     d_opt, d_a = _direction_radius(sol), _direction_radius(sol_a)
     if d_opt is None or d_a is None:
@@ -173,7 +176,13 @@ def witness(inst: ac.AttentionInstance, method: str, params: dict, alpha: tuple[
     tr = rigorous_run(inst, method, params, checkpoints, representation)
     if isinstance(tr, str):
         return tr
-    Ws = iterate_balls(tr)
+    with working_precision(BITS):
+        return _witness_rows(iterate_balls(tr), sol, sol_a, d_opt, d_a, alpha, method, tr)
+
+
+def _witness_rows(Ws: dict[int, Any], sol: Any, sol_a: Any, d_opt: Any, d_a: Any, alpha: tuple[int, ...],
+                  method: str, tr: Any) -> dict | str:
+    arb = _arb()
     # ||What*_alpha - What*_opt|| >= ||What_f,alpha - What_f,opt|| - delta_alpha - delta_opt
     Wa = np.vectorize(lambda x: arb(float(x)), otypes=[object])(sol_a.W)
     gap = direction_distance(Wa, sol.W) + d_opt + d_a
@@ -186,6 +195,8 @@ def witness(inst: ac.AttentionInstance, method: str, params: dict, alpha: tuple[
         direct = direction_distance(Ws[t], sol.W) + d_opt  # contains e(t) itself
         rows.append({"t": int(t), "lower_bound": lower_float(lb), "lb_ball": ball_json(lb),
                      "e": ball_json(direct), "e_alpha": ball_json(e_alpha), "positive": bool(lb > 0)})
+    if not rows:
+        return "no checkpoint after t = 0 was enclosed"
     last = rows[-1]
     out = {"certified": last["positive"], "t": last["t"], "lower_bound": last["lower_bound"],
            "alpha": list(alpha), "dist_Wmm_alpha": ball_json(gap),
