@@ -276,7 +276,7 @@ class ReportBase(Record):
                                      "readings.")
     assumptions: ListOf[AssumptionRow] = Field(description="Every assumption of the module on this instance.")
     broken_assumption: Any
-    instance: Object = Field(description="The instance, in its own schema (such as attention-classification/1).")
+    instance: Object = Field(description="The instance, in its model's own schema (NAME/VERSION).")
     method: Object = Field(description="The run descriptor of the evidence.")
     backend: Text = Field(description="The arithmetic backend (numpy, mpmath, torch).")
     precision: Object = Field(description="Digits used and the run's own relative-error bound.")
