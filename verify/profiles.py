@@ -137,7 +137,7 @@ def seed_only_search() -> Iterator[None]:
     Hypothesis (6.13x and later) also draws, with a small probability per choice, number and string constants
     that it collects from every *local* module loaded so far (any file outside site-packages and the standard
     library; an editable install counts as local). The instances drawn for a claim then depend on which modules
-    happen to be imported (one more import, or an installed plugin, changed a VDT24 instance) and on every
+    happen to be imported (one more import, or an installed plugin, changed an instance of a search) and on every
     numeric literal in them. Inside this context the local pool is empty (the global pool of boundary values
     such as 0, 1 or inf stays), so the same seed draws the same instances whatever else is loaded. The pool is
     a private part of hypothesis; if it is not where this expects, the search runs unchanged (the guard is then

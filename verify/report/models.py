@@ -120,7 +120,7 @@ class ProvenanceRecord(Record):
 class Reference(Record):
     """The paper a theorem module encodes. Every key is optional."""
 
-    key: Text = optional("Short citation key, such as VDT24.")
+    key: Text = optional("Short citation key (authors' initials and year).")
     authors: Text = optional("The authors.")
     title: Text = optional("The paper's title.")
     arxiv: Text = optional("arXiv identifier; empty when there is none.")
@@ -142,7 +142,7 @@ ReferenceField = Annotated[
 class TheoremRecord(Record):
     """The theorem module the claim belongs to."""
 
-    module: Text = Field(description="The module's key, as `verify list` shows it (e.g. vdt24).")
+    module: Text = Field(description="The module's key, as `verify list` shows it.")
     reference: ReferenceField = Field(description="The paper: a citation string, or an object with key, authors, "
                                                   "title, arxiv, venue and theorem.")
 
