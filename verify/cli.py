@@ -181,17 +181,9 @@ def _g(x: float) -> str:
 
 
 def _finite(xs: Iterable[Any]) -> list[float]:
-    import math
+    from verify.stat_checks import finite_floats
 
-    out = []
-    for x in xs:
-        try:
-            v = float(x)
-        except (TypeError, ValueError):
-            continue
-        if math.isfinite(v):
-            out.append(v)
-    return out
+    return finite_floats(xs)
 
 
 def _span(xs: list[float]) -> str:

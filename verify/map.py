@@ -148,14 +148,9 @@ def run_map_unit(unit: Any) -> list[dict]:
 
 
 def _median(xs: Sequence[Any]) -> float | None:
-    vals = []
-    for x in xs:
-        try:
-            v = float(x)
-        except (TypeError, ValueError):
-            continue
-        if math.isfinite(v):
-            vals.append(v)
+    from verify.stat_checks import finite_floats
+
+    vals = finite_floats(xs)
     return statistics.median(vals) if vals else None
 
 

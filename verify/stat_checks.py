@@ -16,7 +16,7 @@ per-instance data the verdict rests on.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,6 +24,18 @@ import numpy as np
 from verify.checks import HOLDS, INCONCLUSIVE, VIOLATED, CheckResult
 from verify.verdicts import INSUFFICIENT_DATA, NON_FINITE
 
+
+def finite_floats(xs: Iterable[object]) -> list[float]:
+    """The entries of ``xs`` that are finite numbers, as floats (None, strings, NaN and inf left out)."""
+    out = []
+    for x in xs:
+        try:
+            v = float(x)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            continue
+        if math.isfinite(v):
+            out.append(v)
+    return out
 
 @dataclass(frozen=True)
 class StatResult(CheckResult):
