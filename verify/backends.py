@@ -126,15 +126,65 @@ class TorchNamespace:
         return int(x.ndim)
 
 
+def _is_jax(x: Any) -> bool:
+    """A JAX array or tracer (checked by module name, so JAX is never imported to answer)."""
+    return type(x).__module__.partition(".")[0] in ("jax", "jaxlib")
+
+
+def is_traced(x: Any) -> bool:
+    """Whether ``x`` is an abstract JAX value being traced (inside ``jax.jit``): it has no concrete value, so
+    code that branches on it (``bool(...)``, a float conversion) cannot run and must stay array-valued."""
+    if not _is_jax(x):
+        return False
+    import jax
+
+    return isinstance(x, jax.core.Tracer)
+
+
+class JaxNamespace:
+    """``jax.numpy`` plus the few helpers the kernels call on a namespace (float64 arrays: x64 is enabled)."""
+
+    def __init__(self) -> None:
+        import jax
+        import jax.numpy as jnp
+
+        jax.config.update("jax_enable_x64", True)
+        self._jnp = jnp
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._jnp, name)
+
+    def asarray(self, x: Any) -> Any:
+        return self._jnp.asarray(np.asarray(x, dtype=np.float64) if not _is_jax(x) else x, dtype=self._jnp.float64)
+
+    def asindex(self, x: Any) -> Any:
+        return self._jnp.asarray(np.asarray(x))
+
+    def to_numpy(self, x: Any) -> np.ndarray:
+        return np.asarray(x)
+
+
 def namespace(*arrays: Any) -> Any:
     """The array namespace of ``arrays``: numpy for ndarrays (float64 or object/mpf) and scalars, a
-    :class:`TorchNamespace` on the tensors' device for torch tensors."""
+    :class:`TorchNamespace` on the tensors' device for torch tensors, a :class:`JaxNamespace` for JAX arrays."""
     for a in arrays:
         if _is_torch(a):
             import torch
 
             return TorchNamespace(torch, str(a.device))
+        if _is_jax(a):
+            return jax_namespace()
     return np
+
+
+_JAX_NS: list[JaxNamespace] = []
+
+
+def jax_namespace() -> JaxNamespace:
+    """The one :class:`JaxNamespace` (built, and x64 enabled, on first use)."""
+    if not _JAX_NS:
+        _JAX_NS.append(JaxNamespace())
+    return _JAX_NS[0]
 
 
 @dataclass(frozen=True)
@@ -142,7 +192,7 @@ class Backend:
     """Elementwise special functions plus precision metadata for one number system.
 
     Attributes:
-        name: ``"numpy"``, ``"mpmath"``, ``"torch"`` or ``"arb"``.
+        name: ``"numpy"``, ``"mpmath"``, ``"torch"``, ``"jax"`` or ``"arb"``.
         eps: unit roundoff u (2^-53 for float64, 10^-dps for mpmath, 2^-prec for arb).
         dps: decimal digits carried (15 for float64).
         prec: binary working precision of the arb backend (0 for the others).
@@ -203,15 +253,17 @@ class Backend:
         """Round to float64 (mpf values outside float range become 0 or inf, as float64 would)."""
         if self.name == "torch":
             return np.asarray(self.xp.to_numpy(x), dtype=np.float64)
+        if self.name == "jax":  # inside jax.jit the value stays a traced float64 array
+            return x.astype(self.xp.float64) if is_traced(x) else np.asarray(x, dtype=np.float64)
         return np.asarray(np.vectorize(float, otypes=[np.float64])(x)) if self.name != "numpy" else np.asarray(x)
 
     def to_numpy(self, x: Array) -> np.ndarray:
         """A host numpy array of the same values (index arrays, booleans; mpf stays mpf)."""
-        return self.xp.to_numpy(x) if self.name == "torch" else np.asarray(x)
+        return self.xp.to_numpy(x) if self.name in ("torch", "jax") else np.asarray(x)
 
     def asindex(self, x: Any) -> Array:
         """An integer index array (token indices) on this backend's device."""
-        return self.xp.asindex(x) if self.name == "torch" else np.asarray(x)
+        return self.xp.asindex(x) if self.name in ("torch", "jax") else np.asarray(x)
 
     @contextmanager
     def context(self) -> Iterator[None]:
@@ -231,6 +283,8 @@ class Backend:
 def _isfinite(x: Array) -> Array:
     if _is_torch(x):
         return x.isfinite()
+    if _is_jax(x):
+        return namespace(x).isfinite(x)
     if isinstance(x, np.ndarray) and x.dtype == object:
         if _balls(x):
             from verify import arb
@@ -264,6 +318,8 @@ def elementwise_exp(x: Any) -> Any:
     """e^x; float64 overflow/underflow give inf/0 silently, as the kernels expect."""
     if _is_torch(x):
         return x.exp()
+    if _is_jax(x):
+        return namespace(x).exp(x)
     arr = np.asarray(x)
     if arr.dtype == object:
         if _balls(arr):
@@ -279,6 +335,8 @@ def elementwise_log(x: Any) -> Any:
     """log x for x > 0; -inf for x == 0 (and, for mpf entries, for x < 0 too, never a complex number)."""
     if _is_torch(x):
         return x.log()
+    if _is_jax(x):
+        return namespace(x).log(x)
     arr = np.asarray(x)
     if arr.dtype == object:
         if _balls(arr):
@@ -294,6 +352,8 @@ def elementwise_sqrt(x: Any) -> Any:
     """sqrt x for x >= 0."""
     if _is_torch(x):
         return x.sqrt()
+    if _is_jax(x):
+        return namespace(x).sqrt(x)
     arr = np.asarray(x)
     if arr.dtype == object:
         if _balls(arr):
@@ -468,6 +528,51 @@ def torch_backend(device: str | None = None) -> Backend:
     )
 
 
+# ------------------------------------------------------------------------------------------------ jax
+JAX_MISSING = "backend 'jax' needs the optional dependency jax: pip install -e '.[jax]'"
+
+
+def jax_backend() -> Backend:
+    """float64 JAX backend (u = 2^-53; x64 enabled), on JAX's default device (a GPU when JAX sees one).
+
+    The same kernel as numpy runs on ``jax.numpy``; :func:`verify.trajectory.run` compiles the steps between two
+    checkpoints into one ``jax.jit``-ed ``lax.fori_loop`` (precision watch included) when the method traces, and
+    runs the checkpoints' metrics eagerly. The special functions use the numpy backend's series cut-offs.
+    """
+    try:
+        ns = jax_namespace()
+    except ImportError:
+        raise VerifyInputError(JAX_MISSING) from None
+    jnp = ns._jnp
+
+    def log_expm1_exp(lx: Any) -> Any:
+        x = jnp.exp(lx)
+        return jnp.where(lx < _LOG_SMALL_X, lx + 0.5 * x,
+                         jnp.where(x > 40.0, x, jnp.log(jnp.expm1(jnp.minimum(x, 40.0)))))
+
+    def log_log1p_exp(ly: Any) -> Any:
+        sp = jnp.maximum(ly, 0) + jnp.log1p(jnp.exp(-jnp.abs(ly)))
+        return jnp.where(ly < _LOG_SMALL_Y, ly - 0.5 * jnp.exp(ly), jnp.log(sp))
+
+    import jax
+
+    return Backend(
+        name="jax",
+        eps=2.0**-53,
+        dps=15,
+        exp=jnp.exp,
+        log=jnp.log,
+        log1p=jnp.log1p,
+        expm1=jnp.expm1,
+        sqrt=jnp.sqrt,
+        _asarray=ns.asarray,
+        _log_expm1_exp=log_expm1_exp,
+        _log_log1p_exp=log_log1p_exp,
+        xp=ns,
+        device=str(jax.devices()[0].platform),
+    )
+
+
 # ------------------------------------------------------------------------------------------------ arb
 def arb_backend(dps: int = 50, prec: int | None = None) -> Backend:
     """Arb-ball backend (python-flint) at ``prec`` bits, by default the bits of ``dps`` digits as mpmath counts
@@ -504,8 +609,9 @@ def arb_backend(dps: int = 50, prec: int | None = None) -> Backend:
 BACKENDS = ("numpy", "mpmath", "torch")
 """The backends a report can name (the report schema's vocabulary)."""
 
-TRACE_BACKENDS = (*BACKENDS, "arb")
-"""Every backend :func:`get_backend` builds: ``arb`` (rigorous balls) runs trajectories, not yet reports."""
+TRACE_BACKENDS = (*BACKENDS, "jax", "arb")
+"""Every backend :func:`get_backend` builds: ``jax`` (compiled float64) and ``arb`` (rigorous balls) run
+trajectories, not yet reports."""
 
 
 def get_backend(name: str, dps: int = 50) -> Backend:
@@ -516,6 +622,8 @@ def get_backend(name: str, dps: int = 50) -> Backend:
         return mpmath_backend(dps)
     if name == "torch":
         return torch_backend()
+    if name == "jax":
+        return jax_backend()
     if name == "arb":
         return arb_backend(dps)
     raise VerifyInputError(f"unknown backend {name!r}; expected one of {', '.join(TRACE_BACKENDS)}")

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from verify.backends import Backend, isfinite
+from verify.compiled import compiled_steps
 from verify.methods import Method
 
 DEFAULT_TOL = 1e-8
@@ -153,14 +154,29 @@ def run(problem: Problem, rule: Method, steps: int, checkpoints: list[int] | Non
     with bk.context():
         state = problem.init()
         mstate = rule.init(state)
-        window_err: np.ndarray | None = None
-        window_ok: np.ndarray | None = None
+        window_err: Any = None
+        window_ok: Any = None
         last_W: np.ndarray | None = None
         cp_set = set(cps)
-        for t in range(steps + 1):
+        jit = compiled_steps(problem, rule, tol, every_step, notes) if bk.name == "jax" else None
+        t = -1
+        while t < steps:
+            t += 1
             at_cp = t in cp_set
-            fo = (problem.first_order(state, metrics=at_cp or every_step)  # type: ignore[call-arg]
-                  if lazy else problem.first_order(state))
+            if jit is not None and jit.ok and not at_cp:  # the steps up to the next checkpoint, in one call
+                if t == steps:  # the last step is no checkpoint: nothing is recorded after it
+                    break
+                end = min([c for c in cps if c > t] + [steps])
+                out = jit.segment(state, mstate, t, end, window_err, window_ok)
+                if out is not None:
+                    state, mstate, window_err, window_ok = out
+                    t = end - 1
+                    continue
+            if jit is not None and jit.ok:
+                fo = jit.first_order(state, at_cp or every_step)
+            else:
+                fo = (problem.first_order(state, metrics=at_cp or every_step)  # type: ignore[call-arg]
+                      if lazy else problem.first_order(state))
             rel = np.asarray(fo.rel_error, dtype=float)
             own = step_error(mstate) if step_error is not None else None
             if own is not None:  # (e.g. the steep inverse mirror map): fold it into the watch
@@ -187,7 +203,8 @@ def run(problem: Problem, rule: Method, steps: int, checkpoints: list[int] | Non
             if t == steps:
                 break
             with np.errstate(over="ignore", invalid="ignore"):  # a diverging run: the next first_order flags it
-                state, mstate = rule.update(state, mstate, fo, t)
+                state, mstate = jit.update(state, mstate, fo, t) if jit is not None and jit.ok else \
+                    rule.update(state, mstate, fo, t)
     derived = getattr(problem, "derived_records", None)
     return Trajectory(
         t=cps,

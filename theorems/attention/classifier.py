@@ -23,13 +23,13 @@ methods, a step costs O((nT)^2) independent of d).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 import mpmath
 import numpy as np
 
-from verify.backends import Array, Backend, isfinite, namespace
+from verify.backends import Array, Backend, is_traced, isfinite, namespace
 from verify.errors import VerifyInputError
 from verify.instance import as_array
 
@@ -198,6 +198,7 @@ class KernelOut(NamedTuple):
     log_loss_gap: Array  # (B,) log(L(W) - L*)
     log_max_nonopt: Array  # (B,) log max_i (1 - s_{i,opt_i})
     selected: np.ndarray  # (B, n) int: argmax-attention token of each sequence
+    invalid: Any = None  # compiled (traced) runs only: (B,) where a loss-gap term was not positive (NaN there)
 
 
 def _take(a: Array, idx: Array) -> Array:
@@ -207,6 +208,9 @@ def _take(a: Array, idx: Array) -> Array:
         flat = a.reshape(-1, a.shape[-1])
         return flat[np.arange(flat.shape[0]), np.asarray(idx).reshape(-1)].reshape(np.shape(idx))
     return namespace(a).take_along_axis(a, idx[..., None], axis=-1)[..., 0]
+
+
+LOSS_GAP_INVALID = "loss-gap term is non-positive: the optimal token is not unique or precision is lost"
 
 
 def softmax_logistic_kernel(bk: Backend, a: Array, g: Array, opt: np.ndarray, metrics: bool = True) -> KernelOut:
@@ -255,9 +259,16 @@ def softmax_logistic_kernel(bk: Backend, a: Array, g: Array, opt: np.ndarray, me
     direct = xp.where(at_opt, 1, (g_opt - g_r) - e_m * D_hat)
     # Balls: a non-finite ball carries no information (the precision watch has flagged it), not an error; a ball
     # that is certainly <= 0 still is one.
-    nonfinite = bk.name != "arb" and not bool(xp.all(isfinite(direct)))
-    if nonfinite or bool(xp.any(direct <= 0)) or bool(xp.any(neg_D <= 0)):
-        raise FloatingPointError("loss-gap term is non-positive: the optimal token is not unique or precision is lost")
+    invalid = None
+    if is_traced(direct):  # compiled (jax.jit): no branch on values; a non-positive term gives NaN, and
+        # ``invalid`` makes FixedDecoderProblem.observe raise as below, eagerly
+        bad = ~isfinite(direct) | (direct <= 0) | (neg_D <= 0)
+        direct, neg_D = xp.where(bad, math.nan, direct), xp.where(bad, math.nan, neg_D)
+        invalid = xp.any(bad, axis=-1)
+    else:
+        nonfinite = bk.name != "arb" and not bool(xp.all(isfinite(direct)))
+        if nonfinite or bool(xp.any(direct <= 0)) or bool(xp.any(neg_D <= 0)):
+            raise FloatingPointError(LOSS_GAP_INVALID)
     log_Delta = xp.where(at_opt, m + bk.log(neg_D), bk.log(direct))
     log_sig = -bk.softplus(g_opt)  # log sigmoid(-g_opt)
     log_gap_i = bk.log_log1p_exp(log_sig + bk.log_expm1_exp(log_Delta))
@@ -269,7 +280,7 @@ def softmax_logistic_kernel(bk: Backend, a: Array, g: Array, opt: np.ndarray, me
     s_opt_other = bk.exp(xp.where(at_opt, -1, _take(delta, opt) - log_1pS))
     log_nonopt_i = xp.where(at_opt, log_S - log_1pS, bk.log1p(-s_opt_other))
     log_max_nonopt = xp.max(log_nonopt_i, axis=-1)
-    return KernelOut(G_hat, M, loss, log_loss_gap, log_max_nonopt, r)
+    return KernelOut(G_hat, M, loss, log_loss_gap, log_max_nonopt, r, invalid)
 
 
 # -------------------------------------------------------------------------------------- representations
@@ -330,7 +341,10 @@ class Gram:
         ZZ = xp.einsum("bnd,bmd->bnm", Z, Z)
         K = (XX * ZZ[:, :, None, :, None]).reshape(B, n * T, n * T)
         a0 = dense_logits(X, Z, W0)
-        return Gram(X, Z, W0, K, a0, absK=abs(K))
+        gram = Gram(X, Z, W0, K, a0, absK=abs(K))
+        if not _is_object(a0):  # a constant of the problem, computed here so no compiled step caches a tracer
+            gram._cache["a0max"] = xp.max(abs(a0), axis=(1, 2))
+        return gram
 
     def init(self) -> Array:
         return self.a0 * 0  # zeros in the backend's number type
@@ -488,6 +502,27 @@ class FixedDecoderProblem:
     def init(self) -> Array:
         return self.rep.init()
 
+    def compile_parts(self) -> tuple[tuple, dict[str, Array], Any]:
+        """For a compiled run (verify.trajectory.compiled_segment): the problem's data as arrays, a key of their
+        shapes and of the representation, and ``rebuild(arrays)``, this problem on those arrays."""
+        rep = self.rep
+        rep_arrays = {"X": rep.X, "Z": rep.Z, "W0": rep.W0}
+        if isinstance(rep, Gram):
+            rep_arrays |= {"K": rep.K, "a0": rep.a0, "absK": rep.absK, "a0max": rep._cache["a0max"]}
+        arrays = {"rep": rep_arrays, "g": self.g, "norms": self.norms, "opt": self.opt}
+        key = (type(self).__name__, rep.name, self.bk.name,
+               tuple((k, tuple(v.shape), str(v.dtype)) for k, v in sorted(rep_arrays.items())))
+
+        def rebuild(arrs: dict) -> FixedDecoderProblem:
+            r = dict(arrs["rep"])
+            if isinstance(rep, Gram):
+                new_rep: Dense | Gram = replace(rep, X=r["X"], Z=r["Z"], W0=r["W0"], K=r["K"], a0=r["a0"],
+                                                absK=r["absK"], _cache={"a0max": r["a0max"]})
+            else:
+                new_rep = replace(rep, X=r["X"], Z=r["Z"], W0=r["W0"])
+            return replace(self, rep=new_rep, g=arrs["g"], norms=arrs["norms"], opt=arrs["opt"])
+        return key, arrays, rebuild
+
     def first_order(self, state: Array, metrics: bool = True) -> FirstOrder:
         bk, rep, xp = self.bk, self.rep, self.bk.xp
         k = softmax_logistic_kernel(bk, rep.logits(state), self.g, self.opt, metrics)
@@ -537,6 +572,8 @@ class FixedDecoderProblem:
         (B, n, T), from which :meth:`derived_records` rebuilds W and ||W|| only for the instances and checkpoints a
         caller reads (the mpmath backend, whose runs are small, also keeps W itself, rebuilt at full precision)."""
         bk, k = self.bk, fo.kernel
+        if k.invalid is not None and bool(np.any(np.asarray(k.invalid))):
+            raise FloatingPointError(LOSS_GAP_INVALID)
         out = {
             "loss": bk.to_float(k.loss),
             "log_loss_gap": bk.to_float(k.log_loss_gap),
