@@ -22,12 +22,14 @@ update, followed by the *geometry* that applies the final update to the paramete
                      (``per_block``: each block with its own norm);
   :func:`sign`       u = sign(u), elementwise;
   :func:`scale_by_adam`  u = m_hat / (sqrt(v_hat) + eps), Adam's moments of the incoming u;
+  :func:`scale_by_rms`   u = u / (sqrt(v) + eps), RMSprop's second moment v of the incoming u;
   :func:`normalize_lq`   u = u / ||u||_q (the dual norm of a mirror map; per block or over the concatenation);
   :func:`precondition`   u = P_x(u), a linear map the problem supplies for the iterate (a preconditioner);
   :func:`sum_of`     u = u_1 + ... + u_k, pipelines on the terms of L = sum_k L_k (``gradient(term=...)``);
 - step-length schedules:
   :func:`normalize`  u = u / ||u||_F              (log_scale <- 0);
   :func:`scale`      u = eta u                    (log_scale <- log_scale + log eta, or factor <- eta factor);
+  :func:`scale_by_schedule`  u = eta/(t+1)^power u  (a polynomially decaying step, in the same two forms);
   :func:`scale_by_polyak`  u = (L - L*)/(c ||u||^2) u  (log_scale <- log(L - L*) - log c - log_scale);
 - geometries: :data:`EUCLIDEAN` (W <- W - u), :func:`mirror_lp` (Theta <- Theta - u, W = grad psi*(Theta)
   for psi = (1/p)||W||_p^p, elementwise on the parameter array) and :func:`projected` (a base geometry, then a
@@ -257,6 +259,41 @@ def scale(eta: float) -> Scale:
 
 
 @dataclass(frozen=True)
+class ScaleBySchedule:
+    """u = eta_t u with the polynomially decaying schedule eta_t = eta / (t + 1)^power (t = 0, 1, ...; power 0 is
+    the constant step). In log form log eta_t is added to the log scale, otherwise eta_t multiplies the factor (a
+    plain array, such as Adam's update, gets factor eta_t)."""
+
+    eta: float
+    power: float
+    needs_loss_gap = False
+
+    def init(self, params: Any) -> None:
+        return None
+
+    def update(self, u: Update | None, state: None, fo: Any, t: int) -> tuple[Update, None]:
+        u = _needs(u, "scale_by_schedule()")
+        le = math.log(self.eta) - self.power * math.log(t + 1)
+        if u.log_scale is not None:
+            with _quiet(u):
+                ls = tuple(v + le for v in u.log_scale) if isinstance(u.log_scale, tuple) else u.log_scale + le
+            return u._replace(log_scale=ls), None
+        eta_t = self.eta * (t + 1) ** -self.power  # (eta itself at t = 0)
+        if u.factor is None:
+            return u._replace(factor=eta_t), None
+        fac = tuple(eta_t * v for v in u.factor) if isinstance(u.factor, tuple) else eta_t * u.factor
+        return u._replace(factor=fac), None
+
+
+def scale_by_schedule(eta: float, power: float) -> ScaleBySchedule:
+    """u = eta / (t + 1)^power * u (see :class:`ScaleBySchedule`); power >= 0."""
+    pw = float(power)
+    if not (math.isfinite(pw) and pw >= 0):
+        raise VerifyInputError(f"the schedule's power must be a finite number >= 0, got {power!r}")
+    return ScaleBySchedule(_positive("eta", eta), pw)
+
+
+@dataclass(frozen=True)
 class Normalize:
     """u = u / ||u||_F: the log scale becomes log 1 = 0, written log_scale * 0 so that it keeps the batch's
     shape and number type (and is NaN where the norm was not finite, which the precision watch flags)."""
@@ -393,6 +430,67 @@ class ScaleByAdam:
 def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> ScaleByAdam:
     """Adam's moment transform (see :class:`ScaleByAdam`)."""
     return ScaleByAdam(b1, b2, eps)
+
+
+class RmsState(NamedTuple):
+    """RMSprop's second moment in log-scaled form: v = e^{sv} v_hat (per block, per batch entry)."""
+
+    sv: Any
+    v: Any
+
+
+@dataclass(frozen=True)
+class ScaleByRms:
+    """RMSprop's second moment of the incoming update g, elementwise (the common form, without bias correction
+    and with eps outside the square root):
+
+        v <- decay v + (1 - decay) g^2,   u = g / (sqrt(v) + eps),   v_0 = 0.
+
+    g arrives as e^{lg} * unit; v is carried as e^{sv} * (scaled array) with sv updated in log space (as Adam's
+    moments, :class:`ScaleByAdam`), so it never underflows. u is evaluated as
+    e^{lg - sv/2} unit / (sqrt(v_hat) + eps e^{-sv/2}), which is exact algebra; once eps e^{-sv/2} overflows, u is
+    0 to working precision (eps dominates). The result is a plain array (no log scale)."""
+
+    decay: float = 0.99
+    eps: float = 1e-8
+    needs_loss_gap = False
+
+    def init(self, params: Any) -> Any:
+        if isinstance(params, tuple):
+            return tuple(self.init(p) for p in params)
+        B = np.shape(params)[0]
+        return RmsState(np.full(B, _NEG_INF), params * 0)
+
+    def update(self, u: Update | None, state: Any, fo: Any, t: int) -> tuple[Update, Any]:
+        u = _needs(u, "scale_by_rms()", log_form=True, unit=True)
+        ks = _blocks(u)
+        outs = [self._block(_part(state, k), _part(u.direction, k), _part(u.log_scale, k)) for k in ks]
+        return Update(_collect(u, [o[0] for o in outs])), _collect(u, [o[1] for o in outs])
+
+    def _block(self, s: RmsState, unit: Any, lg: Any) -> tuple[Any, RmsState]:
+        lg = np.asarray(lg)
+        shape = (-1,) + (1,) * (np.ndim(unit) - 1)
+        sv = np.maximum(s.sv + math.log(self.decay), 2 * lg + math.log(1 - self.decay))
+        sv = np.where(isfinite(np.asarray(sv)), sv, 0)
+        v = (elementwise_exp(s.sv + math.log(self.decay) - sv).reshape(shape) * s.v
+             + elementwise_exp(2 * lg + math.log(1 - self.decay) - sv).reshape(shape) * unit * unit)
+        # g / (sqrt(v) + eps) = e^{lg - sv/2} unit / (sqrt(v_hat) + eps e^{-sv/2})
+        with np.errstate(over="ignore"):
+            eps_s = self.eps * elementwise_exp(-sv / 2) if self.eps > 0 else sv * 0
+        den = elementwise_sqrt(v) + eps_s.reshape(shape)
+        step = elementwise_exp(lg - sv / 2).reshape(shape) * unit / den
+        return step, RmsState(sv, v)
+
+
+def scale_by_rms(decay: float = 0.99, eps: float = 1e-8) -> ScaleByRms:
+    """RMSprop's second-moment transform (see :class:`ScaleByRms`); 0 < decay < 1, eps >= 0."""
+    d = float(decay)
+    if not 0 < d < 1:
+        raise VerifyInputError(f"RMSprop's decay must lie in (0, 1), got {decay!r}")
+    e = float(eps)
+    if not (math.isfinite(e) and e >= 0):
+        raise VerifyInputError(f"RMSprop's eps must be a finite number >= 0, got {eps!r}")
+    return ScaleByRms(d, e)
 
 
 # -------------------------------------------------------------------------------- lp norms and mirror maps
@@ -774,17 +872,35 @@ def polyak(c: float, per_block: bool = False) -> Chain:
                  config={"c": c, **({"normalize": "block"} if per_block else {})})
 
 
-def adam(lr: float, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Chain:
-    """W <- W - lr * mh / (sqrt(vh) + eps) (:class:`ScaleByAdam`)."""
+def adam(lr: float, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8, decay_power: float = 0.0) -> Chain:
+    """W <- W - lr_t * mh / (sqrt(vh) + eps) (:class:`ScaleByAdam`), lr_t = lr (constant, the default) or
+    lr / (t + 1)^decay_power (:class:`ScaleBySchedule`)."""
     lr = _positive("eta (Adam's learning rate)", lr)
-    return chain(gradient(), scale_by_adam(b1, b2, eps), scale(lr), name="adam",
-                 config={"lr": lr, "b1": b1, "b2": b2, "eps": eps})
+    step: Transform = scale(lr) if decay_power == 0 else scale_by_schedule(lr, decay_power)
+    return chain(gradient(), scale_by_adam(b1, b2, eps), step, name="adam",
+                 config={"lr": lr, "b1": b1, "b2": b2, "eps": eps,
+                         **({"decay_power": decay_power} if decay_power else {})})
 
 
-def sign_gd(eta: float) -> Chain:
-    """W <- W - eta sign(grad L), elementwise."""
+def rmsprop(lr: float, decay: float = 0.99, eps: float = 1e-8, decay_power: float = 0.0) -> Chain:
+    """W <- W - lr_t * g / (sqrt(v) + eps), v <- decay v + (1 - decay) g^2 (:class:`ScaleByRms`), lr_t = lr or
+    lr / (t + 1)^decay_power."""
+    lr = _positive("eta (RMSprop's learning rate)", lr)
+    step: Transform = scale(lr) if decay_power == 0 else scale_by_schedule(lr, decay_power)
+    return chain(gradient(), scale_by_rms(decay, eps), step, name="rmsprop",
+                 config={"lr": lr, "decay": decay, "eps": eps,
+                         **({"decay_power": decay_power} if decay_power else {})})
+
+
+def sign_gd(eta: float, decay_power: float = 0.0) -> Chain:
+    """W <- W - eta sign(grad L), elementwise. This is normalized steepest descent in the entrywise max norm:
+    sign(g) = argmax {<g, v> : ||v||_inf <= 1} (for entries g_j = 0 any v_j in [-1, 1] attains it; 0 is taken),
+    so the step is eta times the unit l-infinity steepest-descent direction; its length ||eta sign(g)||_inf is
+    eta whenever g != 0."""
     eta = _positive("eta", eta)
-    return chain(gradient(), sign(), scale(eta), name="signgd", config={"eta": eta})
+    step: Transform = scale(eta) if decay_power == 0 else scale_by_schedule(eta, decay_power)
+    return chain(gradient(), sign(), step, name="signgd",
+                 config={"eta": eta, **({"decay_power": decay_power} if decay_power else {})})
 
 
 def lp_mirror_descent(p: float, eta: float, normalized: bool = True, blockwise: bool = True) -> Chain:
@@ -859,6 +975,10 @@ METHOD_TABLE: dict[str, MethodSpec] = {s.name: s for s in (
                "m <- b1 m + (1-b1) g, v <- b2 v + (1-b2) g^2, W <- W - eta mh / (sqrt(vh) + eps)",
                (Param("eta", 0.1, "learning rate", "eta (Adam's learning rate)"),),
                lambda kw, pb: adam(kw["eta"]), along_gradient=False),
+    MethodSpec("rmsprop", "RMSprop (decay = 0.99, eps = 1e-8, no bias correction)",
+               "v <- decay v + (1-decay) g^2, W <- W - eta g / (sqrt(v) + eps)",
+               (Param("eta", 0.1, "learning rate", "eta (RMSprop's learning rate)"),),
+               lambda kw, pb: rmsprop(kw["eta"]), along_gradient=False),
     MethodSpec("signgd", "sign gradient descent", "W <- W - eta sign(grad L)", (_ETA,),
                lambda kw, pb: sign_gd(kw["eta"]), along_gradient=False),
     MethodSpec("lp-md", "lp mirror descent, potential (1/p)||W||_p^p",
