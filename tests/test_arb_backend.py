@@ -14,6 +14,8 @@ from __future__ import annotations
 import math
 import sys
 import types
+from types import SimpleNamespace
+from typing import Any
 
 import mpmath
 import numpy as np
@@ -214,14 +216,78 @@ def test_trajectory_records_widths_and_the_selected_tokens_decision(instance: ac
 
 @needs_flint
 def test_precision_rises_until_the_balls_are_narrow(instance: ac.AttentionInstance) -> None:
-    """At 16 digits (56 bits) the balls pass 1e-8 within a few steps: the run restarts at 112, 224 bits."""
+    """At 16 digits (56 bits) the balls pass 1e-8 within a few steps: the run restarts with the bits extrapolated
+    from how fast they grew (at least twice as many), and ends with every ball narrow."""
     batch = ac.stack([instance])
     tr = arb.run_rigorous(lambda b: ac.build_problem(b, batch, "gram"), make_rule("ngd", 0.1), 100, [10, 100],
                           dps=16)
     restarts = [n for n in tr.notes if "restarted at" in n]
-    assert restarts and "restarted at 112 bits" in restarts[0]
+    assert restarts and "with 56 bits; restarted at" in restarts[0] and "bits a step" in restarts[0]
+    first = int(restarts[0].split("restarted at ")[1].split(" bits")[0])
+    assert first >= 112 and first % 64 == 0
     assert tr.notes[-1].startswith("arb: every ball within 1e-08") and tr.precision_ok.all()
     assert tr.dps > 16 and np.all(tr.max_rel_error <= 1e-8)
+
+
+@needs_flint
+def test_the_restart_extrapolates_the_growth_of_the_balls() -> None:
+    """A run at 200 bits whose state lost 2 bits a step (a width of 2^-40 at t = 80): the horizon of 1000 steps
+    needs about 80 + 2 * 920 + 27 + 64 bits, extrapolated at most 16 times the steps reached (here all of them);
+    a non-finite width doubles; the cap caps."""
+    hist = [-200.0 + 2.0 * t for t in range(81)]
+    e = SimpleNamespace(t=80, width=2.0**-40, history=hist)
+    bits, rate = arb.next_bits(200, e, 1000, 1e-8, 16384)
+    assert rate == pytest.approx(2.0)
+    need = 160 + 2 * 920 + math.log2(1e8) + arb.GUARD_BITS
+    assert bits % 64 == 0 and need <= bits <= 1.05 * need + 64
+    short = SimpleNamespace(t=10, width=2.0**-180, history=[-200.0 + 2.0 * t for t in range(11)])
+    assert 400 <= arb.next_bits(200, short, 1000, 1e-8, 16384)[0] < 600  # to t = 160, not to 1000 (~2000 bits)
+    assert arb.next_bits(200, SimpleNamespace(t=5, width=math.inf, history=[]), 1000, 1e-8, 16384) == (400, None)
+    assert arb.next_bits(200, e, 1000, 1e-8, 1000)[0] == 1000
+
+
+@needs_flint
+def test_the_working_precision_follows_the_balls_at_no_cost_in_width(instance: ac.AttentionInstance) -> None:
+    """From 2000 bits the balls of 150 NGD steps keep far fewer bits; with the precision following them (64 guard
+    bits) they end as narrow as at a fixed 2000 bits (within a factor 1.01) and contain the fixed run's midpoints."""
+    batch = ac.stack([instance])
+
+    def go(adapt: bool) -> Any:
+        return arb.run_rigorous(lambda b: ac.build_problem(b, batch, "gram"), make_rule("ngd", 0.1), 150, [150],
+                                prec=2000, max_prec=2000, adapt=adapt)
+
+    fixed, followed = go(False), go(True)
+    assert "followed the balls down to" in followed.notes[-1] and "followed" not in fixed.notes[-1]
+    low = int(followed.notes[-1].split("down to ")[1].split(" bits")[0])
+    assert arb.MIN_BITS <= low < 2000
+    lr_f, lr_a = fixed.records["c" + arb.RAD_SUFFIX][-1], followed.records["c" + arb.RAD_SUFFIX][-1]
+    assert np.all(lr_a <= lr_f + math.log10(1.01)) and np.all(np.isfinite(lr_a))
+    flint = arb.flint_module()
+    with arb.working_precision(2000):
+        Wa, Wf = followed.records["W_ball"][-1, 0], fixed.records["W_ball"][-1, 0]
+        for a, f in zip(Wa.ravel(), Wf.ravel(), strict=True):
+            assert a.contains(flint.arb(f.mid())) and f.contains(flint.arb(a.mid()))
+
+
+@needs_flint
+def test_a_spent_time_budget_stops_a_rigorous_run(instance: ac.AttentionInstance) -> None:
+    """Budget 0 stops the run before its first step; a clock that advances one second per reading stops a run
+    with a 5 s budget after a few steps (no timing: the clock is the test's)."""
+    batch = ac.stack([instance])
+
+    def go() -> Any:
+        return arb.run_rigorous(lambda b: ac.build_problem(b, batch, "gram"), make_rule("ngd", 0.1), 50, [50])
+
+    with arb.time_budget(0), pytest.raises(arb.TimeBudgetExceeded, match=r"time budget exceeded \(0 s\)"):
+        go()
+    ticks = iter(range(10**6))
+    with arb.time_budget(5, clock=lambda: float(next(ticks))), pytest.raises(arb.TimeBudgetExceeded) as exc:
+        go()
+    assert exc.value.seconds == 5 and next(ticks) == 6  # entry 0, the run's start 1, steps at 2, 3, 4; 5 stops
+    with arb.time_budget(None):
+        assert go().precision_ok.all()
+    with pytest.raises(VerifyInputError), arb.time_budget(-1):
+        pass
 
 
 @needs_flint

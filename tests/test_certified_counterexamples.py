@@ -5,7 +5,8 @@
 - the exact bound ||W_t|| <= eta t + ||W_0|| (equality at t = 1 from W_0 = 0) is never certified violated, while
   the same bound with 9/10 eta is;
 - the vdt24.global audit witness e(t) >= ||What_mm(alpha) - What_mm|| - e_alpha(t) > 0 is certified on the two
-  committed audit reports at t = 956 (the last checkpoint within the arb horizon of 1000 steps);
+  committed audit reports over their whole horizon (t = 12 to 3000), and their records agree with a fresh run;
+- a spent time budget gives "not certified: time budget exceeded (N s)";
 - order claims are never certified (asymptotic), and the record says so.
 """
 
@@ -130,18 +131,93 @@ def test_a_method_outside_the_arb_backend_is_not_certified() -> None:
                                                  "(it covers gd, ngd, polyak)"}
 
 
-@pytest.mark.parametrize("path", REPORTS, ids=[p.stem[-8:] for p in REPORTS])
-def test_the_audit_witness_is_certified_on_the_committed_reports(path: Path) -> None:
-    rep = json.loads(path.read_text())
-    w = certify_witness(rep)
-    assert isinstance(w, dict), w
-    assert w["certified"] and w["t"] == 956, w["statement"]
-    assert w["lower_bound"] > 0.49
+def _contains_the_float_witness(rep: dict, rows: list[dict]) -> None:
+    """The balls contain the float64 run's witness (to its rounding), and e(t) >= lb(t)."""
     float_lb = dict(zip(rep["evidence"]["t"], rep["evidence"]["extra"]["lower_bound"], strict=True))
-    for r in w["rows"]:  # the balls contain the float64 run's witness (to its rounding) and e(t) >= lb(t)
-        assert r["lb_ball"][0] - 1e-9 <= float_lb[r["t"]] <= r["lb_ball"][1] + 1e-9
-        assert r["e"][1] >= r["lb_ball"][0]
+    for r in rows:
+        if r["t"] in float_lb:
+            assert r["lb_ball"][0] - 1e-9 <= float_lb[r["t"]] <= r["lb_ball"][1] + 1e-9
+        assert r["e"][1] >= r["lb_ball"][0] and r["lb_ball"][0] <= r["lb_ball"][1]
+
+
+@pytest.mark.parametrize("path", REPORTS, ids=[p.stem[-8:] for p in REPORTS])
+def test_the_committed_reports_carry_the_witness_certified_over_the_full_horizon(path: Path) -> None:
+    rep = json.loads(path.read_text())
+    assert rep["certified"] is False  # a limit claim: no finite run proves it false
+    cert = rep["certificate"]
+    assert cert["reason"].startswith("not certified: a limit claim is asymptotic")
+    w = cert["finite"]
+    assert w["certified"] and w["t"] == rep["evidence"]["t"][-1] == 3000, w["statement"]
+    assert w["lower_bound"] > 0.5 and w["statement"].startswith("e(t) >= ")
+    assert {10, 100, 1000, 3000} <= {r["t"] for r in w["rows"]}
+    _contains_the_float_witness(rep, w["rows"])
     assert all(r["positive"] for r in w["rows"] if r["t"] >= 12)
+    assert not w["rows"][0]["positive"]  # at t = 1 the witness is negative: the balls do not make it positive
+    line = certification_line(rep)
+    assert line is not None and "finite-t facts certified: e(t) >= " in line
+    assert "certified (rigorous)" not in line and "certified (rigorous)" not in path.with_suffix(".md").read_text()
+
+
+@pytest.mark.parametrize("path", REPORTS, ids=[p.stem[-8:] for p in REPORTS])
+def test_the_committed_witness_agrees_with_a_fresh_enclosure_to_t_1000(path: Path) -> None:
+    """A fresh arb run to t = 956 (other bits than the committed 3000-step run) gives the same balls' ends to 1e-12."""
+    rep = json.loads(path.read_text())
+    w = certify_witness(rep, horizon=1000)
+    assert isinstance(w, dict), w
+    assert w["certified"] and w["t"] == 956 and w["lower_bound"] > 0.49
+    _contains_the_float_witness(rep, w["rows"])
+    committed = {r["t"]: r for r in rep["certificate"]["finite"]["rows"]}
+    for r in w["rows"]:
+        assert r["lb_ball"] == pytest.approx(committed[r["t"]]["lb_ball"], abs=1e-12)
+        assert r["e"] == pytest.approx(committed[r["t"]]["e"], abs=1e-12)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", REPORTS, ids=[p.stem[-8:] for p in REPORTS])
+def test_the_witness_is_certified_over_the_full_horizon(path: Path) -> None:
+    """The whole 3000 steps in arb (about 25-30 s of one core each): positive from t = 12 to 3000."""
+    rep = json.loads(path.read_text())
+    w = certify_witness(rep, horizon=3000)
+    assert isinstance(w, dict), w
+    assert w["certified"] and w["t"] == 3000 and w["lower_bound"] > 0.5, w["statement"]
+    _contains_the_float_witness(rep, w["rows"])
+    assert all(r["positive"] for r in w["rows"] if r["t"] >= 12)
+    committed = {r["t"]: r for r in rep["certificate"]["finite"]["rows"]}
+    assert [r["t"] for r in w["rows"]] == sorted(committed)
+    for r in w["rows"]:
+        assert r["lb_ball"] == pytest.approx(committed[r["t"]]["lb_ball"], abs=1e-12)
+
+
+def test_a_spent_certification_budget_says_so() -> None:
+    """Budget 0, or a clock that passes the budget after a few readings: "not certified: time budget exceeded (N s)",
+    never a proof; the same finding without a budget is certified."""
+    inst = next(i for i in INSTANCES)
+    ev = DIR_BOUND.run(inst, Settings(steps=300, backend="numpy", dps=30))
+    assert ev.verdict == "violated"
+    rec = certify_finding(ATTENTION, DIR_BOUND, inst, ev, budget=0)
+    assert rec["certified"] is False and rec["reason"] == "not certified: time budget exceeded (0 s)"
+    assert certification_line({"certified": False, "certificate": rec}) == rec["reason"]
+    ticks = iter(range(10**6))
+    rec = certify_finding(ATTENTION, DIR_BOUND, inst, ev, budget=3, clock=lambda: float(next(ticks)))
+    assert rec["reason"] == "not certified: time budget exceeded (3 s)" and next(ticks) == 4
+    assert certify_finding(ATTENTION, DIR_BOUND, inst, ev, budget=None)["certified"]
+
+
+def test_the_profile_budget_reaches_the_written_report(tmp_path: Path) -> None:
+    """``Profile.certify_seconds`` = 0: the report of a confirmed (and certifiable) finding says the budget was
+    exceeded."""
+    from verify.engine import assess, finalize
+
+    settings = Settings(steps=300, backend="numpy", dps=30, confirm_factor=2)
+    module = dataclasses.replace(MODULE, claims={DIR_BOUND.id: DIR_BOUND})
+    prof = dataclasses.replace(profiles.PROFILES["quick"], confirm_mp_steps=40, certify_seconds=0.0,
+                               shrink_evaluations=0)
+    a = next(a for a in (assess(module, DIR_BOUND, i, settings) for i in INSTANCES) if a.verdict == "violated")
+    path = finalize(module, DIR_BOUND, a, settings, prof, tmp_path, 0)
+    assert path is not None, a.status
+    rep = json.loads(Path(path).read_text())
+    assert rep["certified"] is False
+    assert rep["certificate"]["reason"] == "not certified: time budget exceeded (0 s)"
 
 
 def test_check_writes_a_certified_report(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
@@ -177,17 +253,30 @@ def test_check_writes_a_certified_report(monkeypatch: pytest.MonkeyPatch, tmp_pa
     page = render_report_page(rep, Path(row["reports"][0]), tmp_path)
     assert "certified (rigorous)" in render_markdown(rep) and 'id="certification"' in page
     assert "certified (rigorous)" in page
-    old = {k: v for k, v in rep.items() if k not in ("certified", "certificate")}
+    sh = rep.get("shrunk")
+    if sh and sh["moves"]:  # the shrunk violation is certified on its own (or says why not), within the budget
+        assert isinstance(sh["certified"], bool) and sh["certificate"]["reason"]
+        shown = "certified (rigorous)" if sh["certified"] else "not certified"
+        assert f"- Certified: {shown}" in render_markdown(rep)
+    old = {k: v for k, v in rep.items() if k not in ("certified", "certificate", "shrunk")}
     validate_report(old)  # reports written before certification still validate, and show no certification
     assert certification_line(old) is None and "certified (rigorous)" not in render_markdown(old)
 
 
-def test_the_check_lines_print_the_certification() -> None:
+def test_the_check_lines_print_the_certification(tmp_path: Path) -> None:
     from types import SimpleNamespace
 
     from verify.cli import detail_lines
 
     path = REPORTS[0]
     s = SimpleNamespace(claim_id="vdt24.global", notes=[], candidates=[], reports=[str(path)])
-    assert detail_lines([s]) == [f"vdt24.global: counterexample report: {path}"]  # an older report: no line
+    lines = detail_lines([s])
+    assert lines[0] == f"vdt24.global: counterexample report: {path}" and len(lines) == 2
+    assert lines[1].startswith("vdt24.global: not certified: a limit claim is asymptotic")
+    assert "finite-t facts certified: e(t) >= " in lines[1] and "certified (rigorous)" not in lines[1]
+    old = {k: v for k, v in json.loads(path.read_text()).items() if k not in ("certified", "certificate")}
+    older = tmp_path / path.name
+    older.write_text(json.dumps(old))
+    s.reports = [str(older)]
+    assert detail_lines([s]) == [f"vdt24.global: counterexample report: {older}"]  # an older report: no line
 

@@ -349,3 +349,75 @@ def test_chromium_checks_catch_a_broken_page(site: Path, tmp_path: Path) -> None
     assert "broken-img" in (root.get("data-images-broken") or "")
     with pytest.raises(AssertionError):
         assert_clean(dom, console)
+
+
+# ---------------------------------------------------------------------------------------------- a shrunk report
+@pytest.fixture(scope="module")
+def shrunk_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``verify check example.gd-fast`` (the example plugin's deliberately false claim) on the instance
+    tests/test_shrink.py pins (n=3, T=5, d=15), quick profile: a report with a shrunk counterexample, as HTML."""
+    sys.path.insert(0, str(ROOT / "examples" / "verify-example-plugin" / "src"))
+    from verify_example_plugin import MODULE
+
+    from theorems.attention.strategies import generate
+    from verify import engine
+    from verify.profiles import get_profile
+
+    d = tmp_path_factory.mktemp("shrunk") / "reports"
+    inst = generate(3, 5, 15, 2458, "orthonormal", 0.0)
+    summary = engine.check(MODULE, MODULE.claims["example.gd-fast"], get_profile("quick"), instance=inst, reports=d)
+    assert summary.reports, summary.notes
+    write_html(d)
+    return d
+
+
+def _shrunk_page(site: Path) -> tuple[Path, dict]:
+    f = next(site.glob("example.gd-fast*.json"))
+    rep = json.loads(f.read_text())
+    return site / f"{report_basename(rep)}.html", rep
+
+
+def test_a_shrunk_report_shows_the_original_and_the_shrunk_instance(shrunk_site: Path) -> None:
+    """The page and the Markdown show n, T, d before and after (from the JSON), whether the shrunk one is violated,
+    confirmed and certified, the evaluations and the accepted moves."""
+    page, rep = _shrunk_page(shrunk_site)
+    sh = rep["shrunk"]
+    assert sh["moves"] and "certified" in sh and "certificate" in sh
+    text = page.read_text()
+    assert check_numbers(text, shrunk_site) >= 20
+    got = fields_of(text)
+    assert {"instance.meta.n", "instance.meta.T", "instance.meta.d", "shrunk.instance.meta.n",
+            "shrunk.instance.meta.T", "shrunk.instance.meta.d", "shrunk.size", "shrunk.original_size",
+            "shrunk.evaluations", "shrunk.budget", "shrunk.evidence.worst_ratio"} <= got
+    assert {f"shrunk.moves[{k}].size" for k in range(len(sh["moves"]))} <= got
+    table = text.split('id="shrunk"', 1)[1].split("</table>", 1)[0]
+    assert "X shape" in table and "3×5×15" in table
+    status = text.split('id="shrunk-status"', 1)[1].split("</table>", 1)[0]
+    assert "confirmed" in status and sh["status"].startswith("confirmed") and "yes" in status
+    assert "certified (rigorous)" not in status  # an order claim: the shrunk violation is not proven
+    assert html.escape(sh["certificate"]["reason"].split(";")[0]) in status
+    md = page.with_suffix(".md").read_text()
+    part = md.split("## Shrunk counterexample", 1)[1].split("\n## ", 1)[0]
+    small, orig = sh["instance"]["meta"], rep["instance"]["meta"]
+    for k in ("n", "T", "d"):
+        assert f"| {k} | {orig[k]} | {small[k]} |" in part
+    assert f"| numbers in the instance | {sh['original_size']} | {sh['size']} |" in part
+    assert f"- Evaluations: {sh['evaluations']} of a budget of {sh['budget']}" in part
+    assert "- Confirmed: yes (confirmed counterexample" in part and "- Certified: not certified" in part
+    assert all(f"| {m['move']} |" in part for m in sh["moves"])
+    assert "The shrunk instance:" in part and '"schema": "attention-classification/1"' in part
+
+
+def test_a_report_without_shrunk_has_no_shrunk_section(site: Path) -> None:
+    page, rep = page_of(site, "bound")
+    assert "shrunk" not in rep
+    assert 'id="shrunk"' not in page.read_text() and "## Shrunk" not in page.with_suffix(".md").read_text()
+
+
+@needs_chromium
+def test_chromium_renders_a_shrunk_report_page(shrunk_site: Path, tmp_path: Path) -> None:
+    page, _ = _shrunk_page(shrunk_site)
+    dom, console, png = render(page, tmp_path)
+    assert_clean(dom, console)
+    assert_screenshot(png, 2400)
+    assert check_numbers(dom, shrunk_site) >= 20 and 'id="shrunk"' in dom

@@ -91,3 +91,6 @@ def test_check_reports_a_shrunk_confirmed_counterexample(example, tmp_path: Path
     assert engine.confirmed(sh["confirmation"])[0]
     assert sh["robustness"] and all(r["verdict"] == VIOLATED for r in sh["robustness"])
     assert sh["status"].startswith("confirmed counterexample (confirmed by")
+    # the shrunk instance's own certification record: an order claim is asymptotic, so not certified, and says so
+    assert sh["certified"] is False and sh["certificate"]["reason"].startswith("not certified: an order claim")
+    assert small.meta["n"] == small.n and small.meta["T"] == small.T and small.meta["d"] == small.d

@@ -20,13 +20,20 @@ Decisions on balls (``BallNamespace``, the array namespace kernels get as ``bk.x
   finite midpoint and radius.
 
 The precision watch (:func:`rel_width`) is the ball radius relative to the midpoint: max_k rad_k / max_k |mid_k|
-over each batch entry. :func:`run_rigorous` restarts a run at twice the bits when a ball grows wider than a
-tolerance, up to a cap, and says in the trajectory's notes at which precision it ran or that it gave up.
+over each batch entry. :func:`run_rigorous` restarts a run with more bits when a ball grows wider than a
+tolerance (the bits the horizon needs, extrapolated from how fast the balls grew, and at least twice as many), up
+to a cap, and says in the trajectory's notes at which precision it ran or that it gave up. Within a run the
+working precision follows the balls' accuracy (:data:`GUARD_BITS` beyond the widest ball's relative width): bits
+that the radii have already made meaningless are not carried, which never costs rigor (every ball still contains
+the exact value at any precision), only, negligibly, width. A time budget (:func:`time_budget`) stops a run
+between two steps with :class:`TimeBudgetExceeded`.
 """
 
 from __future__ import annotations
 
+import contextvars
 import math
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -428,6 +435,31 @@ def rel_width(x: Any) -> np.ndarray:
     return np.array([_rel_width_row(row) for row in flat], dtype=np.float64)
 
 
+def _log2_abs(v: Any) -> float:
+    """log2 |v| of an exact (ball-free) nonzero number, to within one unit: exponent plus mantissa bits."""
+    man, e = v.man_exp()
+    return float(int(e) + abs(int(man)).bit_length())
+
+
+def log2_rel_width(x: Any) -> float:
+    """About log2 of max rad / max |mid| over the balls ``x`` (all entries together), to within two units, also
+    far below float64's range: -inf when every ball is exact, inf for a non-finite ball or a ball of positive
+    radius around an exact zero midpoint vector. An estimate (it sets a working precision), not a bound."""
+    rmax = mmax = -math.inf
+    for v in np.ravel(np.asarray(x, dtype=object)):
+        b = _ball(v)
+        if not b.is_finite():
+            return math.inf
+        r, m = b.rad(), b.mid()
+        if not r.is_zero():
+            rmax = max(rmax, _log2_abs(r))
+        if not m.is_zero():
+            mmax = max(mmax, _log2_abs(m))
+    if rmax == -math.inf:
+        return -math.inf
+    return math.inf if mmax == -math.inf else rmax - mmax
+
+
 def certainly_greatest(x: Any, idx: Any) -> np.ndarray:
     """Whether the ball ``x[..., idx]`` is certainly greater than every other ball along the last axis: the
     argmax is then decided by the balls (True), not only by the midpoints (False)."""
@@ -463,7 +495,7 @@ def arb_matrix(K: np.ndarray) -> Any:
 
 # ---------------------------------------------------------------------------------- precision that rises
 DEFAULT_MAX_PREC = 16384
-"""The cap of :func:`run_rigorous`'s doubling, in bits (about 4932 digits)."""
+"""The cap of :func:`run_rigorous`'s restarts, in bits (about 4932 digits)."""
 
 RAD_SUFFIX = "_log10_rad"
 """A record ``<name>_log10_rad`` holds log10 of upper bounds on the radii of the balls of record ``<name>``."""
@@ -495,50 +527,153 @@ def record_widths(obs: dict[str, np.ndarray]) -> np.ndarray:
     return widest if widest is not None else np.zeros(0)
 
 
+GUARD_BITS = 64
+"""Bits carried beyond the accuracy of the widest ball when the working precision follows the balls: a step's
+roundings then add about 2^-64 of the radius already there."""
+
+MIN_BITS = 64
+"""The lowest working precision a run that follows its balls goes down to."""
+
+
+class TimeBudgetExceeded(Exception):
+    """A rigorous run stopped because the time budget of :func:`time_budget` was spent."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"time budget exceeded ({seconds:g} s)")
+        self.seconds = seconds
+
+
+_DEADLINE: contextvars.ContextVar[tuple[float, float, Callable[[], float]] | None] = contextvars.ContextVar(
+    "verify_arb_deadline", default=None)
+
+
+@contextmanager
+def time_budget(seconds: float | None, clock: Callable[[], float] = time.monotonic) -> Iterator[None]:
+    """Rigorous runs inside the block (:func:`run_rigorous`) stop with :class:`TimeBudgetExceeded` at the first
+    step (or restart) once ``clock()`` is ``seconds`` or more past its value on entering; None: no budget. An inner
+    budget replaces an outer one for its block. ``clock`` is injectable (tests give a budget without timing)."""
+    if seconds is None:
+        yield
+        return
+    if not (float(seconds) >= 0):
+        raise VerifyInputError(f"a time budget must be a number of seconds >= 0, got {seconds!r}")
+    token = _DEADLINE.set((clock() + float(seconds), float(seconds), clock))
+    try:
+        yield
+    finally:
+        _DEADLINE.reset(token)
+
+
+def check_budget() -> None:
+    """Raise :class:`TimeBudgetExceeded` when the block's time budget (:func:`time_budget`) is spent."""
+    d = _DEADLINE.get()
+    if d is not None and d[2]() >= d[0]:
+        raise TimeBudgetExceeded(d[1])
+
+
 class _TooWide(Exception):
-    def __init__(self, t: int, where: str, width: float) -> None:
+    def __init__(self, t: int, where: str, width: float, history: list[float] | None = None) -> None:
         super().__init__(f"t={t}: {where} {width:.3g}")
-        self.t, self.where, self.width = t, where, width
+        self.t, self.where, self.width, self.history = t, where, width, list(history or [])
+
+
+def _state_width(state: Any, rel: np.ndarray) -> float:
+    """About log2 of the widest relative width of the state's balls (:func:`log2_rel_width` per batch entry, the
+    widest entry); a state that is not an array of balls is read from the step's ``rel_error``, or -inf when that
+    is below float64's range (unknown)."""
+    if isinstance(state, np.ndarray) and state.dtype == object and state.ndim >= 1 and is_ball_array(state):
+        return max(log2_rel_width(row) for row in state.reshape(state.shape[0], -1))
+    top = float(np.max(rel)) if rel.size else 0.0
+    return math.log2(top) if top > 1e-300 else -math.inf
 
 
 class _Watched:
-    """A problem that raises :class:`_TooWide` as soon as a step's balls (the problem's ``rel_error``) or a
-    checkpoint's records are wider than ``tol``, so that a run at too few bits stops early. Everything else is
+    """A problem that (``watch``) raises :class:`_TooWide` as soon as a step's balls (the problem's ``rel_error``)
+    or a checkpoint's records are wider than ``tol``, so that a run at too few bits stops early; that (``adapt``)
+    sets the working precision after each step to :data:`GUARD_BITS` beyond the accuracy of the step's widest ball
+    (at most ``bits``, at least :data:`MIN_BITS`); and that checks the time budget at every step. Everything else is
     the wrapped problem's (the trajectory runner reads its optional attributes through ``__getattr__``)."""
 
-    def __init__(self, problem: Any, tol: float) -> None:
+    def __init__(self, problem: Any, tol: float, *, watch: bool = True, bits: int = 0, adapt: bool = False) -> None:
         self._p, self._tol, self._t = problem, tol, -1
+        self._watch, self._bits, self._adapt = watch, int(bits), adapt and bits > MIN_BITS
+        self.lowest = int(bits)
+        self.history: list[float] = []  # log2 of the state's widest relative width, step by step
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._p, name)
 
     def first_order(self, state: Any, *args: Any, **kwargs: Any) -> Any:
+        check_budget()
         self._t += 1
         fo = self._p.first_order(state, *args, **kwargs)
         rel = np.asarray(fo.rel_error, dtype=np.float64)
-        if not np.all(rel <= self._tol):
-            raise _TooWide(self._t, "relative ball width of a step", float(np.max(rel)))
+        lw = _state_width(state, rel)
+        self.history.append(lw)
+        if self._watch and not np.all(rel <= self._tol):
+            raise _TooWide(self._t, "relative ball width of a step", float(np.max(rel)), self.history)
+        if self._adapt:
+            self._follow(lw)
         return fo
+
+    def _follow(self, lw: float) -> None:
+        """The precision of the next step: the accuracy the widest ball of the state still carries (``lw``:
+        :func:`_state_width`), plus the guard bits. Exact balls, balls too wide to carry a bit, or a non-finite
+        width leave the precision as it is."""
+        if not (-math.inf < lw < 0.0):
+            return
+        bits = min(self._bits, max(MIN_BITS, math.ceil(-lw) + GUARD_BITS))
+        flint_module().ctx.prec = bits
+        self.lowest = min(self.lowest, bits)
 
     def observe(self, state: Any, fo: Any) -> dict[str, np.ndarray]:
         obs = self._p.observe(state, fo)
-        w = record_widths(obs)
-        if w.size and not np.all(w <= self._tol):
-            raise _TooWide(self._t, "relative ball width of a checkpoint record", float(np.max(w)))
+        if self._watch:
+            w = record_widths(obs)
+            if w.size and not np.all(w <= self._tol):
+                raise _TooWide(self._t, "relative ball width of a checkpoint record", float(np.max(w)), self.history)
         return obs
+
+
+def next_bits(bits: int, e: Any, steps: int, tol: float, max_prec: int) -> tuple[int, float | None]:
+    """The precision of the restart after a run at ``bits`` stopped (:class:`_TooWide` ``e``) with a ball ``e.width``
+    wide (relative) at step ``e.t``: the bits lost so far (``log2 width + bits``) plus the rate at which the state's
+    balls grew over the second half of the run (the rate since t = 0 when that half says nothing) times the steps
+    still to go, up to at most 16 times the steps reached (an early rate is extrapolated only so far: the next
+    restart measures it again), to end within ``tol`` with :data:`GUARD_BITS` to spare, raised by 5% and to a
+    multiple of 64; at least twice ``bits``, at most ``max_prec``. Also the rate (None when the width is not
+    finite). The estimate only saves restarts: a restart that is still too narrow restarts again."""
+    want = 2 * bits
+    if not (0 < e.width < math.inf):
+        return min(max_prec, want), None
+    t = max(int(e.t), 1)
+    lost = math.log2(e.width) + bits
+    rate = max(0.0, lost / t)
+    h = e.history
+    if len(h) > t:
+        a, b = h[t // 2], h[t]
+        if -math.inf < a < math.inf and -math.inf < b < math.inf and t - t // 2 > 0:
+            rate = max(0.0, (b - a) / (t - t // 2))
+    horizon = min(int(steps), 16 * t)
+    need = max(lost, 0.0) + rate * max(horizon - t, 0) + math.log2(1 / tol) + GUARD_BITS
+    want = max(want, 64 * math.ceil(1.05 * need / 64))
+    return min(max_prec, want), rate
 
 
 def run_rigorous(build: Callable[[Any], Any], rule: Any, steps: int, checkpoints: list[int] | None = None, *,
                  dps: int = 50, prec: int | None = None, tol: float | None = None,
-                 max_prec: int = DEFAULT_MAX_PREC) -> Any:
+                 max_prec: int = DEFAULT_MAX_PREC, adapt: bool = True) -> Any:
     """Run ``rule`` on ``build(bk)`` with Arb balls, raising the precision until every ball is narrow.
 
     Starts at ``prec`` bits (default: ``dps`` digits' bits). A ball wider than ``tol`` relative to its midpoint
     (the step's ``rel_error``, or a checkpoint record with a ``<name>_log10_rad``: :func:`record_widths`) stops
-    the run, which restarts from the beginning at twice the bits, up to ``max_prec``. The run at the cap goes to
-    the end whatever the widths: its enclosures stay rigorous (every ball contains the exact value), the steps
-    and checkpoints with wider balls get ``precision_ok = False``, and the notes say that it gave up. The notes
-    always say at how many bits the returned trajectory ran (also ``trajectory.dps``) and why it restarted.
+    the run, which restarts from the beginning with the bits :func:`next_bits` extrapolates (at least twice as
+    many), when twice the bits are within ``max_prec``; otherwise the run goes to the end whatever the widths: its
+    enclosures stay rigorous (every ball contains the exact value), the steps and checkpoints with wider balls get
+    ``precision_ok = False``, and the notes say that it gave up. With ``adapt`` (default) the working precision
+    follows the balls' accuracy within the run (:class:`_Watched`; rigor is unaffected). The notes always say at
+    how many bits the returned trajectory started (also ``trajectory.dps``), how low it went, and why it
+    restarted. Inside :func:`time_budget` a spent budget raises :class:`TimeBudgetExceeded`.
     """
     from verify.backends import arb_backend
     from verify.trajectory import DEFAULT_TOL, run
@@ -551,30 +686,33 @@ def run_rigorous(build: Callable[[Any], Any], rule: Any, steps: int, checkpoints
         raise VerifyInputError(f"the precision cap ({max_prec} bits) is below the starting precision ({bits} bits)")
     notes: list[str] = []
     while True:
+        check_budget()
         bk = arb_backend(dps, prec=bits)
         problem = build(bk)
         at_cap = 2 * bits > max_prec
-        if not at_cap:
-            try:
-                tr = run(_Watched(problem, tol), rule, steps, checkpoints, tol)
-            except _TooWide as e:
-                notes.append(f"arb: {e.where} reached {e.width:.3g} > {tol:g} at t={e.t} with {bits} bits; "
-                             f"restarted at {2 * bits} bits")
-                bits *= 2
-                continue
-        else:
-            tr = run(problem, rule, steps, checkpoints, tol)
+        watched = _Watched(problem, tol, watch=not at_cap, bits=bits, adapt=adapt)
+        try:
+            tr = run(watched, rule, steps, checkpoints, tol)
+        except _TooWide as e:
+            nb, rate = next_bits(bits, e, steps, tol, max_prec)
+            grew = f" (the balls grew by {rate:.3g} bits a step)" if rate is not None else ""
+            notes.append(f"arb: {e.where} reached {e.width:.3g} > {tol:g} at t={e.t} with {bits} bits; "
+                         f"restarted at {nb} bits{grew}")
+            bits = nb
+            continue
         wide = _checkpoint_widths(tr)
         width = np.maximum(tr.max_rel_error, wide) if wide.size else tr.max_rel_error
         narrow = width <= tol  # (len(t), B); NaN counts as too wide
         tr.precision_ok &= narrow
         too_wide = ~narrow.all(axis=1)
+        followed = (f"; the working precision followed the balls down to {watched.lowest} bits"
+                    if watched.lowest < bits else "")
         if not too_wide.any():
-            notes.append(f"arb: every ball within {tol:g} relative width at {bits} bits")
+            notes.append(f"arb: every ball within {tol:g} relative width at {bits} bits{followed}")
         else:
             first = tr.t[int(np.argmax(too_wide))]
             notes.append(f"arb: gave up: balls wider than {tol:g} relative from t={first} on, at {bits} bits, the "
-                         f"cap; the enclosures stay rigorous but too wide there (precision_ok False)")
+                         f"cap{followed}; the enclosures stay rigorous but too wide there (precision_ok False)")
         tr.notes[:0] = notes
         return tr
 

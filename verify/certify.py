@@ -16,18 +16,23 @@ A model provides enclosures in a module ``<its package>.certify`` (found from ``
 with ``enclose_metric(claim, instance, evidence) -> MetricEnclosure | str`` (a str is the reason it cannot) and,
 optionally, ``certify_finite(claim, instance, evidence) -> dict | str`` for order and limit claims. Without one,
 the record is "not certified: <reason>".
+
+Certification has a time budget (``Profile.certify_seconds``, per written report): the rigorous runs check it at
+every step, and a record whose proof was not finished in time says "not certified: time budget exceeded (N s)".
 """
 
 from __future__ import annotations
 
 import importlib
 import math
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import sympy
 
-from verify.arb import available, flint_module, working_precision
+from verify.arb import TimeBudgetExceeded, available, flint_module, time_budget, working_precision
 
 BITS = 256
 """Arb's working precision for the curve and for the enclosures computed from a run's balls (the run itself
@@ -191,9 +196,12 @@ def judged_from(evidence: Any) -> int:
     return 1
 
 
-def certify_finding(model: Any, claim: Any, instance: Any, evidence: Any, consts: dict | None = None) -> dict:
+def certify_finding(model: Any, claim: Any, instance: Any, evidence: Any, consts: dict | None = None, *,
+                    budget: float | None = None, clock: Callable[[], float] = time.monotonic) -> dict:
     """The certification record of a confirmed finding (the report's ``certificate``; its ``certified`` is the
-    report's ``certified``). Never raises: a failure to enclose is "not certified: <reason>"."""
+    report's ``certified``). Never raises: a failure to enclose is "not certified: <reason>". ``budget``: seconds
+    (of ``clock``, injectable) after which the rigorous runs stop and the record is "not certified: time budget
+    exceeded (N s)" (:func:`verify.arb.time_budget`); None: no limit."""
     why = available()
     if why is not None:
         return not_certified(why)
@@ -201,8 +209,10 @@ def certify_finding(model: Any, claim: Any, instance: Any, evidence: Any, consts
     if mod is None:
         return not_certified(f"the model {getattr(model, 'key', '?')} provides no enclosures")
     try:
-        with working_precision(BITS):
+        with time_budget(budget, clock), working_precision(BITS):
             return _certify(mod, claim, instance, evidence, consts)
+    except TimeBudgetExceeded as exc:  # the proof was not finished: nothing is claimed
+        return not_certified(str(exc), budget_seconds=exc.seconds)
     except Exception as exc:  # an enclosure that fails is no proof, and never a crash of the finding
         return not_certified(f"the enclosure failed: {exc.__class__.__name__}: {exc}")
 
@@ -242,3 +252,56 @@ def certification_line(report: dict) -> str | None:
     if isinstance(fin, dict) and fin.get("statement"):
         reason += f"; finite-t facts {'' if fin.get('certified') else 'not '}certified: {fin['statement']}"
     return reason.replace("certified (rigorous)", "certified") or "not certified"
+
+
+def recertify_report(path: str, budget: float | None = None) -> dict:
+    """Certify a written report again (a report written before certification, or with an older enclosure): the
+    recorded claim definition, instance and evidence go through :func:`certify_finding` as in ``verify check``,
+    the record replaces the report's ``certified`` and ``certificate`` (and the shrunk instance's, when the report
+    has one and it was shrunk), and the report is written again through :func:`verify.report.write_report` (JSON,
+    Markdown, plot) where it was. Nothing else in the report changes. Returns the new record."""
+    from pathlib import Path
+
+    from verify.registry import find_claim
+    from verify.replay import recorded_claim
+    from verify.report import load_report, write_report
+    from verify.theory import Evidence
+
+    rep = load_report(path)
+    module, installed = find_claim(rep["claim"]["id"])
+    claim = recorded_claim(installed, rep["claim"])
+    fields = Evidence.__dataclass_fields__
+    start = time.monotonic()
+    inst = module.load_instance(rep["instance"])
+    ev = Evidence(**{k: v for k, v in rep["evidence"].items() if k in fields})
+    rec = certify_finding(module.model, claim, inst, ev, budget=budget)
+    rep["certified"], rep["certificate"] = bool(rec.get("certified")), rec
+    sh = rep.get("shrunk")
+    if isinstance(sh, dict) and sh.get("moves"):
+        left = None if budget is None else max(0.0, budget - (time.monotonic() - start))
+        sev = Evidence(**{k: v for k, v in sh["evidence"].items() if k in fields})
+        cert = certify_finding(module.model, claim, module.load_instance(sh["instance"]), sev, budget=left)
+        sh.update(certified=bool(cert.get("certified")), certificate=cert)
+    write_report(rep, Path(path).parent)
+    return rec
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m verify.certify REPORT.json.. [--budget SECONDS]``: :func:`recertify_report` on each report, one
+    line each (the certification line of the pages)."""
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m verify.certify", description=recertify_report.__doc__)
+    ap.add_argument("reports", nargs="+")
+    ap.add_argument("--budget", type=float, default=None, help="seconds per report (default: no limit)")
+    args = ap.parse_args(argv)
+    for p in args.reports:
+        t0 = time.monotonic()
+        rec = recertify_report(p, args.budget)
+        line = certification_line({"certified": bool(rec.get("certified")), "certificate": rec})
+        print(f"{p}: {line} ({time.monotonic() - t0:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

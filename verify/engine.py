@@ -22,6 +22,7 @@ import hashlib
 import importlib.metadata as _md
 import platform
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +58,8 @@ from verify.verdicts import (
 )
 
 AGREE_TOL = 1e-6  # relative agreement demanded between backends on a confirmation (metric series)
+CLOCK: Callable[[], float] = time.monotonic
+"""The clock of the certification budget (``Profile.certify_seconds``); tests may replace it."""
 
 
 @dataclass
@@ -331,12 +334,22 @@ def finalize(module: TheoremModule, claim: Claim, a: Assessment, settings: Setti
     from verify.certify import certify_finding
     from verify.report import report_basename, write_report
 
-    a.certification = certify_finding(module.model, claim, a.instance, a.evidence)
+    budget = profile.certify_seconds  # one budget per written report: the original, then the shrunk instance
+    start = CLOCK()
+    a.certification = certify_finding(module.model, claim, a.instance, a.evidence, budget=budget, clock=CLOCK)
+    spent = CLOCK() - start
     rep = build_report(module, claim, a, settings, seed)
     if a.broken is None and module.model.shrink is not None and profile.shrink_evaluations > 0:
         from verify.shrink import shrink  # the smallest instance still violated and confirmed (verify.shrink)
 
-        rep["shrunk"] = shrink(module, claim, a, settings, profile).to_json()
+        res = shrink(module, claim, a, settings, profile)
+        rep["shrunk"] = res.to_json()
+        if res.shrunk:  # is the smaller violation proven too? (the rest of the report's certification budget)
+            left = None if budget is None else max(0.0, budget - spent)
+            b = res.assessment
+            assert b.evidence is not None
+            cert = certify_finding(module.model, claim, b.instance, b.evidence, budget=left, clock=CLOCK)
+            rep["shrunk"].update(certified=bool(cert.get("certified")), certificate=cert)
     rep["replay"] = f"verify replay {Path(reports) / (report_basename(rep) + '.json')}"
     paths = write_report(rep, reports)
     return paths["json"]

@@ -64,19 +64,23 @@ class Profile:
     shrink_evaluations: int = 0
     """``verify check``: candidate smaller instances assessed (each confirmed when violated) while shrinking a
     confirmed counterexample with its model's moves (:func:`verify.shrink.shrink`); 0 shrinks nothing."""
+    certify_seconds: float | None = 60.0
+    """Seconds (wall clock) that the certification of one written report may take, the original instance and the
+    shrunk one together (:func:`verify.certify.certify_finding`); past it the record says "not certified: time
+    budget exceeded (N s)". None: no limit."""
 
 
 PROFILES = {
     "quick": Profile("quick", max_examples=3, steps=2000, derandomize=True, shrink=False, confirm_mp_steps=500,
                      audit_examples=8, claim_examples=2, property_examples=5, conformance_examples=2, effort=0.0,
-                     shrink_evaluations=12),
+                     shrink_evaluations=12, certify_seconds=60.0),
     "ci": Profile("ci", max_examples=6, steps=3000, derandomize=True, shrink=False, confirm_mp_steps=1000,
                   audit_examples=12, claim_examples=3, property_examples=10, conformance_examples=3, effort=1.0,
-                  shrink_evaluations=24),
+                  shrink_evaluations=24, certify_seconds=300.0),
     "thorough": Profile("thorough", max_examples=200, steps=20000, derandomize=False, shrink=True,
                         confirm_mp_steps=2000, audit_examples=200, claim_examples=200, property_examples=1000,
                         conformance_examples=20, effort=1.0,
-                        shrink_evaluations=200),
+                        shrink_evaluations=200, certify_seconds=1800.0),
 }
 
 _SUPPRESS = [HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large]

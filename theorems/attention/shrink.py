@@ -19,7 +19,8 @@ the claim's assumptions and its violation is confirmed again. The moves:
   d -> d - 1;
 - ``round``: round every number to k decimals, fewest first (k = 0, 1, 2, 3, 4, 6).
 
-Each result records in ``meta`` the original instance's meta (``shrunk_from``) and the moves applied so far.
+Each result records in ``meta`` its sizes ``n``, ``T``, ``d``, the original instance's meta (``shrunk_from``) and the
+moves applied so far.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ SPAN_TOL = 1e-10
 
 def _make(inst: ac.AttentionInstance, name: str, X: np.ndarray, y: np.ndarray, u: np.ndarray, z: np.ndarray,
           W0: np.ndarray) -> ac.AttentionInstance:
-    meta = {"shrunk_from": inst.meta.get("shrunk_from", inst.meta),
+    n, T, d = X.shape  # the sizes, as a generator's meta records them (the report pages show them side by side)
+    meta = {"n": int(n), "T": int(T), "d": int(d), "shrunk_from": inst.meta.get("shrunk_from", inst.meta),
             "moves": [*inst.meta.get("moves", []), name]}
     # + 0.0 turns the -0.0 that rounding and projecting leave into 0.0 (same numbers, plainer JSON)
     return ac.make_instance(X + 0.0, y, u + 0.0, z + 0.0, W0 + 0.0, meta)

@@ -88,10 +88,10 @@ def trace_attention(inst: ac.AttentionInstance, *, method: str, eta: float, step
             representation = "dense"
         batch = ac.stack([inst])
         if balls:
-            from verify.arb import run_rigorous
+            from verify.arb import DEFAULT_MAX_PREC, run_rigorous
 
             tr = run_rigorous(lambda b: ac.build_problem(b, batch, representation), rule, steps, cps, dps=dps,
-                              **({} if max_prec is None else {"max_prec": max_prec}))
+                              max_prec=DEFAULT_MAX_PREC if max_prec is None else max_prec)
         else:
             tr = run(ac.build_problem(bk, batch, representation), rule, steps, cps)
         W = tr.series("W")

@@ -8,7 +8,8 @@
   the key numbers, the data behind the verdict (checkpoints with the ratio the rule judges; steps per method and
   the wins per pair; the trials and the interval; lhs, rhs and the residual), the assumptions (the claim's, then
   the diagnostics, explained), the run, the confirmation runs, the readings of the reconstructed constants (a
-  table and a chart), the versions and the replay command.
+  table and a chart), the shrunk counterexample (the original and the shrunk instance's sizes, whether the shrunk
+  one is confirmed and certified, the evaluations spent, the accepted moves), the versions and the replay command.
 
 Every number taken from a JSON file is written in an element with ``data-src`` (the file, relative to the page)
 and ``data-field`` (its path in that file, such as ``evidence.figure.steps.gd[3]``), so a test can check the
@@ -491,6 +492,7 @@ def render_report_page(report: dict, json_path: Path, out_dir: Path, siblings: l
     elif audit:
         parts += ["<h2>Reconstructed constants</h2>", "<p>Not re-checked: an audit breaks an assumption on purpose."
                   "</p>"]
+    parts += _shrunk(report, src)
     parts += ["<h2>Replay</h2>", f'<pre id="replay">{esc(report["replay"])}</pre>',
               f'<p>Report data: <a href="{esc(src)}">{esc(json_path.name)}</a></p>',
               "<h2>Versions</h2>",
@@ -626,6 +628,50 @@ def write_html(path: str | os.PathLike, out: str | os.PathLike | None = None) ->
         atomic_write_text(out_dir / page, render_report_page(rep, f, out_dir, siblings))
         entries.append((rep, f, page))
     return atomic_write_text(out_dir / "index.html", render_index(entries, runs, src_dir, out_dir))
+
+
+def _shrunk(report: dict, src: str) -> list[str]:
+    """The shrunk counterexample (:func:`verify.report.markdown.shrunk_summary`): the original and the shrunk
+    instance side by side (the model's sizes, the arrays' shapes, how many numbers), whether the shrunk one is
+    violated, confirmed and certified, the evaluations spent and the accepted moves."""
+    from verify.report.markdown import shrunk_summary
+
+    s = shrunk_summary(report)
+    if s is None:
+        return []
+    out = ["<h2>Shrunk counterexample</h2>"]
+    if not s["shrunk"]:
+        return out + [f'<p id="shrunk">Not shrunk: none of the {num(s["evaluations"], src, "shrunk.evaluations")} '
+                      f'smaller candidates assessed (budget {num(s["budget"], src, "shrunk.budget")}) met the '
+                      "assumptions with a confirmed violation; the original is the smallest found.</p>"]
+
+    def cell(v: Any, field: str | None) -> str:
+        if v is None:
+            return "—"
+        return num(v, src, field, text=str(v)) if field and isinstance(v, (int, float)) else esc(v)
+
+    rows = [[esc(k), cell(a, fa), cell(b, fb)] for k, a, b, fa, fb in s["sizes"]]
+    cert = s["certification"]
+    facts = [["violated", _verdict(s["verdict"]) + " (worst ratio "
+              + num(s["worst_ratio"], src, "shrunk.evidence.worst_ratio") + ")"],
+             ["confirmed", ("yes" if s["confirmed"] else "<strong>no</strong>") + f" ({esc(s['status'])})"],
+             ["certified", esc(cert) if cert else '<span class="muted">not recorded</span>'],
+             ["evaluations", num(s["evaluations"], src, "shrunk.evaluations", text=str(s["evaluations"]))
+              + " of a budget of " + num(s["budget"], src, "shrunk.budget", text=str(s["budget"])) + " ("
+              + num(s["rejected"], src, "shrunk.rejected", text=str(s["rejected"])) + " rejected"
+              + ("; budget exhausted" if s["exhausted"] else "") + ")"]]
+    moves = [[f"<code>{esc(m.get('move'))}</code>", esc(m.get("detail")),
+              num(m.get("size"), src, f"shrunk.moves[{k}].size", text=str(m.get("size")))]
+             for k, m in enumerate(s["moves"])]
+    small = (report.get("shrunk") or {}).get("instance")
+    inst = (f"<details><summary>The shrunk instance (JSON)</summary><pre>{esc(json.dumps(small, sort_keys=True))}"
+            "</pre></details>") if isinstance(small, dict) else ""
+    return [*out, "<p>The original instance stays the report's; the smaller one meets every assumption of the claim "
+            "and is violated, and its violation was confirmed again by the same re-runs.</p>",
+            _table(["", "original", "shrunk"], rows, attrs=' id="shrunk"'),
+            _table(["", "the shrunk instance"], facts, attrs=' id="shrunk-status"'),
+            "<h3>Accepted moves</h3>", _table(["move", "what it did", "numbers after"], moves,
+                                              attrs=' id="shrunk-moves"'), inst]
 
 
 def _certification(report: dict) -> list[str]:

@@ -110,6 +110,77 @@ def _comparison(report: dict, comp: dict) -> list[str]:
     return out
 
 
+def _shape(v: Any) -> str:
+    dims = []
+    while isinstance(v, list):
+        dims.append(len(v))
+        v = v[0] if v else None
+    return "×".join(str(k) for k in dims)
+
+
+def shrunk_summary(report: dict) -> dict | None:
+    """What the pages show of a report's ``shrunk`` record (None when there is none), model-free:
+
+    - ``sizes``: rows ``(label, original, shrunk, original's field, shrunk's field)``: each scalar entry of the
+      shrunk instance's ``meta`` (a model records its sizes there: n, T, d), the shape of each array of the
+      instance, and how many numbers the instance holds (the fields are JSON paths, or None for a shape);
+    - ``shrunk``: whether any move was accepted; ``status``, ``verdict``, ``confirmed`` (the status says
+      "confirmed"), ``certification`` (the certification line of the shrunk instance, or None when the record has
+      none), ``evaluations``, ``budget``, ``rejected``, ``exhausted`` and the accepted ``moves``."""
+    from verify.certify import certification_line
+
+    sh = report.get("shrunk")
+    if not isinstance(sh, dict):
+        return None
+    orig, small = report.get("instance") or {}, sh.get("instance") or {}
+    om, sm = orig.get("meta") or {}, small.get("meta") or {}
+    sizes: list[tuple[str, Any, Any, str | None, str | None]] = []
+    for k, v in sm.items():
+        if isinstance(v, (int, float, str)) and not isinstance(v, bool):
+            sizes.append((str(k), om.get(k), v, f"instance.meta.{k}" if k in om else None, f"shrunk.instance.meta.{k}"))
+    for k, v in orig.items():
+        if isinstance(v, list):
+            sizes.append((f"{k} shape", _shape(v), _shape(small.get(k)), None, None))
+    sizes.append(("numbers in the instance", sh.get("original_size"), sh.get("size"), "shrunk.original_size",
+                  "shrunk.size"))
+    status = str(sh.get("status", ""))
+    ev = sh.get("evidence") or {}
+    return {"sizes": sizes, "shrunk": bool(sh.get("moves")), "status": status, "verdict": ev.get("verdict"),
+            "worst_ratio": ev.get("worst_ratio"), "confirmed": status.startswith("confirmed"),
+            "certification": certification_line(sh), "evaluations": sh.get("evaluations"),
+            "budget": sh.get("budget"), "rejected": sh.get("rejected"), "exhausted": bool(sh.get("exhausted")),
+            "moves": list(sh.get("moves") or [])}
+
+
+def _shrunk_lines(report: dict) -> list[str]:
+    s = shrunk_summary(report)
+    if s is None:
+        return []
+    out = ["", "## Shrunk counterexample", ""]
+    if not s["shrunk"]:
+        out.append(f"Not shrunk: none of the {s['evaluations']} smaller candidates assessed (budget {s['budget']}) "
+                   "met the assumptions with a confirmed violation; the original above is the smallest found.")
+        return out
+    out += ["The original instance stays the report's; the smaller one below meets every assumption of the claim "
+            "and is violated, and its violation was confirmed again by the same re-runs.", ""]
+    out += _table(["", "original", "shrunk"], [[k, "—" if a is None else a, "—" if b is None else b]
+                                               for k, a, b, _, _ in s["sizes"]])
+    conf = "yes" if s["confirmed"] else "no"
+    out += ["", f"- Violated: {s['verdict']} (worst ratio {fmt_num(s['worst_ratio'])})",
+            f"- Confirmed: {conf} ({s['status']})",
+            f"- Certified: {s['certification'] or 'not recorded (no certification of the shrunk instance)'}",
+            f"- Evaluations: {s['evaluations']} of a budget of {s['budget']} ({s['rejected']} rejected"
+            + ("; budget exhausted" if s["exhausted"] else "") + ")", "", "Accepted moves:", ""]
+    out += _table(["move", "what it did", "numbers after"], [[m.get("move"), m.get("detail"), m.get("size")]
+                                                              for m in s["moves"]])
+    small = (report.get("shrunk") or {}).get("instance")
+    if isinstance(small, dict):
+        text = json.dumps(json.loads(dumps(small)), sort_keys=True)
+        fence = _fence(text)
+        out += ["", "The shrunk instance:", "", f"{fence}json", text, fence]
+    return out
+
+
 def render_markdown(report: dict) -> str:
     """A human-readable Markdown report (links ``<report_basename>.png`` by relative file name)."""
     validate_report(report)
@@ -207,6 +278,7 @@ def render_markdown(report: dict) -> str:
     line = certification_line(report)
     if line is not None:
         out += ["", "## Certification", "", line]
+    out += _shrunk_lines(report)
     out += ["", "## Versions", ""]
     if report["versions"]:
         out += _table(["package", "version"], [[k, v] for k, v in sorted(report["versions"].items())])

@@ -291,13 +291,15 @@ class ReportBase(Record):
         "verify.certify); false with the reason in certificate otherwise; absent in reports written before it.")
     certificate: Object = optional("The certification record: certified, reason, the enclosures per checkpoint "
                                    "(metric and curve as [lo, hi], the margin's lower end) or the finite facts "
-                                   "of an asymptotic claim; absent in older reports.")
+                                   "of an asymptotic claim; 'not certified: time budget exceeded (N s)' when "
+                                   "the profile's certification budget ran out; absent in older reports.")
     versions: MapOf[TextOrNull] = Field(description="Python, the platform and the packages used; null when a "
                                                     "package is not installed.")
     replay: Text = Field(description="The command that reproduces this report.")
     shrunk: Object = optional("The counterexample shrunk by the model's moves (verify.shrink): the smaller instance, "
-                              "its assumptions, evidence, confirmation and readings, the accepted moves and the "
-                              "evaluations spent; each accepted instance met the claim's assumptions and its "
+                              "its assumptions, evidence, confirmation and readings, the accepted moves, the "
+                              "evaluations spent and (when shrunk) its own certified and certificate; each "
+                              "accepted instance met the claim's assumptions and its "
                               "violation was confirmed again. Absent when the model has no moves, or in older "
                               "reports.")
 
