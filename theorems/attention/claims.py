@@ -1,8 +1,9 @@
 """Claim evaluators for the attention classifier: run a method, measure against the certified W_mm.
 
 Each evaluator runs the claim's method and returns what it observed (:mod:`verify.observation`): the metric's
-checkpoint series with precision flags, its rounding-error bound where there is one, a certified witness for a
-limit, the instance constants, the run and the extras. It never judges: the engine applies the checker of the
+checkpoint series with precision flags, its rounding-error bound where there is one, a witness for a limit (a lower
+bound from the certified SVMs and the float run: not itself a proof; verify.certify encloses it in balls), the
+instance constants, the run and the extras. It never judges: the engine applies the checker of the
 claim's kind (:mod:`verify.kinds`). Evaluators never re-check assumptions (the engine does that before calling
 them).
 """
