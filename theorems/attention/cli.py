@@ -1,5 +1,6 @@
-"""The attention model's own CLI verbs: ``verify svm`` (the certified max-margin solution of an instance) and
-``verify trace`` (metrics along one trajectory), with their flags.
+"""The attention model's own CLI verbs: ``verify svm`` (the certified max-margin solution of an instance),
+``verify trace`` (metrics along one trajectory) and ``verify dataset digits`` (a real-data instance built from
+scikit-learn's bundled digits, :mod:`theorems.attention.dataset`), with their flags.
 
 The CLI core (:mod:`verify.cli`) knows no model: it calls :func:`add_commands` through the model contract
 (``verify.model.Model.add_commands``). Every verb returns an exit code (0 success; bad input raises
@@ -193,6 +194,31 @@ def _sci(log10_value: float) -> str:
 
 
 
+def cmd_dataset_digits(args: argparse.Namespace) -> int:
+    """``verify dataset digits``: build the instance (scikit-learn imported here only) and write it atomically."""
+    from pathlib import Path
+
+    from theorems.attention.dataset import check_arguments, digits_instance
+    from verify.instance import atomic_write_text, dumps
+
+    classes = parse_ints(args.classes, "--classes")
+    if len(classes) != 2:
+        raise VerifyInputError(f"--classes needs two digits A,B, got {args.classes!r}")
+    check_arguments(classes, args.patch, args.n, args.scaling)  # before the data set is loaded
+    out = Path(args.out)
+    if out.is_dir():
+        raise VerifyInputError(f"--out {out}: is a folder, not a file")
+    inst = digits_instance(classes, args.patch, args.n, args.seed, args.scaling)
+    try:
+        atomic_write_text(out, dumps(inst.to_json()) + "\n")
+    except OSError as exc:
+        raise VerifyInputError(f"--out {out}: not writable ({exc.strerror or exc})") from None
+    a, b = inst.meta["classes"]
+    print(f"wrote {out}: digits {a} (y = +1) vs {b} (y = -1), {inst.n} images, patch {args.patch}: "
+          f"T = {inst.T} tokens of d = {inst.d} ({args.scaling} scaling, query = mean token)")
+    return 0
+
+
 def add_resource_limits(s: argparse.ArgumentParser, timed: str = "the certified Att-SVM's") -> None:
     """--max-memory and --max-time, shared by the commands that do heavy work (svm, trace)."""
     s.add_argument("--max-memory", metavar="SIZE",
@@ -204,7 +230,7 @@ def add_resource_limits(s: argparse.ArgumentParser, timed: str = "the certified 
 
 
 def add_commands(sub: Any) -> None:
-    """Add ``svm`` and ``trace`` to the ``verify`` subcommands."""
+    """Add ``svm``, ``trace`` and ``dataset`` to the ``verify`` subcommands."""
     s = sub.add_parser("svm", help="the certified Att-SVM of an instance")
     s.add_argument("--instance", required=True)
     s.add_argument("--alpha", help="token choice i0,i1,... (default: the optimal tokens)")
@@ -260,3 +286,30 @@ def add_commands(sub: Any) -> None:
                         "(dense); Adam and sign updates always run dense; default: gram")
     s.add_argument("--json", action="store_true", help="print the rows as JSON; default: a text table")
     s.set_defaults(fn=cmd_trace)
+
+    s = sub.add_parser("dataset", help="build a real-data attention-classification instance",
+                       description="Build an attention-classification/1 instance from a data set shipped inside a "
+                                   "package (no download).")
+    kinds = s.add_subparsers(dest="dataset", metavar="DATASET", required=True)
+    k = kinds.add_parser("digits", help="two digit classes of scikit-learn's load_digits, images cut into patches",
+                         description="Two classes of scikit-learn's bundled 8x8 digits: each image cut into PxP "
+                                     "patches (the tokens, pixels/16, centered at the midpoint of the two classes' "
+                                     "mean patches by default), labels +1 (A) / -1 (B), decoder u = unit(m_A - m_B), "
+                                     "query z_i = the image's mean token, W0 = 0. Needs scikit-learn (the data "
+                                     "extra). The construction: theorems/attention/dataset.py.")
+    k.add_argument("--classes", required=True, metavar="A,B",
+                   help="two different digits 0..9, A gets y = +1 and B y = -1; required")
+    k.add_argument("--patch", type=int, required=True, metavar="P",
+                   help="patch side, a divisor of 8 leaving >= 2 patches: 1, 2 or 4 (4: T = 4 tokens of d = 16; "
+                        "2: T = 16 of d = 4); required")
+    k.add_argument("--n", type=int, default=40,
+                   help="number of images, >= 2: ceil(n/2) of A, floor(n/2) of B; default: 40")
+    k.add_argument("--seed", type=int, default=None,
+                   help="draw the images of each class by a permutation seeded with S; default: none (the first "
+                        "images of each class in the data set's order)")
+    k.add_argument("--scaling", choices=("center", "unit"), default="center",
+                   help="pixels/16 minus the midpoint of the class means (center) or pixels/16 alone (unit); "
+                        "default: center")
+    k.add_argument("--out", required=True, metavar="FILE",
+                   help="the instance file to write (atomically; missing folders are made); required")
+    k.set_defaults(fn=cmd_dataset_digits)
