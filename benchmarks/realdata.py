@@ -18,7 +18,7 @@ d = 16), centered pixels, query = mean token, W0 = 0. For each:
 5. NGD and PS on ``--seeds`` seeded selections of the same pairs (``verify dataset digits --seed S``).
 
 Writes the figures (realdata-direction.png, realdata-attention-0v1.png, realdata-attention-3v8.png) and the
-numbers (realdata-results.json) into ``--img``, and prints Markdown tables. About 2 minutes on one core.
+numbers (realdata-results.json) into ``--img``, and prints Markdown tables. About 3.5 minutes on one shared core.
 """
 
 from __future__ import annotations
