@@ -280,3 +280,25 @@ def test_the_check_lines_print_the_certification(tmp_path: Path) -> None:
     s.reports = [str(older)]
     assert detail_lines([s]) == [f"vdt24.global: counterexample report: {older}"]  # an older report: no line
 
+
+
+def test_recertify_rewrites_only_the_certification(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """``python -m verify.certify REPORT.json --budget 0`` on a copy of a committed report (its certification
+    removed): the record comes back (here: the budget was spent), written into the JSON and the Markdown through
+    write_report; every other field is the report's own."""
+    import shutil
+
+    from verify.certify import main
+
+    src = REPORTS[0]
+    rep = json.loads(src.read_text())
+    old = {k: v for k, v in rep.items() if k not in ("certified", "certificate")}
+    dst = tmp_path / src.name
+    dst.write_text(json.dumps(old))
+    shutil.copy(src.with_suffix(".png"), tmp_path / src.with_suffix(".png").name)
+    assert main([str(dst), "--budget", "0"]) == 0
+    assert "not certified: time budget exceeded (0 s)" in capsys.readouterr().out
+    new = json.loads(dst.read_text())
+    assert new["certified"] is False and new["certificate"]["reason"] == "not certified: time budget exceeded (0 s)"
+    assert {k: v for k, v in new.items() if k not in ("certified", "certificate")} == old
+    assert "not certified: time budget exceeded (0 s)" in dst.with_suffix(".md").read_text()
