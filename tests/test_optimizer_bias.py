@@ -292,3 +292,18 @@ def test_decaying_step_schedule_is_eta_over_sqrt_t_plus_1() -> None:
     np.testing.assert_allclose(W2 - W1, -0.1 / math.sqrt(2) * np.sign(g), rtol=1e-7)
     with pytest.raises(VerifyInputError):
         scale_by_schedule(0.1, -1.0)
+
+
+def test_the_lp_solver_writes_nothing_to_stdout() -> None:
+    """HiGHS's C library prints a banner to stdout on start-up, which would corrupt ``verify ... --json``; the LP
+    runs with file descriptor 1 silenced (a fresh process, so the banner would be due)."""
+    import subprocess
+    import sys
+
+    code = ("from theorems.attention.strategies import generate\n"
+            "from theorems.attention.svm_linf import solve_poly_att_svm\n"
+            "i = generate(2, 2, 5, 1, 'orthonormal', 0.0)\n"
+            "s = solve_poly_att_svm(i.X, i.z, (0, 1), 'inf')\n"
+            "print('certificate', s.certificate)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout == "certificate rigorous\n", out.stdout

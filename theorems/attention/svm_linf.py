@@ -43,7 +43,10 @@ side by side.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
@@ -256,6 +259,26 @@ def _polish_dual(rows: FactoredRows, w: np.ndarray, lam: np.ndarray, K: list[int
 
 
 # ------------------------------------------------------------------------------------------------- solve
+@contextmanager
+def _no_banner() -> Iterator[None]:
+    """File descriptor 1 sent to /dev/null while HiGHS starts: its C library prints a licence banner to stdout
+    whatever the options say, which would corrupt ``verify ... --json`` output. Python-level output is flushed
+    first and nothing else is written meanwhile (errors come back as exceptions)."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no file descriptor 1 (an embedded interpreter): nothing to protect
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def _lp(Af: np.ndarray, q: str, what: str) -> tuple[str, np.ndarray, np.ndarray, str]:
     """Solve the LP with cvxpy (HiGHS, else Clarabel); (status, w, lam, solver)."""
     w = cp.Variable(Af.shape[1])
@@ -267,7 +290,8 @@ def _lp(Af: np.ndarray, q: str, what: str) -> tuple[str, np.ndarray, np.ndarray,
         if solver not in cp.installed_solvers():
             continue
         try:
-            prob.solve(solver=solver)
+            with _no_banner() if solver == "HIGHS" else nullcontext():
+                prob.solve(solver=solver)
         except cp.error.SolverError as exc:
             last = exc
             continue
