@@ -22,7 +22,8 @@ signgd with eta 0.01 and with 0.1/sqrt(t+1). Per instance the ln-ln slope of the
 set distance over the last decade is fitted (median and IQR reported).
 
 Writes ``OUT/implicit_bias.json`` (every figure, per instance), ``OUT/implicit_bias_table.md`` (the Markdown tables
-of the findings page) and ``docs/findings/img/implicit-bias.png``. About 8 minutes on one core with the defaults.
+of the findings page) and ``docs/findings/img/implicit-bias.png``. With the defaults: 4.5 minutes of CPU (13
+minutes of wall time on a shared 2-core machine).
 """
 
 from __future__ import annotations
