@@ -323,3 +323,92 @@ def test_trace_rows_report_the_widths(instance: ac.AttentionInstance) -> None:
     assert rows[-1]["notes"][-1].startswith("arb: every ball within")
     with pytest.raises(VerifyInputError, match="along the gradient"):
         trace_attention(instance, backend="arb", method="adam", eta=0.1, steps=5, checkpoints=None)
+
+
+# ------------------------------------------------------------------------------------ lp mirror descent
+def _lp_final(bk: Any, inst: ac.AttentionInstance, p: float, steps: int) -> Any:
+    """lp-md's iterate after ``steps`` steps on the dense fixed-decoder problem, in the backend's own numbers."""
+    from theorems.attention.lp import fixed_decoder_problem
+    from verify.methods import lp_mirror_descent
+
+    prob, rule = fixed_decoder_problem(bk, inst), lp_mirror_descent(p, 0.2, normalized=True)
+    with bk.context():
+        state = prob.init()
+        ms = rule.init(state)
+        for t in range(steps):
+            state, ms = rule.update(state, ms, prob.first_order(state), t)
+    return state
+
+
+@needs_flint
+def test_signed_power_of_a_ball_that_contains_zero_contains_every_image() -> None:
+    """sign(x)|x|^r is increasing: a ball around 0 maps onto [-|lo|^r, hi^r] (a sign decided by midpoints would
+    map [-0.5, 0.5] to 0, or to one sign)."""
+    flint = arb.flint_module()
+    x = np.array([flint.arb(0.1, 0.5), flint.arb(-8), flint.arb(0)], dtype=object)
+    for r in (1 / 3, 0.5, 2.0):
+        y = arb.signed_power(x, r)
+        for v in (-0.4, -0.1, 0.0, 0.2, 0.6):
+            assert y[0].contains(flint.arb(math.copysign(abs(v) ** r, v)) if v else flint.arb(0)), (r, v)
+        assert not y[0].contains(flint.arb(0.6**r * 1.01)) and not y[0].contains(flint.arb(-(0.4**r) * 1.01))
+        assert y[1].contains(-(flint.arb(8) ** r)) and y[1].rad() < 1e-12 and y[2].is_zero()
+    n = arb.lp_norm(np.array([[flint.arb(3), flint.arb(-4)]], dtype=object), 2.0, (1,))
+    assert n[0].contains(flint.arb(5)) and n[0].rad() < 1e-14
+
+
+def _exact_exponents(monkeypatch: pytest.MonkeyPatch, p: float) -> None:
+    """mpmath's lp-md with the exact exponents 1/(p-1) and 1/q (the float64 path rounds them: 1/3 is not a float),
+    so that an 80-digit mpmath run is a reference for the exact method."""
+    from verify import methods
+
+    def exact_norm(V: Any, r: float, axes: tuple[int, ...]) -> Any:
+        return np.sum(abs(np.asarray(V)) ** mpmath.mpf(r), axis=axes) ** (1 / mpmath.mpf(r))
+
+    def exact_inv(Theta: Any, pp: float) -> Any:
+        return methods.signed_power(Theta, 1 / (mpmath.mpf(pp) - 1))
+
+    monkeypatch.setattr(methods, "scaled_norm", exact_norm)
+    monkeypatch.setattr(methods, "phi_inv", exact_inv)
+
+
+@needs_flint
+@pytest.mark.parametrize("p", [1.5, 2.0, 3.0])
+def test_lp_mirror_descent_balls_contain_the_exact_iterate(p: float, monkeypatch: pytest.MonkeyPatch) -> None:
+    """60 normalized lp-md steps on the dense representation in balls (run_rigorous from 30 digits, balls within
+    1e-25): every ball of W_60 contains the exact method's W_60 (mpmath at 80 digits with exact exponents, error
+    ~1e-78), and the float64 run's W_60 is not inside every ball (the containment can fail). q = p/(p-1) is exact
+    in float64 for these p."""
+    from theorems.attention.lp import fixed_decoder_problem
+    from verify.methods import lp_mirror_descent
+
+    inst = generate(2, 2, 5, 2, "orthonormal", noise=0.1)
+    tr = arb.run_rigorous(lambda b: fixed_decoder_problem(b, inst), lp_mirror_descent(p, 0.2, normalized=True),
+                          60, [1, 60], dps=30, tol=1e-25)
+    assert tr.precision_ok.all() and tr.notes[-1].startswith("arb: every ball within 1e-25")
+    balls = tr.records["W_ball"][-1, 0].ravel()
+    flt = _lp_final(numpy_backend(), inst, p, 60)[0].ravel()
+    with monkeypatch.context() as m:
+        _exact_exponents(m, p)
+        ref = _lp_final(mpmath_backend(80), inst, p, 60)[0].ravel()
+    flint = arb.flint_module()
+    with mpmath.workdps(80), arb.working_precision(600):
+        assert all(b.contains(flint.arb(mpmath.nstr(v, 80))) for b, v in zip(balls, ref, strict=True))
+        assert max(float(b.rad()) for b in balls) < 1e-25 * max(abs(float(b.mid())) for b in balls)
+        assert not all(b.contains(flint.arb(float(v))) for b, v in zip(balls, flt, strict=True))
+
+
+@needs_flint
+def test_trace_lp_on_the_arb_backend_reports_the_widths() -> None:
+    from theorems.attention.lp_trace import trace_lp
+
+    inst = generate(2, 2, 5, 2, "orthonormal", noise=0.1)
+    kw = dict(p=1.5, eta=0.2, steps=40, checkpoints=[1, 10, 40], normalized=True)
+    rows = trace_lp(inst, backend="arb", dps=30, **kw)
+    ref = trace_lp(inst, backend="mpmath", dps=40, **kw)
+    for r, f in zip(rows, ref, strict=True):
+        assert r["t"] == f["t"] and r["precision_ok"] and r["selected"] == f["selected"]
+        # bregman is evaluated in float64 from each run's W (a sum of O(1) terms): ~1e-16 absolute
+        assert abs(r["bregman"] - f["bregman"]) <= 1e-15
+        assert r["log10_W_rad"] < -20 and r["notes"][-1].startswith("arb: every ball within")
+    with pytest.raises(VerifyInputError, match="fixed decoder"):
+        trace_lp(inst, backend="arb", joint=True, **kw)

@@ -494,6 +494,13 @@ def scale_by_rms(decay: float = 0.99, eps: float = 1e-8) -> ScaleByRms:
 
 
 # -------------------------------------------------------------------------------- lp norms and mirror maps
+def _ball_array(x: Any) -> bool:
+    """An object array of Arb balls (checked without importing python-flint)."""
+    from verify.arb import is_ball_array
+
+    return isinstance(x, np.ndarray) and x.dtype == object and is_ball_array(x)
+
+
 P_MIN, P_MAX = 1.01, 100.0  # outside, the maps sign(x)|x|^{p-1} and sign(x)|x|^{1/(p-1)} lose float64 meaning
 
 
@@ -517,25 +524,44 @@ def _unit_roundoff(x: Array) -> float:
 
 def signed_power(x: Array, r: float) -> Array:
     """sign(x) |x|^r via log-magnitudes: exp(r log|x|), 0 at 0. No intermediate overflows; a result beyond
-    float64's range becomes inf and the caller reports it."""
+    float64's range becomes inf and the caller reports it. Arb balls: :func:`verify.arb.signed_power` (a ball
+    that contains 0 maps to the images of its ends)."""
+    if _ball_array(x):
+        from verify import arb
+
+        return arb.signed_power(x, r)
     a = abs(np.asarray(x))
     la = elementwise_log(np.where(a > 0, a, 1))
     return np.where(a > 0, _sign(x) * elementwise_exp(r * la), 0 * a)
 
 
 def phi(W: Array, p: float) -> Array:
-    """The mirror map of psi(W) = (1/p)||W||_p^p: grad psi(W) = sign(W)|W|^{p-1}, elementwise."""
+    """The mirror map of psi(W) = (1/p)||W||_p^p: grad psi(W) = sign(W)|W|^{p-1}, elementwise (Arb balls: the
+    exponent exact, :func:`verify.arb.mirror_power`)."""
+    if _ball_array(W):
+        from verify import arb
+
+        return arb.mirror_power(W, p)
     return signed_power(W, p - 1.0)
 
 
 def phi_inv(Theta: Array, p: float) -> Array:
-    """Its inverse grad psi*(Theta) = sign(Theta)|Theta|^{1/(p-1)} = sign(Theta)|Theta|^{q-1}, q = p/(p-1)."""
+    """Its inverse grad psi*(Theta) = sign(Theta)|Theta|^{1/(p-1)} = sign(Theta)|Theta|^{q-1}, q = p/(p-1) (Arb
+    balls: the exponent 1/(p-1) exact, not its float64 rounding)."""
+    if _ball_array(Theta):
+        from verify import arb
+
+        return arb.mirror_power(Theta, p, inverse=True)
     return signed_power(Theta, 1.0 / (p - 1.0))
 
 
 def scaled_norm(V: Array, r: float, axes: tuple[int, ...]) -> Array:
     """||V||_r over ``axes`` computed as m (sum (|V|/m)^r)^{1/r}, m = max|V| (0 for V = 0): no |V|^r
-    under/overflow for any r."""
+    under/overflow for any r. Arb balls: :func:`verify.arb.lp_norm` (no range to leave, no max to decide)."""
+    if _ball_array(V):
+        from verify import arb
+
+        return arb.lp_norm(V, r, axes)
     a = abs(np.asarray(V))
     m = np.max(a, axis=axes, keepdims=True)
     safe = np.where(m > 0, m, 1)
@@ -570,7 +596,8 @@ class NormalizeLq:
             for k in ks:
                 d = _part(u.direction, k)
                 qn = scaled_norm(d, self.q, tuple(range(1, np.ndim(d))))
-                divs.append(np.where(qn > 0, qn, 1))
+                # balls: the norm itself (a zero direction then gives a non-finite ball, which the watch flags)
+                divs.append(qn if _ball_array(qn) else np.where(qn > 0, qn, 1))
             return Update(u.direction, divisor=_collect(u, divs)), None
         # ||G||_q / e^{l_k} for block k, with G = (e^{l_j} d_j)_j, all relative to the largest l_j.
         _needs(u, "normalize_lq(per_block=False)", log_form=True)
@@ -741,7 +768,10 @@ class MirrorLp:
         return new_W, new_theta, self._map_error(new_theta, step, new_W, tuple(range(1, np.ndim(theta))))
 
     def _map_error(self, theta: Array, step: Array, W: Array, axes: tuple[int, ...]) -> np.ndarray:
-        """Estimated ||dW||_F / ||W||_F from rounding Theta (see the class docstring); inf if W overflowed."""
+        """Estimated ||dW||_F / ||W||_F from rounding Theta (see the class docstring); inf if W overflowed. Arb
+        balls carry their own error (the problem's watch reads W's widths): 0."""
+        if _ball_array(theta):
+            return np.zeros(np.shape(theta)[0])
         u = _unit_roundoff(theta)
         th = np.abs(np.asarray(theta, dtype=float))
         e = u * (th + np.abs(np.asarray(step, dtype=float)))

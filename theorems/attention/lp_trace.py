@@ -3,7 +3,9 @@
 Each row: t, bregman (D(t) of W_t against the certified lp-Att-SVM of the tokens the run selects at the end,
 ``svm_alpha``), selected (the argmax-attention token of each sequence at t), norm_p (||W_t||_p), loss and
 log10 of the loss gap (L - L* for a fixed decoder, L for joint training), precision_ok; joint runs add
-u_bregman (D of u_t against the certified lp decoder SVM of the same tokens) and u_norm_p.
+u_bregman (D of u_t against the certified lp decoder SVM of the same tokens) and u_norm_p. ``backend="arb"`` (a
+fixed decoder): W_t in Arb balls (verify.arb.run_rigorous; the mirror map's exponents exact), rows add
+log10_W_rad and the run's notes; bregman and norm_p are computed from the balls' midpoints.
 """
 
 from __future__ import annotations
@@ -28,12 +30,23 @@ def trace_lp(inst: ac.AttentionInstance, *, p: float, eta: float, steps: int, ch
     p = check_p(p)
     if not (math.isfinite(eta) and eta > 0):
         raise VerifyInputError(f"--eta must be a positive finite number, got {eta!r}")
-    if backend not in ("numpy", "mpmath"):
-        raise VerifyInputError(f"lp-md runs on the numpy or mpmath backend, not {backend!r}")
-    bk = get_backend(backend, dps)
+    if backend not in ("numpy", "mpmath", "arb"):
+        raise VerifyInputError(f"lp-md runs on the numpy, mpmath or arb backend, not {backend!r}")
     method = make_method("lp-md", normalize="block" if blockwise else "joint", p=p, eta=eta, normalized=normalized)
-    problem = JointProblem.build(bk, inst) if joint else fixed_decoder_problem(bk, inst)
-    tr = run(problem, method, steps, checkpoints if checkpoints is not None else log_checkpoints(steps))
+    cps = checkpoints if checkpoints is not None else log_checkpoints(steps)
+    balls = backend == "arb"
+    if balls:  # rigorous balls (verify.arb.run_rigorous): the fixed decoder only
+        if joint:
+            raise VerifyInputError("--backend arb runs lp-md on a fixed decoder; joint training (its kernel takes "
+                                   "maxima and estimates its error instead of reading ball widths) is not covered")
+        from verify.arb import run_rigorous
+
+        tr = run_rigorous(lambda b: fixed_decoder_problem(b, inst), method, steps, cps,
+                          dps=50 if dps is None else dps)
+    else:
+        bk = get_backend(backend, dps)
+        problem = JointProblem.build(bk, inst) if joint else fixed_decoder_problem(bk, inst)
+        tr = run(problem, method, steps, cps)
     alpha = tuple(int(a) for a in tr.series("selected")[-1])
     sol = solve_lp_att_svm(inst.X, inst.z, alpha, p)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -53,5 +66,8 @@ def trace_lp(inst: ac.AttentionInstance, *, p: float, eta: float, steps: int, ch
         if Du is not None:
             row["u_bregman"] = float(Du[k])
             row["u_norm_p"] = float(np.linalg.norm(tr.series("u")[k], ord=p))
+        if balls:  # how wide the enclosures of W_t are (bregman and norm_p are the midpoints')
+            row["log10_W_rad"] = float(np.max(tr.records["W_log10_rad"][k]))
+            row["notes"] = list(tr.notes)
         rows.append(row)
     return rows
