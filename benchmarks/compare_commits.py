@@ -8,7 +8,8 @@ directory), alternating old and new, ``--repeats`` rounds; ratios are old / new 
 tree is faster), reported as min / median / max. Measured:
 
 - float64 runs (verify.trajectory.run, NGD, default log checkpoints) at several shapes and batch sizes;
-- the mpmath Gram run at 50 digits (n = 4, T = 5, d = 40);
+- the mpmath Gram run at 50 digits (n = 4, T = 5, d = 40), and against it this tree's arb (Arb balls) Gram run
+  at the same precision;
 - ``verify check vdt24.ngd-rate --profile ci`` (wall time; the JSON verdicts must be byte-identical);
 - ``verify list`` against a bare ``python -c pass``;
 - peak memory (max RSS) of a 2000-step Gram run at B = 64, d = 256 and of a 10^5-step run.
@@ -30,8 +31,12 @@ NEW = Path(__file__).resolve().parents[1]
 RUN = """
 import sys, time, resource
 import numpy as np
-from theorems.attention import classifier as ac
-from theorems.attention.strategies import generate
+try:
+    from theorems.attention import classifier as ac
+    from theorems.attention.strategies import generate
+except ImportError:  # a tree from before the model package (theorems/attention_*.py)
+    from theorems import attention_classifier as ac
+    from theorems.attention_strategies import generate
 from verify.backends import get_backend
 from verify.methods import make_rule
 from verify.trajectory import run
@@ -93,6 +98,24 @@ def compare_runs(old: Path, repeats: int, quick: bool) -> list[dict]:
     return rows
 
 
+def compare_high_precision(old: Path, repeats: int) -> dict:
+    """50 digits, n = 4, T = 5, d = 40, 20 NGD steps: the old tree's mpmath Gram run against this tree's mpmath
+    Gram run and its arb (python-flint balls at the same 169 bits) Gram run, alternating subprocesses."""
+    case = (1, 4, 5, 40, 20)
+    times: dict[str, list[float]] = {"old mpmath": [], "new mpmath": [], "new arb": []}
+    norms: dict[str, float] = {}
+    for _ in range(repeats):
+        for key, tree, backend in (("old mpmath", old, "mpmath"), ("new mpmath", NEW, "mpmath"),
+                                   ("new arb", NEW, "arb")):
+            dt, _, nw = _run_case(tree, backend, "gram", *case)
+            times[key].append(dt)
+            norms[key] = nw
+    ref = norms["old mpmath"]
+    return {"case": {"B": 1, "n": 4, "T": 5, "d": 40, "steps": 20, "dps": 50},
+            "old_mpmath_over": {k: _stats(times["old mpmath"], v) for k, v in times.items() if k != "old mpmath"},
+            "norm_W_rel_diff": {k: abs(v - ref) / abs(ref) for k, v in norms.items()}}
+
+
 def compare_check(old: Path, repeats: int) -> dict:
     cmd = [sys.executable, "-m", "verify", "check", "vdt24.ngd-rate", "--profile", "ci", "--json", "--quiet"]
     t_old, t_new, outs = [], [], {}
@@ -139,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--old", required=True, help="an extracted tree of the older commit (git archive | tar -x)")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--quick", action="store_true")
-    p.add_argument("--only", default="runs,check,startup,memory")
+    p.add_argument("--only", default="runs,hp,check,startup,memory")
     p.add_argument("--out", default=str(NEW / "benchmarks" / "before_after.json"))
     args = p.parse_args(argv)
     old = Path(args.old).resolve()
@@ -148,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
     reps = max(3, args.repeats)
     if "runs" in parts:
         res["runs"] = compare_runs(old, reps, args.quick)
+    if "hp" in parts:
+        res["high_precision_50_digits"] = compare_high_precision(old, reps)
     if "check" in parts:
         res["check_ngd_rate_ci"] = compare_check(old, reps)
     if "startup" in parts:

@@ -310,8 +310,10 @@ def _ours_run(bk_name: str, rep: str, batch: ac.Batch, steps: int) -> Callable[[
 
 
 def _steps_for(B: int, n: int, T: int, d: int) -> int:
+    """Steps per timed run: enough that a run's fixed costs (one checkpoint, building the record) stay a small
+    part of it, at most about 2e7 multiply-adds of the cheaper representation per instance-batch."""
     work = B * max((n * T) ** 2, n * T * d)  # per-step work of the cheaper representation, roughly
-    return int(min(200, max(5, 2e6 // work)))
+    return int(min(2000, max(50, 2e7 // work)))
 
 
 def bench_competent(quick: bool) -> dict:
@@ -339,6 +341,10 @@ def bench_competent(quick: bool) -> dict:
             if has_torch:
                 ours["ours torch gram"] = _ours_run("torch", "gram", batch, steps)
                 ours["ours torch dense"] = _ours_run("torch", "dense", batch, steps)
+            if jax_missing is None:  # the compiled backend (verify/compiled.py); compiled before timing
+                for rep in ("gram", "dense"):
+                    ours[f"ours jax {rep}"] = _ours_run("jax", rep, batch, steps)
+                    ours[f"ours jax {rep}"]()
             K, a0 = cb.gram_matrix(batch)
             base: dict[str, Callable[[int], np.ndarray]] = {
                 "numpy gram": lambda s, batch=batch, K=K, a0=a0: cb.matrix_from_coefficients(
@@ -367,6 +373,8 @@ def bench_competent(quick: bool) -> dict:
                    "best_ours_vs_best_baseline": cb.ratio_stats(times, best_ours, best_base)}
             if B >= 64:
                 row["matvec_fraction"] = matvec_fraction(K, med["ours numpy gram"], reps)
+                if "ours jax gram" in med:
+                    row["matvec_fraction_jax"] = matvec_fraction(K, med["ours jax gram"], reps)
             out["rows"].append(row)
             print(f"# (f) {n},{T},{d} B={B}: best ours {best_ours} vs {best_base}: "
                   f"{row['best_ours_vs_best_baseline']['median']:.2f}", file=sys.stderr, flush=True)
@@ -409,19 +417,30 @@ def bench_hp_competent(quick: bool) -> dict:
         "ours mpmath gram": ours, "mpmath.fdot gram": lambda: cb.fdot_gram_ngd(inst, steps, 0.1, dps)}
     ref = ours(10)
     agree = {"mpmath.fdot gram": cb.agreement("fdot", ref, as_W(cb.fdot_gram_ngd(inst, 10, 0.1, dps)))}
+    ours_names = ["ours mpmath gram"]
     try:
         import flint  # noqa: F401
 
         contenders["flint arb_mat gram"] = lambda: cb.arb_gram_ngd(inst, steps, 0.1, dps)
         agree["flint arb_mat gram"] = cb.agreement("arb", ref, as_W([float(x.mid()) for x in cb.arb_gram_ngd(
             inst, 10, 0.1, dps)]))
+        arb_bk = get_backend("arb", dps)  # Arb balls at the bits of 50 digits (169), the same kernel
+        arb_problem = ac.build_problem(arb_bk, batch, "gram")
+
+        def ours_arb(s: int = steps) -> np.ndarray:
+            tr = run(arb_problem, rule, s, [s])
+            return np.asarray(tr.records["W"][-1])
+
+        contenders["ours arb gram"] = ours_arb
+        agree["ours arb gram"] = cb.agreement("ours arb", ref, ours_arb(10))
+        ours_names.append("ours arb gram")
     except ImportError:
         pass
     times = cb.interleaved(contenders, 3)
     return {"workload": {"n": n, "T": T, "d": d, "dps": dps, "method": "ngd", "timed_steps": steps},
             "s_per_step_median": {k: float(np.median(v)) / steps for k, v in times.items()}, "agreement": agree,
-            "ratios": {f"ours mpmath gram / {b}": cb.ratio_stats(times, "ours mpmath gram", b)
-                       for b in contenders if b != "ours mpmath gram"}}
+            "ratios": {f"{o} / {b}": cb.ratio_stats(times, o, b)
+                       for o in ours_names for b in contenders if b not in ours_names}}
 
 
 def bench_gpu(quick: bool) -> dict:

@@ -276,7 +276,9 @@ def add_commands(sub: Any) -> None:
     s.add_argument("--checkpoints", metavar="T1,T2,..",
                    help="steps to record, integers in 0..--steps (sorted, repeats dropped); "
                         "default: about 10 per decade, log-spaced from 1 to --steps")
-    s.add_argument("--backend", choices=("numpy", "mpmath", "torch", "arb"), default="numpy")
+    s.add_argument("--backend", choices=("numpy", "mpmath", "torch", "jax", "arb"), default="numpy",
+                   help="numpy and torch (float64), jax (float64, the steps between checkpoints compiled; "
+                        "needs the jax extra), mpmath (--dps digits), arb (rigorous balls); default: numpy")
     s.add_argument("--dps", type=int, default=None,
                    help="decimal digits of the mpmath (or arb) backend, an integer >= 16; only with those "
                         "backends; default: 50")

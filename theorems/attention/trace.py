@@ -73,9 +73,9 @@ def trace_attention(inst: ac.AttentionInstance, *, method: str, eta: float, step
 
         u_mm = solve_decoder_svm(inst.X, inst.y, opt).u
         u_start = None if u0 is None else u0[None]
-        if balls:
-            raise VerifyInputError("--backend arb runs fixed-decoder traces (gd, ngd, polyak); joint training on "
-                                   "balls is not supported yet")
+        if balls or backend == "jax":
+            raise VerifyInputError(f"--backend {backend} runs fixed-decoder traces; joint training on "
+                                   f"{'balls' if balls else 'jax'} is not supported yet")
         tr = run(build_joint_problem(bk, [inst], u_start), rule, steps, cps)
         W = tr.series("Wmat")
         u_err = u_direction_error(tr.series("u"), u_mm)
