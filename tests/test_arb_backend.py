@@ -412,3 +412,38 @@ def test_trace_lp_on_the_arb_backend_reports_the_widths() -> None:
         assert r["log10_W_rad"] < -20 and r["notes"][-1].startswith("arb: every ball within")
     with pytest.raises(VerifyInputError, match="fixed decoder"):
         trace_lp(inst, backend="arb", joint=True, **kw)
+
+
+# ------------------------------------------------------------------------------------ joint training
+@needs_flint
+@pytest.mark.parametrize("normalize", ["block", "joint"])
+def test_joint_training_balls_contain_the_exact_iterate(normalize: str) -> None:
+    """40 NGD steps of joint training on (u, W) in balls (run_rigorous from 30 digits, balls within 1e-25): the
+    balls of u_40 and W_40 contain mpmath's at 80 digits and exclude float64's. The kernel's shifts (the
+    log-sum-exp reference, the coefficients' scales) are exact midpoints of rigorous maxima, its maximum of the
+    non-optimal attention is the balls' maximum, and the watch reads the balls' widths."""
+    from theorems.attention.joint import build_joint_problem
+    from verify.methods import make_method
+
+    inst = generate(2, 3, 4, 1, "gaussian")
+    rule = make_method("ngd", eta=0.1, normalize=normalize)
+    tr = arb.run_rigorous(lambda b: build_joint_problem(b, [inst]), rule, 40, [1, 40], dps=30, tol=1e-25)
+    assert tr.precision_ok.all() and tr.notes[-1].startswith("arb: every ball within 1e-25")
+    assert np.all(tr.records["W" + arb.RAD_SUFFIX][-1] < -40)
+
+    def final(bk: Any) -> Any:
+        prob = build_joint_problem(bk, [inst])
+        with bk.context():
+            st = prob.init()
+            ms = rule.init(st)
+            for t in range(40):
+                st, ms = rule.update(st, ms, prob.first_order(st), t)
+        return st
+
+    (u_m, W_m), (u_f, W_f) = final(mpmath_backend(80)), final(numpy_backend())
+    flint = arb.flint_module()
+    with mpmath.workdps(80), arb.working_precision(600):
+        for balls, ref, flt in ((tr.records["u_ball"][-1], u_m, u_f), (tr.records["W_ball"][-1], W_m, W_f)):
+            pairs = list(zip(np.ravel(balls), np.ravel(ref), np.ravel(flt), strict=True))
+            assert all(b.contains(flint.arb(mpmath.nstr(v, 80))) for b, v, _ in pairs)
+            assert not all(b.contains(flint.arb(float(f))) for b, _, f in pairs)

@@ -62,7 +62,8 @@ def joint_kernel(bk: Backend, a: Array, g: Array, y: Array, X: Array, opt: np.nd
     nonref = np.arange(T)[None, None, :] != r[..., None]
     delta = a - _take(a, r)[..., None]
     ninf = bk.asarray(-math.inf)
-    m = np.max(np.where(nonref, delta, ninf), axis=-1)
+    mx = bk.xp.max if bk.name == "arb" else np.max  # balls: a rigorous maximum; shifts take its exact midpoint
+    m = bk.shift_of(mx(np.where(nonref, delta, ninf), axis=-1))
     w = np.where(nonref, bk.exp(np.where(nonref, delta - m[..., None], 0)), 0)
     log_S = m + bk.log(np.sum(w, axis=-1))
     log_1pS = bk.softplus(log_S)
@@ -76,12 +77,12 @@ def joint_kernel(bk: Backend, a: Array, g: Array, y: Array, X: Array, opt: np.nd
     log_lp = -bk.softplus(gbar)  # log |l'(gbar_i)|
     # W block: coefficient_i = -e^{log_lp_i + m_i} / n, scaled by its max over i.
     lw = log_lp + m
-    MW = np.max(lw, axis=-1)
+    MW = bk.shift_of(mx(lw, axis=-1))
     coef = -bk.exp(lw - MW[:, None]) / n
     G_nonref = coef[..., None] * s_hat * (dg - (e_m * D_hat)[..., None])
     G_hat = np.where(~nonref, -np.sum(G_nonref, axis=-1)[..., None], G_nonref)
     # u block: (1/n) sum_i l'_i y_i X_i^T s_i = e^{Mu} sum_i cu_hat_i X_i^T s_i.
-    Mu = np.max(log_lp, axis=-1)
+    Mu = bk.shift_of(mx(log_lp, axis=-1))
     cu_hat = -y * bk.exp(log_lp - Mu[:, None]) / n
     gu_hat = np.matmul((cu_hat[..., None] * s).reshape(B, 1, n * T), X.reshape(B, n * T, -1))[:, 0, :]
     loss = np.mean(bk.softplus(-gbar), axis=-1)
@@ -89,7 +90,7 @@ def joint_kernel(bk: Backend, a: Array, g: Array, y: Array, X: Array, opt: np.nd
     at_opt = r == opt
     s_opt_other = bk.exp(np.where(at_opt, -1, _take(delta, opt) - log_1pS))
     log_nonopt_i = np.where(at_opt, log_S - log_1pS, bk.log1p(-s_opt_other))
-    return JointKernel(G_hat, MW, gu_hat, Mu, cu_hat, s, loss, log_loss, np.max(log_nonopt_i, axis=-1), r)
+    return JointKernel(G_hat, MW, gu_hat, Mu, cu_hat, s, loss, log_loss, mx(log_nonopt_i, axis=-1), r)
 
 
 class JointFirstOrder(NamedTuple):
@@ -157,6 +158,12 @@ class JointProblem:
         rel_W = np.where(isfinite(lW), rho_W * (2 * logit_err + (n * T + 8) * bk.eps), 0)
         rel_u = np.where(isfinite(lu), rho_u * (2 * logit_err + (T + d + 8) * bk.eps), 0)
         rel = np.where(isfinite(log_total), np.maximum(rel_W, rel_u), np.inf)
+        if bk.name == "arb":  # balls carry their own error: the watch reads their widths (verify.arb.rel_width)
+            from verify.arb import rel_width
+
+            widths = np.max(np.stack([rel_width(v) for v in (*unit, u, W)]), axis=0)
+            return JointFirstOrder(unit, log_total, k.log_loss, np.where(isfinite(log_total), widths, np.inf),
+                                   block, (log_u, log_W), k)
         return JointFirstOrder(unit, log_total, k.log_loss, bk.to_float(rel), block, (log_u, log_W), k)
 
     def observe(self, state: tuple[Array, Array], fo: JointFirstOrder) -> dict[str, np.ndarray]:
@@ -165,7 +172,13 @@ class JointProblem:
         bk, k = self.bk, fo.kernel
         u, W = bk.to_float(state[0]), bk.to_float(state[1])
         B = u.shape[0]
-        return {
+        balls: dict[str, np.ndarray] = {}
+        if bk.name == "arb":  # the balls themselves, and log10 of their radii for the checkpoint watch
+            from verify.arb import RAD_SUFFIX, log10_radius
+
+            flat = np.concatenate([state[0], state[1].reshape(B, -1)], axis=1)
+            balls = {"W_ball": state[1], "u_ball": state[0], "W" + RAD_SUFFIX: log10_radius(flat)}
+        return balls | {
             "W": np.concatenate([u, W.reshape(B, -1)], axis=1),
             "Wmat": W,
             "u": u,
