@@ -90,7 +90,7 @@ def test_map_writes_cells_and_resumes_after_sigkill(tmp_path: Path, capsys: pyte
     m = json.loads((out / "map.json").read_text())
     assert m["schema"] == "verify-map/1" and m["claim"] == "vdt24.global"
     assert m["vary"] == [{"name": "d", "values": [16, 28], "log": False}]
-    assert m["fixed"] == {"n": 4, "T": 4, "scale": 1.0, "init_scale": 0.0}
+    assert m["fixed"] == {"n": 4, "T": 4, "scale": 1.0, "init_scale": 0.0, "d_over_nT": 0.0}
     assert len(m["cells"]) == 2
     ran = 0
     for c in m["cells"]:
@@ -104,7 +104,7 @@ def test_map_writes_cells_and_resumes_after_sigkill(tmp_path: Path, capsys: pyte
         assert (out / "cells" / c["id"] / "manifest.json").exists()
     assert ran == 4 - len(before)
     assert (out / "map.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "d=16:" in text and "map in" in text
+    assert "\nd=16 " in text and "\nd=28 " in text and "map in" in text
     # a third run recomputes nothing
     assert main(argv) == 0
     assert _result_files(out) == after
@@ -119,8 +119,9 @@ def test_heatmap_with_crossings_is_drawn(tmp_path: Path) -> None:
     frac = {(4, 0.5): 0.0, (16, 0.5): 0.75, (28, 0.5): 1.0, (4, 2.0): 0.25, (16, 2.0): 0.25, (28, 2.0): 0.5}
     cells = [{"params": {"d": d, "scale": s}, "fraction": f, "interval": [0.0, 1.0]} for (d, s), f in frac.items()]
     crossings = crossings_of(axes, cells)
-    assert crossings == [{"along": "d", "at": {"scale": 0.5}, "value": pytest.approx(12.0)},
-                         {"along": "d", "at": {"scale": 2.0}, "value": pytest.approx(28.0)}]
+    assert [{k: x[k] for k in ("along", "at", "value")} for x in crossings] == [
+        {"along": "d", "at": {"scale": 0.5}, "value": pytest.approx(12.0)},
+        {"along": "d", "at": {"scale": 2.0}, "value": pytest.approx(28.0)}]
     res = MapResult("x.claim", axes, cells, str(tmp_path), crossings, fixed={"n": 4}, instances=4)
     plot_map(res, tmp_path / "map.png")
     assert (tmp_path / "map.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -410,8 +410,11 @@ def observe_spectral(inst: ar.RegressionInstance, settings: Settings, cache: dic
     p = claim_params("gsb.spectral-init", settings, over)
     dist = [alg.spectral_distance(_with(inst, seed=inst.seed + k) if not inst.explicit else inst)
             for k in range(p["trials"])]
+    near = sum(1 for v in dist if v <= float(p["radius"]))
     return ProbabilityObservation(samples=dist, threshold=float(p["radius"]), metric="relative distance to minima",
-                                  run={"params": p})
+                                  run={"params": p}, extra={"event": {
+                                      "name": f"spectral init within relative distance {float(p['radius']):g} of "
+                                      "the minima", "occurred": near, "trials": len(dist)}})
 
 
 # ---------------------------------------------------------------------------------------------- comparisons
@@ -776,6 +779,42 @@ def _instance_strategy(break_id: str | None) -> Any:
     return build()
 
 
+GRID_PARAMS = {"n_over_d": 20.0, "d": 3}
+"""The generator parameters of :func:`grid` (gsb.spectral-init) and their defaults: n = ceil(n_over_d * d)."""
+
+
+def grid(claim_id: str, params: dict) -> Any:
+    """``gsb.spectral-init``: instances of its ``meets`` generator at a given dimension d and n = ceil(n_over_d * d)
+    (the spectrum, M's singular values, d_y, the noise and the seed drawn as there), kept when the assumptions n
+    does not control hold; n_large (n/d >= its threshold) is what the grid varies and is reported per cell, not
+    filtered. The other claims have no grid."""
+    if claim_id not in CLAIMS:
+        raise VerifyInputError(f"unknown claim {claim_id!r}")
+    if claim_id != "gsb.spectral-init":
+        return None
+    g = {**GRID_PARAMS, **params}
+    d, ratio = int(g["d"]), float(g["n_over_d"])
+    if d < 1 or not ratio > 0:
+        raise VerifyInputError(f"the grid needs d >= 1 and n_over_d > 0, got d={d}, n_over_d={ratio}")
+    n = max(2, math.ceil(ratio * d - 1e-9))
+
+    @st.composite
+    def build(draw: Any) -> ar.RegressionInstance:
+        d_y = draw(st.integers(1, d))
+        spec = [draw(st.sampled_from([1.0, 0.8, 0.6, 0.4])) for _ in range(d)]
+        sv = [draw(st.sampled_from([1.0, 0.8, 0.6])) for _ in range(min(d, d_y))]
+        return ar.make_instance(d=d, d_y=d_y, n=n, sigma_spectrum=spec, m_singular_values=sv,
+                                noise=draw(st.sampled_from([0.0, 0.05])), distribution="gaussian",
+                                seed=draw(st.integers(0, 2**16)))
+
+    def keep(inst: ar.RegressionInstance) -> bool:
+        cache: dict = {}
+        return all(ASSUMPTIONS[a].check(inst, cache).verdict == HOLDS for a in CLAIMS[claim_id].assumptions
+                   if a != "n_large")
+
+    return build().filter(keep)
+
+
 def meets(claim_id: str) -> Any:
     if claim_id not in CLAIMS:
         raise VerifyInputError(f"unknown claim {claim_id!r}")
@@ -819,6 +858,8 @@ MODULE = TheoremModule(
     meets=meets,
     breaks=breaks,
     model=REGRESSION,
+    grid=grid,
+    grid_params=GRID_PARAMS,
     extra_docs="Every assumption constant, option and claim parameter is [recon]; their readings are each claim's "
     "reconstructions (theorems/gsb26_recon.py). Non-Gaussian tokens (Rademacher, uniform, mixture, Student-t, which "
     "has no moment generating function) are reached only through breaks(claim, 'gaussian_tokens'): they are audits "

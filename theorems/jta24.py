@@ -117,6 +117,9 @@ Strategies
 - ``md.p-specific``, meets: near-orthogonal instances from $W_0 = 0$. Breaks ``near_orthogonal``: unit Gaussian
   tokens with $d \approx nT/2$. Breaks ``score_gap``: VDT24's small-gap tilt. Breaks ``distinct_svms``: one
   sequence of two axis-aligned tokens (every $\ell_p$-SVM then has the same direction).
+- ``md.p-specific``, grid (``verify map``): the same near-orthogonal instances at a given $p$ (any $p$, not only
+  the grid's) and shape, filtered by the assumptions $p$ does not control; the evaluation exposes
+  $\log_{10}$ of the own-$p$ over the nearest other-$q$ Bregman divergence at the end as the map's quantity.
 - ``md.joint``, meets: DM with $x_{i,1} = y_i\mu$, noise tokens $\sigma$ times rows of an orthonormal frame
   orthogonal to $\mu$, a small random $u_0$. Breaks ``data_model``: each sequence gets its own first token.
 
@@ -504,6 +507,10 @@ def evaluate_p_specific(claim: Claim, inst: ac.AttentionInstance, settings: Sett
     # "Not the lq-SVM": e_q(t) >= ||W^p^ - W^q^|| - e_p(t) (triangle inequality) must be positive at the end.
     away = {f"{o.p:g}": float(_l2_dir_err(o.W[None], sol.W)[0] - err[-1]) for o in others if o.certified}
     extra["lq_lower_bound_final"] = away
+    pos = [v for v in finals.values() if v > 0]
+    if pos and float(D[-1]) > 0:  # for verify map: how much nearer the own-p SVM is than the nearest lq-SVM
+        extra["quantity"] = {"name": "log10 own-p / nearest-q Bregman ratio", "value":
+                             math.log10(float(D[-1]) / min(pos))}
     series = Series(tr.t, D, ok=ok, witness=lower, witness_of=err if lower is not None else None)
     guard = Guard("the run is certifiably away from every lq-SVM at the end", away)
     return _observation(claim, tr, {claim.metric: series}, settings, {"p": p, "eta": eta, "normalized": True},
@@ -669,6 +676,40 @@ def dm_instances(draw: st.DrawFn, signal: bool = True) -> ac.AttentionInstance:
     return ac.make_instance(X, y, u0, None, None, meta)
 
 
+GRID_PARAMS = {"p": 2.0, "n": 3, "T": 2, "extra_d": 1, "noise": 0.1}
+"""The generator parameters of :func:`grid` (md.p-specific) and their defaults: the exponent p and the instance's
+shape, d = nT + extra_d, orthonormal tokens plus ``noise``."""
+
+
+def grid(claim_id: str, params: dict) -> st.SearchStrategy | None:
+    """``md.p-specific``: the near-orthogonal instances of its ``meets`` at a given p (any p in [1.01, 100], not only
+    P_GRID) and shape (``GRID_PARAMS``), from W0 = 0; only the seed is drawn. Kept when the assumptions p does not
+    control hold (unique_opt, score_gap, near_orthogonal); lp_feasible and distinct_svms depend on p and are
+    reported per cell, not filtered. The other claims have no grid."""
+    if claim_id not in CLAIMS:
+        raise KeyError(claim_id)
+    if claim_id != "md.p-specific":
+        return None
+    from theorems.attention.strategies import generate
+
+    g = {**GRID_PARAMS, **params}
+    p = check_p(g["p"])
+    n, T, extra_d = int(g["n"]), int(g["T"]), int(g["extra_d"])
+
+    @st.composite
+    def build(draw: st.DrawFn) -> ac.AttentionInstance:
+        seed = draw(st.integers(0, 2**32 - 1), label="seed")
+        inst = generate(n, T, n * T + extra_d, seed, "orthonormal", float(g["noise"]), 0.0)
+        return _with_meta(inst, p=p)
+
+    def keep(inst: ac.AttentionInstance) -> bool:
+        cache: dict = {}
+        return all(ASSUMPTIONS[a].check(inst, cache).verdict == HOLDS for a in ("unique_opt", "score_gap",
+                                                                                "near_orthogonal"))
+
+    return build().filter(keep)
+
+
 def meets(claim_id: str) -> st.SearchStrategy:
     if claim_id not in CLAIMS:
         raise KeyError(claim_id)
@@ -740,6 +781,8 @@ MODULE = _TM(
     meets=meets,
     breaks=breaks,
     model=ATTENTION,
+    grid=grid,
+    grid_params=GRID_PARAMS,
     extra_docs=f"Assumption parameters (all [recon]): {PARAMS}; q grid {P_GRID}. Instances carry p in meta['p'] "
     "and the cone's token choice in meta['alpha'].\n\n" + refutation_docs({
         "md.direction": "the paper's cone is no smaller than R = 10, mu = 0.01 (the favourable readings tried) for "

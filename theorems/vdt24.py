@@ -68,7 +68,11 @@ Guarantee
 - ``vdt24.global`` (limit): under near-orthogonal tokens and the score gap, NGD from *any* initialization
   converges in direction to $W_{mm}$, not to a locally-optimal $W_{mm}(\alpha)$ [seed, abs]; $\varepsilon$ and
   $\Delta$ are [recon]. Violated only with a certified witness: the run selects other tokens $\beta$ and provably
-  stays away from $W_{mm}$.
+  stays away from $W_{mm}$. Its evaluation exposes the event "the run selects the optimal tokens at the end"
+  (``selected_final`` = ``opt``: the limit direction is $W_{mm}$, not a $W_{mm}(\alpha)$) for ``verify map``.
+- ``vdt24.global-ps`` (limit): the same for the Polyak step ($c = 1$; a reading: 1 to 2) [derived: implied by
+  ``vdt24.ps-rate``, whose rate is towards $W_{mm}$ on the same assumptions]; the sibling of ``vdt24.global``
+  whose map compares PS with NGD.
 - ``vdt24.ngd-rate`` (order): $e(t) = \big\|W_t/\|W_t\| - W_{mm}/\|W_{mm}\|\big\|_F = O(t^{-1/2})$ for NGD
   [seed: seed 001].
 - ``vdt24.ps-rate`` (order): $e(t) = O(t^{-1/2})$ for the Polyak step [seed: seed 001]; $c$ is [recon].
@@ -109,6 +113,9 @@ Strategies
   ``verify audit vdt24.global`` must find it.
 - Breaks ``score_gap`` only: near-orthogonal tokens with the decoder tilted so that one sequence's runner-up
   score is within the gap of its optimal one.
+- Grid (``verify map``, fixed-decoder claims): N(0, I/d) tokens times ``scale`` at given $n$, $T$, $d$ (or
+  $d = \mathrm{round}(r\, nT)$ with ``d_over_nT`` $= r > 0$), $W_0$ of norm ``init_scale``, kept when the score
+  gap holds; near-orthogonality follows from the parameters and is reported per cell, not filtered.
 - Joint claims: DM draws with $n, T \in [2, 5]$, $d = nT + [0, 6]$, noise $\sigma \in \{0.05, 0.1, 0.2\}$,
   $\|\mu\| \in \{1, 2\}$; ``data_model`` is broken with $d \approx nT/4$, ``score_gap`` by moving one noise token
   along $u$ to within $\Delta/2$ of the signal's score.
@@ -132,6 +139,8 @@ References
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import sympy
@@ -173,7 +182,7 @@ from theorems.attention.recon import (
 )
 from theorems.attention.strategies import GRID_PARAMS, dm_strategy, grid_strategy, instance_strategy
 from verify.provenance import prov
-from verify.theory import Claim, Reference, TheoremModule
+from verify.theory import Claim, Reference, Settings, TheoremModule
 
 T_SYM = sympy.Symbol("t", positive=True)
 
@@ -199,6 +208,18 @@ JOINT_RECON = (KAPPA, DELTA)
 PS_FASTER = polyak_c(("methods", "polyak", "c"), 1.0, "c = 1 gives PS the larger step and favours 'PS is faster'")
 GD_SLOWER = gd_step(("methods", "gd", "eta"), GD["eta"], 0.25, "a smaller step slows GD and favours the claim")
 
+def evaluate_global(claim: Claim, inst: ac.AttentionInstance, settings: Settings, cache: dict) -> Any:
+    """:func:`~theorems.attention.claims.evaluate_direction_limit`, exposing the event the global claim is about
+    for ``verify map`` (``extra["event"]``): the run selects the optimal tokens at the end (``selected_final`` is
+    ``opt``), so its direction limit is W_mm and not a locally optimal W_mm(alpha)."""
+    obs = evaluate_direction_limit(claim, inst, settings, cache)
+    sel, opt = obs.extra.get("selected_final"), obs.extra.get("opt")
+    if sel is not None and opt is not None:
+        obs.extra["event"] = {"name": "selects the optimal tokens at the end (converges to W_mm, not a W_mm(alpha))",
+                              "occurred": int(list(sel) == list(opt)), "trials": 1}
+    return obs
+
+
 CLAIMS = {
     "vdt24.global": Claim(
         id="vdt24.global",
@@ -211,9 +232,26 @@ CLAIMS = {
         assumptions=CORE,
         method="ngd",
         metric="dir_err",
-        evaluate=evaluate_direction_limit,
+        evaluate=evaluate_global,
         params={"eta": 0.1},
         reconstructions=CORE_RECON,
+    ),
+    "vdt24.global-ps": Claim(
+        id="vdt24.global-ps",
+        title="The Polyak step converges in direction to W_mm from any initialization",
+        statement="Under near-orthogonal tokens and the token-score-gap condition, the Polyak step (c = 1) from ANY "
+        "initialization converges in direction to W_mm, not to a locally-optimal W_mm(alpha).",
+        kind="limit",
+        paper="VDT24",
+        provenance=prov("derived", note="implied by vdt24.ps-rate (a rate towards W_mm on the same assumptions); "
+                        "eps, Delta and c are [recon]"),
+        assumptions=CORE,
+        method="polyak",
+        metric="dir_err",
+        evaluate=evaluate_global,
+        params={**PS},
+        reconstructions=(*CORE_RECON, polyak_c(("c",), 2.0, "c = 2 (the seed's own form, half the classic step) "
+                                                 "is taken as favourable, as for vdt24.ps-rate")),
     ),
     "vdt24.ngd-rate": Claim(
         id="vdt24.ngd-rate",
@@ -403,6 +441,8 @@ CLAIMS = {
 REFUTES = {
     "vdt24.global": "the paper's near-orthogonality admits the instance at eps 0.01 and its gap at Delta 0.1 (the "
     "strictest readings tried); then a certified witness of convergence to W_mm(alpha), alpha != opt, contradicts it",
+    "vdt24.global-ps": "as for vdt24.global, for the Polyak step with the paper's c in [1, 2] (the claim is derived "
+    "from the PS rate, so a finding refutes that rate's limit)",
     "vdt24.ngd-rate": "the instance meets the paper's eps and Delta (down to 0.01 / up to 0.1) and the t^-1/2 is for "
     "the Frobenius direction error with a constant that does not depend on the horizon",
     "vdt24.ps-rate": "as for vdt24.ngd-rate, for the paper's Polyak constant c, whichever of 1 and 2 it is",
@@ -491,10 +531,11 @@ def breaks(claim_id: str, assumption_id: str) -> st.SearchStrategy | None:
 
 
 def grid(claim_id: str, params: dict) -> st.SearchStrategy | None:
-    """Fixed-decoder claims: N(0, I/d) tokens times ``scale`` at the given n, T, d, init_scale
-    (``theorems.attention.strategies.grid_strategy``), keeping the draws with a unique optimal token and the score
-    gap (what the decoder controls); near-orthogonality and the SVM's feasibility follow from n, T, d and are
-    reported per cell, not filtered. The joint claims (data model DM) have no grid yet."""
+    """Fixed-decoder claims: N(0, I/d) tokens times ``scale`` at the given n, T, d (or d = round(d_over_nT * n * T)
+    when ``d_over_nT`` > 0), init_scale (``theorems.attention.strategies.grid_strategy``), keeping the draws with a
+    unique optimal token and the score gap (what the decoder controls); near-orthogonality and the SVM's
+    feasibility follow from n, T, d and are reported per cell, not filtered. The joint claims (data model DM) have
+    no grid yet."""
     if claim_id not in CLAIMS:
         raise KeyError(claim_id)
     if CLAIMS[claim_id].assumptions == JOINT:

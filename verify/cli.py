@@ -504,23 +504,30 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_map(args: argparse.Namespace) -> int:
+    import shlex
+
     from verify.map import run_map
 
+    executor = None
+    if args.executor == "dask" or args.scheduler:
+        from verify.sweep_dask import dask_executor
+
+        executor = dask_executor(args.scheduler, n_workers=args.workers)
+    words = ["verify", "map", args.claim, *(w for v in args.vary or [] for w in ("--vary", v)),
+             *(w for n in args.log or [] for w in ("--log", n)), *(w for f in args.set or [] for w in ("--set", f)),
+             "--instances", str(args.instances),
+             "--profile", args.profile, "--seed", str(args.seed), "--results", str(args.results)]
+    command = shlex.join(words)  # what remakes (or resumes) the map; the executor does not change its results
     m = run_map(args.claim, args.vary or [], args.instances, log=args.log or [], results=args.results,
-                profile=args.profile, seed=args.seed, quiet=args.quiet)
+                profile=args.profile, seed=args.seed, quiet=args.quiet, executor=executor, command=command,
+                fixed=args.set or [])
     if args.json:
         print(json.dumps(m.to_json(), indent=1))
     else:
-        for c in m.cells:
-            counts = ", ".join(f"{v} {n}" for v, n in c["counts"].items()) or "none"
-            frac = ("no instances" if c["fraction"] is None else
-                    f"holds {c['fraction']:.2f} [{c['interval'][0]:.2f}, {c['interval'][1]:.2f}]")
-            print(f"{c['id']}: {frac}; {counts}; {c['applicable']}/{c['instances']} meet every assumption")
-            for note in c["notes"]:
-                print(f"{c['id']}: note: {note}")
-        for x in m.crossings:
-            at = "".join(f" at {k}={v}" for k, v in x["at"].items())
-            print(f"50% crossing: {x['along']} ~ {x['value']:.3g}{at}")
+        from verify.map import map_lines
+
+        for line in map_lines(m.to_json()):
+            print(line)
         print(f"map in {Path(args.results) / 'map.json'} and {Path(args.results) / 'map.png'}")
     if m.errors:
         log = _write_error_log(Path(args.results), m.errors)
@@ -659,6 +666,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "as d), once or twice; required")
     s.add_argument("--log", action="append", metavar="NAME",
                    help="space that varied parameter's values geometrically (LO, HI > 0); default: linear")
+    s.add_argument("--set", action="append", metavar="NAME=VALUE",
+                   help="hold another grid parameter at VALUE in every cell (repeatable); default: its default")
     s.add_argument("--instances", type=int, required=True, metavar="K",
                    help="seeded instances per cell, an integer >= 1; required")
     s.add_argument("--results", default="map-results", metavar="DIR",
@@ -666,6 +675,13 @@ def build_parser() -> argparse.ArgumentParser:
                         "default: map-results")
     s.add_argument("--profile", default="quick", help=_profile_help("horizon and confirmation budget"))
     s.add_argument("--seed", type=int, default=0, help="seed of every cell's instance draw (any integer); default: 0")
+    s.add_argument("--executor", choices=("serial", "dask"), default="serial",
+                   help="serial (this process) or dask (an embedded LocalCluster, or --scheduler): every cell's work "
+                        "units in one submission; default: serial")
+    s.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                   help="an existing Dask cluster (implies --executor dask); default: none")
+    s.add_argument("--workers", type=int, default=2,
+                   help="worker processes of the embedded Dask LocalCluster, an integer >= 1; default: 2")
     s.add_argument("--json", action="store_true", help=json_help)
     s.add_argument("--quiet", action="store_true", help=quiet_help)
     s.set_defaults(fn=cmd_map)

@@ -210,8 +210,19 @@ def dm_strategy(draw: st.DrawFn, dims: str = "large", gap: str = "any") -> ac.At
     return inst
 
 
-GRID_PARAMS = {"n": 4, "T": 4, "d": 16, "scale": 1.0, "init_scale": 0.0}
-"""The generator parameters of :func:`grid_strategy` and their defaults (an int default: an integer parameter)."""
+GRID_PARAMS = {"n": 4, "T": 4, "d": 16, "scale": 1.0, "init_scale": 0.0, "d_over_nT": 0.0}
+"""The generator parameters of :func:`grid_strategy` and their defaults (an int default: an integer parameter).
+``d_over_nT`` > 0 sets the dimension from the ratio, d = max(1, round(d_over_nT * n * T)), in place of ``d`` (0,
+the default: ``d`` as given), so a map can vary the ratio d/(nT) at fixed n and T."""
+
+
+def grid_dimension(n: int, T: int, d: int, d_over_nT: float = 0.0) -> int:
+    """The dimension of a grid instance: ``d``, or round(d_over_nT * n * T) (at least 1) when d_over_nT > 0."""
+    if d_over_nT < 0:
+        from verify.errors import VerifyInputError
+
+        raise VerifyInputError(f"d_over_nT must be >= 0 (0: use d), got {d_over_nT}")
+    return max(1, int(round(d_over_nT * n * T))) if d_over_nT > 0 else d
 
 
 def grid_instance(n: int, T: int, d: int, seed: int, scale: float = 1.0,
@@ -225,7 +236,8 @@ def grid_instance(n: int, T: int, d: int, seed: int, scale: float = 1.0,
 
 @st.composite
 def grid_strategy(draw: st.DrawFn, n: int = 4, T: int = 4, d: int = 16, scale: float = 1.0,
-                  init_scale: float = 0.0) -> ac.AttentionInstance:
-    """Instances with the given generator parameters; only the seed is drawn (see :func:`grid_instance`)."""
+                  init_scale: float = 0.0, d_over_nT: float = 0.0) -> ac.AttentionInstance:
+    """Instances with the given generator parameters; only the seed is drawn (see :func:`grid_instance` and
+    :func:`grid_dimension`)."""
     seed = draw(st.integers(0, 2**32 - 1), label="seed")
-    return grid_instance(n, T, d, seed, scale, init_scale)
+    return grid_instance(n, T, grid_dimension(n, T, d, d_over_nT), seed, scale, init_scale)

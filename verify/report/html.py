@@ -612,6 +612,10 @@ def write_html(path: str | os.PathLike, out: str | os.PathLike | None = None) ->
     p = Path(path)
     if not p.exists():
         raise VerifyInputError(f"{p}: no such file or directory")
+    from verify.report.map_page import is_map_folder, write_map_html  # a map folder (verify map) has its own page
+
+    if is_map_folder(p):
+        return write_map_html(p, out)
     src_dir = p if p.is_dir() else p.parent
     files = sorted(f for f in src_dir.glob("*.json") if f.is_file() and not f.name.startswith(".")) \
         if p.is_dir() else [p]

@@ -50,6 +50,10 @@ def summarize(path: str | os.PathLike) -> str:
     :class:`VerifyInputError` naming it.
     """
     p = Path(path)
+    from verify.report.map_page import is_map_folder, map_text  # a map folder (verify map): its cells table
+
+    if is_map_folder(p):
+        return map_text(p)
     if p.is_dir():
         files = sorted(f for f in p.glob("*.json") if f.is_file() and not f.name.startswith("."))
         if not files:
