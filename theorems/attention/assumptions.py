@@ -18,8 +18,9 @@ The constants Delta and eps are [recon] parameters (``PARAMS``); the paper's val
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -53,10 +54,37 @@ def cached_solve(cache: dict, key: tuple, solve: Callable[[], T]) -> T:
     return val
 
 
+SVM_MEMO_SIZE = 128
+_SVM_MEMO: OrderedDict[tuple, Any] = OrderedDict()
+
+
+def _memo_solve(X: np.ndarray, Z: np.ndarray, alpha: tuple[int, ...]) -> SVMSolution:
+    """``solve_att_svm(X, Z, alpha)``, remembered across instance caches for the last :data:`SVM_MEMO_SIZE`
+    problems (keyed by the exact bytes of the data): a search draws an instance through a strategy that checks
+    its assumptions, and the engine then checks them again, confirms on re-runs and evaluates the claim, each
+    with a fresh cache. The solve is deterministic, so the same data give the same certified solution (or the
+    same infeasibility or solver error, re-raised)."""
+    key = (X.shape, Z.shape, str(X.dtype), X.tobytes(), Z.tobytes(), alpha)
+    if key in _SVM_MEMO:
+        _SVM_MEMO.move_to_end(key)
+    else:
+        try:
+            _SVM_MEMO[key] = solve_att_svm(X, Z, alpha)
+        except (InfeasibleProblemError, SolverError) as exc:
+            _SVM_MEMO[key] = exc
+        if len(_SVM_MEMO) > SVM_MEMO_SIZE:
+            _SVM_MEMO.popitem(last=False)
+    val = _SVM_MEMO[key]
+    if isinstance(val, Exception):
+        raise val
+    return val
+
+
 def svm_for(inst: ac.AttentionInstance, cache: dict, alpha: tuple[int, ...] | None = None) -> SVMSolution:
-    """The certified Att-SVM for ``alpha`` (default opt), cached per instance. Raises on infeasibility."""
+    """The certified Att-SVM for ``alpha`` (default opt), cached per instance (and across caches, see
+    :func:`_memo_solve`). Raises on infeasibility."""
     a = tuple(int(v) for v in (ac.optimal_tokens(inst) if alpha is None else alpha))
-    return cached_solve(cache, ("svm", a), lambda: solve_att_svm(inst.X, inst.z, a))
+    return cached_solve(cache, ("svm", a), lambda: _memo_solve(np.asarray(inst.X), np.asarray(inst.z), a))
 
 
 def score_gap_slack(inst: ac.AttentionInstance, delta: float) -> float:
