@@ -447,3 +447,22 @@ def test_joint_training_balls_contain_the_exact_iterate(normalize: str) -> None:
             pairs = list(zip(np.ravel(balls), np.ravel(ref), np.ravel(flt), strict=True))
             assert all(b.contains(flint.arb(mpmath.nstr(v, 80))) for b, v, _ in pairs)
             assert not all(b.contains(flint.arb(float(f))) for b, _, f in pairs)
+
+
+@needs_flint
+def test_joint_trace_rows_on_the_arb_backend(instance: ac.AttentionInstance) -> None:
+    from theorems.attention.trace import trace_attention
+
+    kw = dict(method="ngd", eta=0.1, steps=40, checkpoints=[1, 10, 40], joint=True, normalize="block")
+    rows = trace_attention(instance, backend="arb", dps=30, **kw)
+    ref = trace_attention(instance, backend="mpmath", dps=40, **kw)
+    def same(a: float, b: float) -> bool:  # nan where a block is still 0 (u_0 = 0, W_1 = 0): in both runs
+        return (math.isnan(a) and math.isnan(b)) or abs(a - b) < 1e-12
+
+    for r, f in zip(rows, ref, strict=True):
+        assert same(r["dir_err"], f["dir_err"]) and same(r["u_dir_err"], f["u_dir_err"])
+        assert r["precision_ok"] and r["log10_W_rad"] < -20
+    assert math.isfinite(rows[-1]["dir_err"]) and math.isfinite(rows[-1]["u_dir_err"])
+    assert rows[-1]["notes"][-1].startswith("arb: every ball within")
+    with pytest.raises(VerifyInputError, match="along the gradient"):
+        trace_attention(instance, backend="arb", **{**kw, "method": "adam"})

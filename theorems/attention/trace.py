@@ -73,10 +73,19 @@ def trace_attention(inst: ac.AttentionInstance, *, method: str, eta: float, step
 
         u_mm = solve_decoder_svm(inst.X, inst.y, opt).u
         u_start = None if u0 is None else u0[None]
-        if balls or backend == "jax":
-            raise VerifyInputError(f"--backend {backend} runs fixed-decoder traces; joint training on "
-                                   f"{'balls' if balls else 'jax'} is not supported yet")
-        tr = run(build_joint_problem(bk, [inst], u_start), rule, steps, cps)
+        if backend == "jax":
+            raise VerifyInputError("--backend jax runs fixed-decoder traces; joint training on jax is not "
+                                   "supported yet")
+        if balls:  # rigorous balls (verify.arb.run_rigorous; theorems.attention.joint reads their widths)
+            if not method_spec(method).along_gradient:
+                raise VerifyInputError(f"--backend arb runs the methods along the gradient (gd, ngd, polyak), not "
+                                       f"{method!r}: an elementwise update would branch on the signs of balls")
+            from verify.arb import DEFAULT_MAX_PREC, run_rigorous
+
+            tr = run_rigorous(lambda b: build_joint_problem(b, [inst], u_start), rule, steps, cps, dps=dps,
+                              max_prec=DEFAULT_MAX_PREC if max_prec is None else max_prec)
+        else:
+            tr = run(build_joint_problem(bk, [inst], u_start), rule, steps, cps)
         W = tr.series("Wmat")
         u_err = u_direction_error(tr.series("u"), u_mm)
         log_gap = tr.series("log_loss")
@@ -111,9 +120,20 @@ def trace_attention(inst: ac.AttentionInstance, *, method: str, eta: float, step
             row.update({"u_dir_err": float(u_err[k]), "loss": float(tr.series("loss")[k]),
                         "log10_loss": lg / math.log(10), "u_norm": float(tr.series("u_norm")[k])})
         rows.append(row)
-    if balls:
+    if balls and joint:
+        _joint_ball_widths(rows, tr)
+    elif balls:
         _ball_widths(rows, tr, W_mm)
     return rows
+
+
+def _joint_ball_widths(rows: list[dict], tr: Any) -> None:
+    """A joint run's arb rows: ``dps`` (the digits the run started at) and ``log10_W_rad`` (log10 of the largest
+    radius of an entry of u_t or W_t); the metrics are the balls' midpoints'. The last row gains ``notes``."""
+    for k, row in enumerate(rows):
+        row.update({"dps": tr.dps, "log10_W_rad": float(np.max(tr.series("W_log10_rad")[k]))})
+    if rows:
+        rows[-1]["notes"] = list(tr.notes)
 
 
 def _ball_widths(rows: list[dict], tr: Any, W_mm: np.ndarray) -> None:
