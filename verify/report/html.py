@@ -154,7 +154,8 @@ def _steps_text(v: Any) -> str:
     return "not reached" if math.isinf(f) and f > 0 else fmt_t(f)
 
 
-def _page(title: str, body: str, src: str = "") -> str:
+def html_page(title: str, body: str, src: str = "") -> str:
+    """A self-contained page: the shared style, the console guard and the table filter, and ``body`` (HTML)."""
     attr = f' data-src="{esc(src)}"' if src else ""
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
             "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
@@ -162,7 +163,7 @@ def _page(title: str, body: str, src: str = "") -> str:
             f"<style>{CSS}</style>\n</head>\n<body{attr}>\n{body}\n</body>\n</html>\n")
 
 
-def _table(header: list[str], rows: list[list[str]], row_class: str = "", classes: list[str] | None = None,
+def html_table(header: list[str], rows: list[list[str]], row_class: str = "", classes: list[str] | None = None,
            attrs: str = "") -> str:
     """A table whose cells are already HTML (callers escape text with :func:`esc`)."""
     head = "".join(f"<th>{h}</th>" for h in header)
@@ -265,7 +266,7 @@ def _key_figures(report: dict, src: str) -> str:
                      + num(ev["constant"], src, "evidence.constant"), "metric ~ constant × t^exponent over the tail"])
     rows.append(["precision kept", "yes" if ev["precision_ok"] else "<strong>no</strong>",
                  "whether the run kept the precision the verdict needs"])
-    return _table(["figure", "value", "what it is"], rows, attrs=' id="key-figures"')
+    return html_table(["figure", "value", "what it is"], rows, attrs=' id="key-figures"')
 
 
 def _checkpoints(report: dict, src: str) -> list[str]:
@@ -305,7 +306,7 @@ def _checkpoints(report: dict, src: str) -> list[str]:
     shown = f"{len(idx)} of {n} checkpoints" if len(idx) < n else f"all {n} checkpoints"
     return [f"<h2>{'Elements' if kind == 'identity' else 'Checkpoints'}</h2>",
             f"<p class=\"muted\">{shown}; claimed: {esc(claimed_note(report))}.</p>",
-            _table(head, rows, classes=classes, attrs=' id="checkpoints"')]
+            html_table(head, rows, classes=classes, attrs=' id="checkpoints"')]
 
 
 def _comparison_tables(report: dict, src: str) -> list[str]:
@@ -360,9 +361,9 @@ def _comparison_tables(report: dict, src: str) -> list[str]:
             + (" (or, strict with checkpoints coarser than one step, both at the same checkpoint)"
                if comp.get("strict", True) and not comp.get("exact") else "")
             + " is undecided. <em>not reached</em>: not within the horizon.</p>",
-            _table(head, rows, attrs=' id="steps"'),
+            html_table(head, rows, attrs=' id="steps"'),
             "<h3>Per pair</h3>",
-            _table(["pair", "first on", "decided samples", "needed", "verdict"], prow, attrs=' id="pairs"')]
+            html_table(["pair", "first on", "decided samples", "needed", "verdict"], prow, attrs=' id="pairs"')]
 
 
 def _probability_tables(report: dict, src: str) -> list[str]:
@@ -381,7 +382,7 @@ def _probability_tables(report: dict, src: str) -> list[str]:
         rows += [[f"draws whose check {esc(k)}", num(v, src, f"evidence.figure.draws.{k}")]
                  for k, v in fig["draws"].items()]
     if rows:
-        parts.append(_table(["figure", "value"], rows, attrs=' id="trials"'))
+        parts.append(html_table(["figure", "value"], rows, attrs=' id="trials"'))
         parts.append("<p class=\"muted\">Violated when the whole interval lies below the claimed probability; "
                      "holds when it lies above; inconclusive when it straddles it.</p>")
     else:
@@ -413,7 +414,7 @@ def _assumptions(report: dict, src: str) -> list[str]:
                "assumption's own units.</p>")
 
     def table(items: list[tuple[int, dict]], diagnostic: bool) -> str:
-        return _table(["id", "verdict", "slack", "provenance", "detail"], [
+        return html_table(["id", "verdict", "slack", "provenance", "detail"], [
             [esc(a["id"]) + (" <strong>(broken on purpose)</strong>" if a["id"] == broken else ""),
              _verdict(a["verdict"], diagnostic), num(a["slack"], src, f"assumptions[{k}].slack"),
              f"<code>{esc(provenance_label(a['provenance']))}</code>", esc(a["detail"] or a["title"])]
@@ -432,7 +433,7 @@ def _parts(report: dict) -> list[str]:
     return ["<h3>Parts of the claim</h3>",
             "<p class=\"muted\">The claim is judged part by part: violated if any part is, holds if every part "
             "does.</p>",
-            _table(["part", "verdict", "reason"], [[esc(k), _verdict(v.get("verdict", "?"))
+            html_table(["part", "verdict", "reason"], [[esc(k), _verdict(v.get("verdict", "?"))
                                                    + (f" ({esc(v['code'])})" if v.get("code") else ""),
                                                    esc(v.get("reason", ""))] for k, v in parts.items()
                                                   if isinstance(v, dict)], attrs=' id="parts"')]
@@ -469,13 +470,13 @@ def render_report_page(report: dict, json_path: Path, out_dir: Path, siblings: l
         parts += _checkpoints(report, src)
     parts += _assumptions(report, src)
     parts += ["<h2>Run</h2>",
-              _table(["method", "backend", "precision", "seed"],
+              html_table(["method", "backend", "precision", "seed"],
                      [[f"<code>{esc(json.dumps(report['method'], sort_keys=True, default=str))}</code>",
                        esc(report["backend"]), f"<code>{esc(json.dumps(report['precision'], default=str))}</code>",
                        esc(report["seed"])]]),
               "<h2>Confirmation runs</h2>"]
     if report["confirmation"]:
-        parts.append(_table(["kind", "confirms?", "verdict", "reason"], [
+        parts.append(html_table(["kind", "confirms?", "verdict", "reason"], [
             [esc(c["kind"]), "not applicable" if c.get("applies") is False else
              (("yes" if c.get("agrees") else "<strong>NO</strong>") if "agrees" in c else "—"),
              _verdict(c["verdict"]), esc(c["reason"])] for c in report["confirmation"]]))
@@ -486,7 +487,7 @@ def render_report_page(report: dict, json_path: Path, out_dir: Path, siblings: l
                   "<p>The candidate re-checked under every reading of each reconstructed constant: it is reported "
                   "only when every reading is violated.</p>",
                   readings_chart(report["robustness"], f"readings of {claim['id']}"),
-                  _table(["parameter", "reading", "value", "verdict", "reason"], [
+                  html_table(["parameter", "reading", "value", "verdict", "reason"], [
                       [esc(r["name"]), esc(r["role"]), esc(r["value"]), _verdict(r["verdict"]), esc(r["reason"])]
                       for r in report["robustness"]], attrs=' id="readings"')]
     elif audit:
@@ -496,8 +497,8 @@ def render_report_page(report: dict, json_path: Path, out_dir: Path, siblings: l
     parts += ["<h2>Replay</h2>", f'<pre id="replay">{esc(report["replay"])}</pre>',
               f'<p>Report data: <a href="{esc(src)}">{esc(json_path.name)}</a></p>',
               "<h2>Versions</h2>",
-              _table(["package", "version"], [[esc(k), esc(v)] for k, v in sorted(report["versions"].items())])]
-    return _page(f"{claim['id']}: {report['verdict']}", "\n".join(parts), src)
+              html_table(["package", "version"], [[esc(k), esc(v)] for k, v in sorted(report["versions"].items())])]
+    return html_page(f"{claim['id']}: {report['verdict']}", "\n".join(parts), src)
 
 
 # ---------------------------------------------------------------------------------------------- the index
@@ -561,7 +562,7 @@ def render_index(entries: list[tuple[dict, Path, str]], runs: list[tuple[dict, P
                   f"<p>profile <code>{esc(run.get('profile'))}</code>, seed {esc(run.get('seed'))}"
                   f"{', instance ' + esc(run['instance']) if run.get('instance') else ''}; command "
                   f"<code>{esc(run.get('command', ''))}</code></p>",
-                  _table(["claim", "kind", "verdict", "instances", "worst ratio over the run",
+                  html_table(["claim", "kind", "verdict", "instances", "worst ratio over the run",
                           "reports"], rows, "row", attrs=' class="run"'),
                   "<p class=\"muted small\">The worst ratio of a row is the largest over every instance of the run, "
                   "reported or not; each report shows its own. Its meaning follows the kind: metric / rate (order), "
@@ -579,7 +580,7 @@ def render_index(entries: list[tuple[dict, Path, str]], runs: list[tuple[dict, P
                  f'<span class="small">{esc(r["claim"]["kind"])} claim</span>', _verdict(r["verdict"]),
                  esc(r["status"]), num(r["evidence"]["worst_ratio"], _rel(f, out_dir), "evidence.worst_ratio", 4),
                  f"<code>{esc(r['replay'])}</code>"] for r, f, page in cx]
-        parts.append(_table(["claim", "verdict", "status", "worst ratio", "replay"], rows, "row",
+        parts.append(html_table(["claim", "verdict", "status", "worst ratio", "replay"], rows, "row",
                             attrs=' id="counterexamples"'))
     else:
         parts.append("<p>No counterexamples.</p>")
@@ -598,11 +599,11 @@ def render_index(entries: list[tuple[dict, Path, str]], runs: list[tuple[dict, P
                          _verdict(r["verdict"]), num(r["evidence"]["worst_ratio"], _rel(f, out_dir),
                                                      "evidence.worst_ratio", 4),
                          f"<code>{esc(r['replay'])}</code>"])
-        parts.append(_table(["claim", "broken assumption", "verdict", "worst ratio", "replay"], rows, "row",
+        parts.append(html_table(["claim", "broken assumption", "verdict", "worst ratio", "replay"], rows, "row",
                             attrs=' id="audits"'))
     if not entries:
         parts.append("<p>No reports.</p>")
-    return _page("Verification reports", "\n".join(parts))
+    return html_page("Verification reports", "\n".join(parts))
 
 
 def write_html(path: str | os.PathLike, out: str | os.PathLike | None = None) -> Path:
@@ -672,9 +673,9 @@ def _shrunk(report: dict, src: str) -> list[str]:
             "</pre></details>") if isinstance(small, dict) else ""
     return [*out, "<p>The original instance stays the report's; the smaller one meets every assumption of the claim "
             "and is violated, and its violation was confirmed again by the same re-runs.</p>",
-            _table(["", "original", "shrunk"], rows, attrs=' id="shrunk"'),
-            _table(["", "the shrunk instance"], facts, attrs=' id="shrunk-status"'),
-            "<h3>Accepted moves</h3>", _table(["move", "what it did", "numbers after"], moves,
+            html_table(["", "original", "shrunk"], rows, attrs=' id="shrunk"'),
+            html_table(["", "the shrunk instance"], facts, attrs=' id="shrunk-status"'),
+            "<h3>Accepted moves</h3>", html_table(["move", "what it did", "numbers after"], moves,
                                               attrs=' id="shrunk-moves"'), inst]
 
 

@@ -92,7 +92,7 @@ def _frac(f: Any, iv: Any) -> str:
 
 def render_map_page(m: dict, png: bytes, src: str = "map.json") -> str:
     """The map's page (HTML text); every cell is a row with ``data-cell`` = its id."""
-    from verify.report.html import _page, _table, esc
+    from verify.report.html import esc, html_page, html_table
 
     cells = m["cells"]
     claim = str(m.get("claim"))
@@ -130,7 +130,7 @@ def render_map_page(m: dict, png: bytes, src: str = "map.json") -> str:
             at = ", ".join(f"{k} = {_fmt(v)}" for k, v in x.get("at", {}).items()) or "—"
             rows.append([esc(label), esc(x["along"]), esc(at), esc(_fmt(x["value"])), esc(band)])
     if rows:
-        parts.append(_table(["of", "along", "at", "estimate", "band of the cells' 95% intervals"], rows,
+        parts.append(html_table(["of", "along", "at", "estimate", "band of the cells' 95% intervals"], rows,
                             attrs=' id="crossings"'))
         parts.append("<p>The estimate interpolates linearly between the two cells around 1/2 (in log x on a log "
                      "grid); the band is where the cells' pointwise intervals contain 1/2 (an end marked ≤ or ≥ "
@@ -164,11 +164,11 @@ def render_map_page(m: dict, png: bytes, src: str = "map.json") -> str:
             row.append(esc(_fmt((c.get("quantity") or {}).get("median"))))
         row += [esc(_fmt(c.get("slacks", {}).get(a))) for a in slack_names]
         body.append(row)
-    parts.append(_table(header, body, row_class="row", attrs=' id="cells"'))
+    parts.append(html_table(header, body, row_class="row", attrs=' id="cells"'))
     notes = [f"{c['id']}: {n}" for c in cells for n in c.get("notes", [])]
     if notes:
         parts.append("<h2>Notes</h2><ul>" + "".join(f"<li>{esc(n)}</li>" for n in notes) + "</ul>")
-    return _page(f"Map of {claim}", "\n".join(parts), src)
+    return html_page(f"Map of {claim}", "\n".join(parts), src)
 
 
 def write_map_html(path: str | os.PathLike, out: str | os.PathLike | None = None) -> Path:
