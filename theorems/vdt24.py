@@ -67,7 +67,7 @@ Guarantee
 ---------
 - ``vdt24.global`` (limit): under near-orthogonal tokens and the score gap, NGD from *any* initialization
   converges in direction to $W_{mm}$, not to a locally-optimal $W_{mm}(\alpha)$ [seed, abs]; $\varepsilon$ and
-  $\Delta$ are [recon]. Violated only with a certified witness: the run selects other tokens $\beta$ and provably
+  $\Delta$ are [recon]. Violated only with a witness (a lower bound from the certified SVMs and the run): the run selects other tokens $\beta$ and provably
   stays away from $W_{mm}$. Its evaluation exposes the event "the run selects the optimal tokens at the end"
   (``selected_final`` = ``opt``: the limit direction is $W_{mm}$, not a $W_{mm}(\alpha)$) for ``verify map``.
 - ``vdt24.global-ps`` (limit): the same for the Polyak step ($c = 1$; a reading: 1 to 2) [derived: implied by
@@ -440,7 +440,7 @@ CLAIMS = {
 
 REFUTES = {
     "vdt24.global": "the paper's near-orthogonality admits the instance at eps 0.01 and its gap at Delta 0.1 (the "
-    "strictest readings tried); then a certified witness of convergence to W_mm(alpha), alpha != opt, contradicts it",
+    "strictest readings tried); then a witness of convergence to W_mm(alpha), alpha != opt, contradicts it",
     "vdt24.global-ps": "as for vdt24.global, for the Polyak step with the paper's c in [1, 2] (the claim is derived "
     "from the PS rate, so a finding refutes that rate's limit)",
     "vdt24.ngd-rate": "the instance meets the paper's eps and Delta (down to 0.01 / up to 0.1) and the t^-1/2 is for "
