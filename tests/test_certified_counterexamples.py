@@ -242,7 +242,7 @@ def test_check_writes_a_certified_report(monkeypatch: pytest.MonkeyPatch, tmp_pa
     assert lines[1].startswith(f"{DIR_BOUND.id}: certified (rigorous): at t=")
     main(["show", row["reports"][0]])
     shown = capsys.readouterr().out
-    assert "certified:  certified (rigorous): at t=" in shown
+    assert "proof:      certified (rigorous): at t=" in shown
     assert row["verdict"] == "violated" and row["reports"], row
     assert row["candidates"][0]["certified"] is True
     rep = json.loads(Path(row["reports"][0]).read_text())

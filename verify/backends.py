@@ -499,32 +499,40 @@ def torch_backend(device: str | None = None) -> Backend:
     if dev == "cpu":
         _cpu_threads(torch)
     ns = TorchNamespace(torch, dev)
+    return _array_backend("torch", torch, ns, dev, lambda x, c: torch.clamp(x, max=c),
+                          lambda x, c: torch.clamp(x, min=c))
+
+
+def _array_backend(name: str, m: Any, ns: Any, device: str, minimum: Callable[[Any, float], Any],
+                   maximum: Callable[[Any, float], Any]) -> Backend:
+    """A float64 backend on an array library ``m`` (torch, jax.numpy) whose namespace for the kernels is ``ns``:
+    the library's own special functions, and ``log_expm1_exp`` / ``log_log1p_exp`` with the numpy backend's
+    series cut-offs (derivation at ``_LOG_SMALL_X``); ``minimum`` / ``maximum`` clip by a constant."""
 
     def log_expm1_exp(lx: Any) -> Any:
         lx = ns.asarray(lx)
-        x = torch.exp(lx)
-        return torch.where(lx < _LOG_SMALL_X, lx + 0.5 * x,
-                           torch.where(x > 40.0, x, torch.log(torch.expm1(torch.clamp(x, max=40.0)))))
+        x = m.exp(lx)
+        return m.where(lx < _LOG_SMALL_X, lx + 0.5 * x, m.where(x > 40.0, x, m.log(m.expm1(minimum(x, 40.0)))))
 
     def log_log1p_exp(ly: Any) -> Any:
         ly = ns.asarray(ly)
-        sp = torch.clamp(ly, min=0) + torch.log1p(torch.exp(-torch.abs(ly)))
-        return torch.where(ly < _LOG_SMALL_Y, ly - 0.5 * torch.exp(ly), torch.log(sp))
+        sp = maximum(ly, 0) + m.log1p(m.exp(-m.abs(ly)))
+        return m.where(ly < _LOG_SMALL_Y, ly - 0.5 * m.exp(ly), m.log(sp))
 
     return Backend(
-        name="torch",
+        name=name,
         eps=2.0**-53,
         dps=15,
-        exp=torch.exp,
-        log=torch.log,
-        log1p=torch.log1p,
-        expm1=torch.expm1,
-        sqrt=torch.sqrt,
+        exp=m.exp,
+        log=m.log,
+        log1p=m.log1p,
+        expm1=m.expm1,
+        sqrt=m.sqrt,
         _asarray=ns.asarray,
         _log_expm1_exp=log_expm1_exp,
         _log_log1p_exp=log_log1p_exp,
         xp=ns,
-        device=dev,
+        device=device,
     )
 
 
@@ -536,41 +544,17 @@ def jax_backend() -> Backend:
     """float64 JAX backend (u = 2^-53; x64 enabled), on JAX's default device (a GPU when JAX sees one).
 
     The same kernel as numpy runs on ``jax.numpy``; :func:`verify.trajectory.run` compiles the steps between two
-    checkpoints into one ``jax.jit``-ed ``lax.fori_loop`` (precision watch included) when the method traces, and
-    runs the checkpoints' metrics eagerly. The special functions use the numpy backend's series cut-offs.
+    checkpoints into one ``jax.jit``-ed ``lax.fori_loop`` (precision watch included) when the method traces
+    (:mod:`verify.compiled`). The special functions use the numpy backend's series cut-offs.
     """
     try:
         ns = jax_namespace()
     except ImportError:
         raise VerifyInputError(JAX_MISSING) from None
-    jnp = ns._jnp
-
-    def log_expm1_exp(lx: Any) -> Any:
-        x = jnp.exp(lx)
-        return jnp.where(lx < _LOG_SMALL_X, lx + 0.5 * x,
-                         jnp.where(x > 40.0, x, jnp.log(jnp.expm1(jnp.minimum(x, 40.0)))))
-
-    def log_log1p_exp(ly: Any) -> Any:
-        sp = jnp.maximum(ly, 0) + jnp.log1p(jnp.exp(-jnp.abs(ly)))
-        return jnp.where(ly < _LOG_SMALL_Y, ly - 0.5 * jnp.exp(ly), jnp.log(sp))
-
     import jax
 
-    return Backend(
-        name="jax",
-        eps=2.0**-53,
-        dps=15,
-        exp=jnp.exp,
-        log=jnp.log,
-        log1p=jnp.log1p,
-        expm1=jnp.expm1,
-        sqrt=jnp.sqrt,
-        _asarray=ns.asarray,
-        _log_expm1_exp=log_expm1_exp,
-        _log_log1p_exp=log_log1p_exp,
-        xp=ns,
-        device=str(jax.devices()[0].platform),
-    )
+    jnp = ns._jnp
+    return _array_backend("jax", jnp, ns, str(jax.devices()[0].platform), jnp.minimum, jnp.maximum)
 
 
 # ------------------------------------------------------------------------------------------------ arb

@@ -39,7 +39,7 @@ def _summary_lines(report: dict, path: Path) -> list[str]:
 
     cert = certification_line(report)  # "certified (rigorous): ..." only when the report's certified is true
     if cert is not None:
-        lines.insert(-1, f"certified:  {cert}")
+        lines.insert(-1, f"proof:      {cert}")
     return lines
 
 
