@@ -241,16 +241,20 @@ class Scale:
         return None
 
     def update(self, u: Update | None, state: None, fo: Any, t: int) -> tuple[Update, None]:
-        u = _needs(u, "scale()")
-        if u.log_scale is not None:
-            le = math.log(self.eta)
-            with _quiet(u):
-                ls = tuple(v + le for v in u.log_scale) if isinstance(u.log_scale, tuple) else u.log_scale + le
-            return u._replace(log_scale=ls), None
-        if u.factor is None:
-            return u._replace(factor=self.eta), None
-        fac = tuple(self.eta * v for v in u.factor) if isinstance(u.factor, tuple) else self.eta * u.factor
-        return u._replace(factor=fac), None
+        return _lengthened(_needs(u, "scale()"), math.log(self.eta), self.eta), None
+
+
+def _lengthened(u: Update, log_eta: float, eta: float) -> Update:
+    """u times eta > 0: in log form log eta is added to the log scale, otherwise eta multiplies the factor (or
+    becomes it)."""
+    if u.log_scale is not None:
+        with _quiet(u):
+            ls = tuple(v + log_eta for v in u.log_scale) if isinstance(u.log_scale, tuple) else u.log_scale + log_eta
+        return u._replace(log_scale=ls)
+    if u.factor is None:
+        return u._replace(factor=eta)
+    fac = tuple(eta * v for v in u.factor) if isinstance(u.factor, tuple) else eta * u.factor
+    return u._replace(factor=fac)
 
 
 def scale(eta: float) -> Scale:
@@ -274,15 +278,7 @@ class ScaleBySchedule:
     def update(self, u: Update | None, state: None, fo: Any, t: int) -> tuple[Update, None]:
         u = _needs(u, "scale_by_schedule()")
         le = math.log(self.eta) - self.power * math.log(t + 1)
-        if u.log_scale is not None:
-            with _quiet(u):
-                ls = tuple(v + le for v in u.log_scale) if isinstance(u.log_scale, tuple) else u.log_scale + le
-            return u._replace(log_scale=ls), None
-        eta_t = self.eta * (t + 1) ** -self.power  # (eta itself at t = 0)
-        if u.factor is None:
-            return u._replace(factor=eta_t), None
-        fac = tuple(eta_t * v for v in u.factor) if isinstance(u.factor, tuple) else eta_t * u.factor
-        return u._replace(factor=fac), None
+        return _lengthened(u, le, self.eta * (t + 1) ** -self.power), None  # (eta itself at t = 0)
 
 
 def scale_by_schedule(eta: float, power: float) -> ScaleBySchedule:
