@@ -275,7 +275,7 @@ CASES = [
     row("dps-million", [*TRACE, "--steps", "10", "--backend", "mpmath", "--dps", "1000000"], 2,
         "mpmath at 1000000 digits), over the time limit (--max-time 60 s)"),
     row("method-unknown", [*TRACE, "--method", "newton"], 2, "argument --method: invalid choice: 'newton'"),
-    row("backend-unknown", [*TRACE, "--backend", "jax"], 2, "argument --backend: invalid choice: 'jax'"),
+    row("backend-unknown", [*TRACE, "--backend", "cupy"], 2, "argument --backend: invalid choice: 'cupy'"),
     row("representation-unknown", [*TRACE, "--representation", "sparse"], 2, "invalid choice: 'sparse'"),
     row("normalize-unknown", [*TRACE, "--joint", "--normalize", "layer"], 2, "invalid choice: 'layer'"),
     row("p-one-lp-md", [*TRACE, "--method", "lp-md", "--p", "1", "--steps", "5"], 2, "p must lie in [1.01, 100.0]"),
