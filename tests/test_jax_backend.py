@@ -94,3 +94,42 @@ def test_long_compiled_run_keeps_precision() -> None:
     a, b = _pair("ngd", "gram", _batch(B=2), steps=20000, checkpoints=[0, 20000])
     assert b.precision_ok.all() and a.precision_ok.all()
     assert _rel(np.asarray(a.records["W"]), np.asarray(b.records["W"])) < 1e-10
+
+
+class _Quadratic:
+    """L(W) = ||W||^2 / 2 per batch row (gradient W), whose checkpoint evaluation branches on a value (a float()
+    conversion), so it cannot be compiled, while the steps between checkpoints can."""
+
+    lazy_metrics = True
+    iterate_record = "W"
+
+    def __init__(self) -> None:
+        self.bk = get_backend("jax")
+
+    def init(self):  # type: ignore[no-untyped-def]
+        import jax.numpy as jnp
+
+        return jnp.ones((2, 3))
+
+    def first_order(self, state, metrics=True):  # type: ignore[no-untyped-def]
+        import jax.numpy as jnp
+
+        from theorems.attention.classifier import FirstOrder
+
+        nrm = jnp.sqrt(jnp.sum(state * state, axis=1))
+        if metrics:
+            float(jnp.sum(state))  # a value: untraceable under jit
+        return FirstOrder(state / nrm[:, None], jnp.log(nrm), jnp.zeros(2), jnp.zeros(2), None)
+
+    def observe(self, state, fo):  # type: ignore[no-untyped-def]
+        return {"W": np.asarray(state)}
+
+
+def test_a_checkpoint_that_does_not_trace_falls_back_to_eager() -> None:
+    """The compiled segment runs, the checkpoint evaluation does not trace: the run notes it, goes on eagerly,
+    and NGD's closed form holds: ||W_t|| = ||W_0|| - eta t along a fixed direction."""
+    tr = run(_Quadratic(), make_method("ngd", eta=0.1), 10, checkpoints=[0, 5, 10])
+    assert any("did not compile on the jax backend" in n for n in tr.notes)
+    norms = np.linalg.norm(np.asarray(tr.records["W"]), axis=-1)  # (checkpoints, batch)
+    assert np.allclose(norms, (np.sqrt(3) - 0.1 * np.array([0, 5, 10]))[:, None], rtol=0, atol=1e-14)
+    assert tr.precision_ok.all()

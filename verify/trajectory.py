@@ -172,9 +172,8 @@ def run(problem: Problem, rule: Method, steps: int, checkpoints: list[int] | Non
                     state, mstate, window_err, window_ok = out
                     t = end - 1
                     continue
-            if jit is not None and jit.ok:
-                fo = jit.first_order(state, at_cp or every_step)
-            else:
+            fo = jit.first_order(state, at_cp or every_step) if jit is not None and jit.ok else None
+            if fo is None:  # not compiled (another backend, or it did not trace: noted)
                 fo = (problem.first_order(state, metrics=at_cp or every_step)  # type: ignore[call-arg]
                       if lazy else problem.first_order(state))
             rel = np.asarray(fo.rel_error, dtype=float)
@@ -203,8 +202,8 @@ def run(problem: Problem, rule: Method, steps: int, checkpoints: list[int] | Non
             if t == steps:
                 break
             with np.errstate(over="ignore", invalid="ignore"):  # a diverging run: the next first_order flags it
-                state, mstate = jit.update(state, mstate, fo, t) if jit is not None and jit.ok else \
-                    rule.update(state, mstate, fo, t)
+                stepped = jit.update(state, mstate, fo, t) if jit is not None and jit.ok else None
+                state, mstate = stepped if stepped is not None else rule.update(state, mstate, fo, t)
     derived = getattr(problem, "derived_records", None)
     return Trajectory(
         t=cps,
