@@ -49,8 +49,8 @@ Guarantee
 - ``prior.gd-global-uniform`` (limit): when all non-optimal scores of each sequence are equal, GD converges in
   direction to $W_{mm}$ from any initialization [prior: Assumption B]; $\eta$ is [recon].
 
-A limit claim is violated only with a witness (a lower bound from the certified SVMs and the run): the run ends selecting tokens $\beta$ other than the
-target, and $\big\|\hat W_{mm}(\beta) - \hat W_{mm}(\text{target})\big\| - e_\beta(t) > 0$ does not decay over
+A limit claim is violated only with a witness (a lower bound from the certified SVMs and the run): the run ends
+selecting tokens $\beta$ other than the target, and $\big\|\hat W_{mm}(\beta) - \hat W_{mm}(\text{target})\big\| - e_\beta(t) > 0$ does not decay over
 the last two decades (the triangle inequality keeps the run away from the target).
 
 Strategies
