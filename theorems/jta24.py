@@ -66,7 +66,8 @@ Each claim runs $p$ over the grid $\{1.25, 1.75, 2, 3\}$.
   $W^p_{mm}(\alpha)$ converges in direction to it, $D(t) \to 0$, for each $p > 1$ [seed, abs: seed 003]; the
   cone's $\mu$ and $R$ are [recon]. Holds when $D$ falls in each of the last two decades; violated only with a
   witness (a lower bound from the certified SVMs and the run): the run ends selecting $\beta \ne \alpha$ and
-  its Euclidean direction error to $W^p_{mm}(\alpha)$ stays above $\|\hat W^p(\alpha) - \hat W^p(\beta)\| - e_\beta(t) > 0$.
+  its Euclidean direction error to $W^p_{mm}(\alpha)$ stays above
+  $\|\hat W^p(\alpha) - \hat W^p(\beta)\| - e_\beta(t) > 0$.
 - ``md.rate`` (order): "a rate comparable to GD in simpler models", read as $D(t) = O(1/\log t)$ for plain
   $\ell_p$-AttGD from the cone [seed, recon]: the statement is from seed 003, the $1/\log t$ form is [recon].
   From the cone $D$ first *rises* (the start is closer to the limit than the asymptotic envelope), so the order

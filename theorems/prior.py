@@ -50,8 +50,9 @@ Guarantee
   direction to $W_{mm}$ from any initialization [prior: Assumption B]; $\eta$ is [recon].
 
 A limit claim is violated only with a witness (a lower bound from the certified SVMs and the run): the run ends
-selecting tokens $\beta$ other than the target, and $\big\|\hat W_{mm}(\beta) - \hat W_{mm}(\text{target})\big\| - e_\beta(t) > 0$ does not decay over
-the last two decades (the triangle inequality keeps the run away from the target).
+selecting tokens $\beta$ other than the target, and
+$\big\|\hat W_{mm}(\beta) - \hat W_{mm}(\text{target})\big\| - e_\beta(t) > 0$ does not decay over the last two
+decades (the triangle inequality keeps the run away from the target).
 
 Strategies
 ----------

@@ -68,8 +68,9 @@ Guarantee
 - ``vdt24.global`` (limit): under near-orthogonal tokens and the score gap, NGD from *any* initialization
   converges in direction to $W_{mm}$, not to a locally-optimal $W_{mm}(\alpha)$ [seed, abs]; $\varepsilon$ and
   $\Delta$ are [recon]. Violated only with a witness (a lower bound from the certified SVMs and the run): the
-  run selects other tokens $\beta$ and provably stays away from $W_{mm}$. Its evaluation exposes the event "the run selects the optimal tokens at the end"
-  (``selected_final`` = ``opt``: the limit direction is $W_{mm}$, not a $W_{mm}(\alpha)$) for ``verify map``.
+  run selects other tokens $\beta$ and provably stays away from $W_{mm}$. Its evaluation exposes the event "the
+  run selects the optimal tokens at the end" (``selected_final`` = ``opt``: the limit direction is $W_{mm}$, not a
+  $W_{mm}(\alpha)$) for ``verify map``.
 - ``vdt24.global-ps`` (limit): the same for the Polyak step ($c = 1$; a reading: 1 to 2) [derived: implied by
   ``vdt24.ps-rate``, whose rate is towards $W_{mm}$ on the same assumptions]; the sibling of ``vdt24.global``
   whose map compares PS with NGD.
