@@ -590,6 +590,17 @@ def _profile_help(what: str) -> str:
     return f"{what} ({', '.join(PROFILES)}; see docs/profiles.md); default: quick"
 
 
+def _add_executor(s: argparse.ArgumentParser, how: str) -> None:
+    """``--executor``, ``--scheduler`` and ``--workers`` (sweep and map); ``how`` completes the dask choice."""
+    s.add_argument("--executor", choices=("serial", "dask"), default="serial",
+                   help=f"serial (this process) or dask (an embedded LocalCluster, or --scheduler){how}; "
+                        "default: serial")
+    s.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                   help="an existing Dask cluster (implies --executor dask); default: none")
+    s.add_argument("--workers", type=int, default=2,
+                   help="worker processes of the embedded Dask LocalCluster, an integer >= 1; default: 2")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="verify", description="Check optimization theorems numerically: claims, counterexamples, audits.",
                 epilog=EXIT_CODES_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -649,12 +660,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--profile", default="quick", help=_profile_help("horizon and confirmation budget"))
     s.add_argument("--batch-size", type=int, default=64, metavar="B",
                    help="instances per batch (work unit), an integer >= 1; default: 64")
-    s.add_argument("--executor", choices=("serial", "dask"), default="serial",
-                   help="serial (this process) or dask (an embedded LocalCluster, or --scheduler); default: serial")
-    s.add_argument("--scheduler", metavar="tcp://HOST:PORT",
-                   help="an existing Dask cluster (implies --executor dask); default: none")
-    s.add_argument("--workers", type=int, default=2,
-                   help="worker processes of the embedded Dask LocalCluster, an integer >= 1; default: 2")
+    _add_executor(s, "")
     s.add_argument("--json", action="store_true", help=json_help)
     s.add_argument("--quiet", action="store_true", help=quiet_help)
     s.set_defaults(fn=cmd_sweep)
@@ -675,13 +681,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "default: map-results")
     s.add_argument("--profile", default="quick", help=_profile_help("horizon and confirmation budget"))
     s.add_argument("--seed", type=int, default=0, help="seed of every cell's instance draw (any integer); default: 0")
-    s.add_argument("--executor", choices=("serial", "dask"), default="serial",
-                   help="serial (this process) or dask (an embedded LocalCluster, or --scheduler): every cell's work "
-                        "units in one submission; default: serial")
-    s.add_argument("--scheduler", metavar="tcp://HOST:PORT",
-                   help="an existing Dask cluster (implies --executor dask); default: none")
-    s.add_argument("--workers", type=int, default=2,
-                   help="worker processes of the embedded Dask LocalCluster, an integer >= 1; default: 2")
+    _add_executor(s, ": every cell's work units in one submission")
     s.add_argument("--json", action="store_true", help=json_help)
     s.add_argument("--quiet", action="store_true", help=quiet_help)
     s.set_defaults(fn=cmd_map)
