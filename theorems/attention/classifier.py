@@ -29,6 +29,7 @@ from typing import Any, NamedTuple
 import mpmath
 import numpy as np
 
+from theorems.attention.carried_logits import CarriedLogits
 from verify.backends import Array, Backend, JaxNamespace, is_traced, isfinite, namespace
 from verify.errors import VerifyInputError
 from verify.instance import as_array
@@ -351,7 +352,20 @@ class Gram:
         return gram
 
     def init(self) -> Array:
+        carry = self._cache.get("carry")
+        if carry is not None:  # a new run: its logits never depend on an earlier run's
+            carry.reset()
         return self.a0 * 0  # zeros in the backend's number type
+
+    def carried_logits(self, bk: Backend) -> CarriedLogits | None:
+        """The step-to-step carry of the logits (float64 numpy, eager, large enough to pay), else None."""
+        carry = self._cache.get("carry")
+        if carry is None and bk.name == "numpy" and isinstance(self.K, np.ndarray) and self.K.dtype == np.float64:
+            B, m, _ = self.K.shape
+            if CarriedLogits.worthwhile(B, m):
+                absK = self.absK if self.absK is not None else np.abs(self.K)
+                carry = self._cache["carry"] = CarriedLogits(self.K, absK, self.a0, bk.eps)
+        return carry
 
     def logits(self, c: Array) -> Array:
         B, n, T = c.shape
@@ -529,6 +543,9 @@ class FixedDecoderProblem:
 
     def first_order(self, state: Array, metrics: bool = True) -> FirstOrder:
         bk, rep, xp = self.bk, self.rep, self.bk.xp
+        carry = rep.carried_logits(bk) if isinstance(rep, Gram) else None
+        if carry is not None:
+            return self._first_order_carried(carry, state, metrics)
         k = softmax_logistic_kernel(bk, rep.logits(state), self.g, self.opt, metrics)
         V = rep.gradient(k.G_hat)
         sq = rep.sq_norm(V)
@@ -539,6 +556,27 @@ class FixedDecoderProblem:
         log_norm = k.log_scale + bk.log(nrm)
         rel = self._ball_width(state, unit, sq) if bk.name == "arb" else self._rel_error(state, k.G_hat, sq, safe)
         return FirstOrder(unit, log_norm, k.log_loss_gap, rel, k)
+
+    def _first_order_carried(self, carry: CarriedLogits, state: Array, metrics: bool) -> FirstOrder:
+        """first_order for the Gram representation with carried logits (one mat-vec, K G, per step): the same
+        kernel and precision watch, the logits and their error bound from ``carry`` (carried_logits.py)."""
+        bk = self.bk
+        B, n, T = state.shape
+        c = state.reshape(B, n * T)
+        a, E = carry.logits(c)
+        k = softmax_logistic_kernel(bk, a.reshape(B, n, T), self.g, self.opt, metrics)
+        G = k.G_hat.reshape(B, n * T)
+        KG = np.matmul(carry.K, G[..., None])[..., 0]
+        sq = np.einsum("bm,bm->b", G, KG)
+        nrm = np.sqrt(sq)
+        safe = np.where(sq > 0, nrm, 1.0)
+        unit = G / safe[:, None]
+        carry.took(c, unit, KG / safe[:, None])
+        rho = np.sum(np.abs(k.G_hat) * self.norms, axis=(1, 2)) / safe
+        with np.errstate(divide="ignore"):
+            log_norm = k.log_scale + np.log(nrm)
+        rel = np.where(sq > 0, rho * (2 * E + (n * T + 8) * bk.eps), math.inf)
+        return FirstOrder(unit.reshape(B, n, T), log_norm, k.log_loss_gap, rel, k)
 
     @staticmethod
     def _ball_width(state: Array, unit: Array, sq: Array) -> np.ndarray:
