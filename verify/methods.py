@@ -154,8 +154,28 @@ def _materialize(u: Update, k: int | None) -> Any:
     else:
         step = d
     if div is not None:
-        step = step / _per_entry(div, nd)
+        step = _divide_fresh(step, _per_entry(div, nd)) if step is not d else step / _per_entry(div, nd)
     return step
+
+
+def _is_float_ndarray(x: Any) -> bool:
+    return isinstance(x, np.ndarray) and x.dtype.kind == "f"
+
+
+def _divide_fresh(step: Any, div: Any) -> Any:
+    """step / div, in step's own memory when step is a float numpy array this module just made (the same values:
+    an in-place ufunc rounds as the out-of-place one; it saves allocating, and page-faulting, a (B, d, d) array)."""
+    if _is_float_ndarray(step) and np.result_type(step, div) == step.dtype:
+        return np.divide(step, div, out=step)
+    return step / div
+
+
+def _subtract_from(params: Any, step: Any, fresh: bool) -> Any:
+    """params - step; written into step's memory when it is a float numpy array made for this update alone."""
+    if fresh and _is_float_ndarray(step) and _is_float_ndarray(params) and params.shape == step.shape \
+            and params.dtype == step.dtype:
+        return np.subtract(params, step, out=step)
+    return params - step
 
 
 def _quiet(u: Update) -> Any:
@@ -706,7 +726,11 @@ class Euclidean:
         return None
 
     def apply(self, params: Any, state: None, u: Update) -> tuple[Any, None]:
-        return _collect(u, [_part(params, k) - _materialize(u, k) for k in _blocks(u)]), None
+        out = []
+        for k in _blocks(u):
+            step = _materialize(u, k)
+            out.append(_subtract_from(_part(params, k), step, fresh=step is not _part(u.direction, k)))
+        return _collect(u, out), None
 
     def step_error(self, state: None) -> None:
         return None
