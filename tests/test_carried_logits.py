@@ -4,6 +4,8 @@ that is not a step along the last direction is evaluated directly, and whole run
 
 from __future__ import annotations
 
+from typing import Any
+
 import mpmath
 import numpy as np
 import pytest
@@ -140,3 +142,93 @@ def test_a_second_run_on_the_same_problem_repeats_the_first_bit_for_bit(carry_ev
     first, second = run(prob, rule, 150), run(prob, rule, 150)
     np.testing.assert_array_equal(first.records["c"], second.records["c"])
     np.testing.assert_array_equal(first.max_rel_error, second.max_rel_error)
+
+
+# ------------------------------------------------------------------------------------ compiled (jax) carry
+def _jax_problem(batch: ac.Batch) -> ac.FixedDecoderProblem:
+    pytest.importorskip("jax")
+    prob = ac.build_problem(get_backend("jax"), batch, "gram")
+    prob.compile_parts()  # computes the carry's block data
+    return prob
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_compiled_carry_logits_are_within_their_bound_of_the_exact_ones(carry_everywhere: None, seed: int) -> None:
+    """The jax carry (the functions the compiled loop traces, in one jitted step) along real NGD steps."""
+    import jax
+
+    prob = _jax_problem(_batch(seed=seed))
+    rule = make_rule("ngd", eta=0.1)
+    rep = prob.rep
+    assert isinstance(rep, ac.Gram)
+    diag, beta = rep._cache["carry_data"]
+
+    @jax.jit
+    def step(state: Any, mstate: Any, carry: cl.Carry, t: Any) -> tuple:
+        B = state.shape[0]
+        got = cl.compiled_logits(carry, state.reshape(B, -1), rep.K, rep.absK, rep.a0.reshape(B, -1),
+                                 rep._cache["a0max"], diag, beta, 2.0**-53)
+        fo, carry = prob.first_order_carried(state, carry, False)
+        return got, rule.update(state, mstate, fo, t), carry
+
+    state = prob.init()
+    mstate = rule.init(state)
+    carry = prob.compiled_carry_init(state)
+    assert carry is not None
+    B = state.shape[0]
+    K, a0 = np.asarray(rep.K), np.asarray(rep.a0).reshape(B, -1)
+    anchored = 0
+    for t in range(60):
+        c = np.asarray(state).reshape(B, -1)
+        (a, E, _, limit, need), (state, mstate), carry = step(state, mstate, carry, t)
+        anchored += bool(need)
+        err = np.max(np.abs(np.asarray(a) - _exact_logits(K, a0, c)), axis=-1)
+        assert np.all(err <= np.asarray(E)), (t, err, E)
+        assert np.all(np.asarray(limit) >= np.asarray(E))
+    assert 0 < anchored < 40  # the first step anchors; later ones mostly carry
+
+
+def test_a_compiled_run_with_carried_logits_matches_the_direct_compiled_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    batch = _batch(B=4)
+    rule = make_rule("ngd", eta=0.1)
+    monkeypatch.setattr(cl, "MIN_WORK", 10**18)
+    direct_prob = _jax_problem(batch)
+    assert direct_prob.compiled_carry_init(direct_prob.init()) is None
+    direct_key = direct_prob.compile_parts()[0]
+    direct = run(direct_prob, rule, 400)
+    monkeypatch.setattr(cl, "MIN_WORK", 0)
+    monkeypatch.setattr(cl, "MIN_TOKENS", 0)
+    prob = _jax_problem(batch)
+    assert prob.compiled_carry_init(prob.init()) is not None
+    assert prob.compile_parts()[0] != direct_key  # not the cached direct program
+    carried = run(prob, rule, 400)
+    assert not carried.notes, carried.notes  # it compiled
+    np.testing.assert_array_equal(carried.precision_ok, direct.precision_ok)
+    np.testing.assert_array_equal(carried.records["selected"], direct.records["selected"])
+    c0, c1 = direct.records["c"], carried.records["c"]
+    scale = np.max(np.abs(c0), axis=(2, 3), keepdims=True)
+    assert np.max(np.abs(c1 - c0) / scale) < 1e-11
+    assert np.all(carried.max_rel_error <= 1.1 * cl.GROWTH * direct.max_rel_error)
+    assert np.all(carried.max_rel_error[1:] >= 0.5 * direct.max_rel_error[1:])  # the bound is not lost either
+
+
+def test_an_entry_that_stays_exactly_zero_does_not_hide_the_others_rounding() -> None:
+    """rho = max_k |r_k| / (|c'_k| + |s u_k|) skips 0/0 entries one by one (a coefficient that is 0 and did not
+    move), never the whole maximum."""
+    K = np.array([[[2.0, 0.5, 0.1], [0.5, 3.0, 0.2], [0.1, 0.2, 1.0]]])
+    diag, beta = cl.block_data(K, np.abs(K), 1, 3, np)
+    a0, a0max = np.zeros((1, 3)), np.zeros(1)
+    u = np.array([[0.0, 1.0, 1.0]]) / np.sqrt(2)
+    Ku = np.matmul(K, u[..., None])[..., 0]
+    prev_c = np.array([[0.0, 1.0, 2.0]])
+
+    def E_at(c: np.ndarray) -> float:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            _, E, _, _ = cl.carried(prev_c, a0 + np.matmul(K, prev_c[..., None])[..., 0], np.zeros(1), np.zeros(1),
+                                    np.zeros(1), u, Ku, np.sum(u * u, axis=-1), cl.h_bound(diag, beta, u, np), c,
+                                    diag, beta, a0, a0max, 2.0**-53, np)
+        return float(E[0])
+
+    along = prev_c + 0.5 * u  # a step along u: the residual r is its rounding only
+    off = along + np.array([[0.0, 1e-3, -1e-3]])  # a residual of 1e-3 relative, entry 0 still 0/0
+    assert E_at(off) > 1e-4 > E_at(along)

@@ -11,6 +11,11 @@ and otherwise runs its loop unchanged:
 - ``first_order(state, metrics)``: one evaluation at a checkpoint, metrics included;
 - ``update(state, mstate, fo, t)``: one update.
 
+A problem with ``compiled_carry_init(state)`` may carry a quantity from step to step inside a segment: when
+that returns a pytree of arrays (not None), each step calls ``first_order_carried(state, carry, metrics) ->
+(first order, carry)`` instead of ``first_order``, and the carry travels in the loop state. Each segment starts
+from a fresh ``compiled_carry_init``, so nothing carries across a checkpoint or from one run to the next.
+
 The loop bounds are traced values, so one compilation serves every segment of a run. A problem with
 ``compile_parts() -> (key, arrays, rebuild)`` (its data as a pytree of arrays; ``rebuild(arrays)`` the same
 problem on other arrays of the same shapes) passes its data as arguments, so one compilation also serves every
@@ -104,19 +109,24 @@ def compiled_steps(problem: Any, rule: Any, tol: float, every_step: bool, notes:
     if fns is None:
         def run_steps(arrs: Any, state: Any, mstate: Any, lo: Any, hi: Any, werr: Any, wok: Any) -> tuple:
             prob = rebuild(arrs)
+            carry_init = getattr(prob, "compiled_carry_init", None)
+            aux0 = carry_init(state) if carry_init is not None else None
 
             def body(t: Any, carry: tuple) -> tuple:
-                state, mstate, werr, wok = carry
-                fo = evaluate(prob, state, every_step)
+                state, mstate, werr, wok, aux = carry
+                if aux is None:
+                    fo = evaluate(prob, state, every_step)
+                else:
+                    fo, aux = prob.first_order_carried(state, aux, every_step)
                 rel = jnp.asarray(fo.rel_error, dtype=jnp.float64)
                 own = step_error(mstate) if step_error is not None else None
                 if own is not None:
                     rel = jnp.maximum(rel, jnp.asarray(own, dtype=jnp.float64))
                 finite = jnp.isfinite(fo.log_grad_norm) | (rel == jnp.inf)
                 state, mstate = rule.update(state, mstate, fo, t)
-                return state, mstate, jnp.maximum(werr, rel), wok & finite & (rel <= tol)
+                return state, mstate, jnp.maximum(werr, rel), wok & finite & (rel <= tol), aux
 
-            return jax.lax.fori_loop(lo, hi, body, (state, mstate, werr, wok))
+            return jax.lax.fori_loop(lo, hi, body, (state, mstate, werr, wok, aux0))[:4]
 
         def first_order(arrs: Any, state: Any, metrics: bool) -> Any:
             return evaluate(rebuild(arrs), state, metrics)

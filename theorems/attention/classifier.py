@@ -29,7 +29,15 @@ from typing import Any, NamedTuple
 import mpmath
 import numpy as np
 
-from theorems.attention.carried_logits import CarriedLogits
+from theorems.attention.carried_logits import (
+    CarriedLogits,
+    Carry,
+    block_data,
+    compiled_logits,
+    empty_carry,
+    took_carry,
+    worthwhile,
+)
 from verify.backends import Array, Backend, JaxNamespace, is_traced, isfinite, namespace
 from verify.errors import VerifyInputError
 from verify.instance import as_array
@@ -310,7 +318,13 @@ class Dense:
         return rank_one_sum(G, self.X, self.Z)
 
     def sq_norm(self, V: Array) -> Array:
-        return namespace(V).sum(V * V, axis=(1, 2))
+        """||V||_F^2 per instance. float64 (numpy, torch, jax): one batched dot product, (B, 1, d^2) @ (B, d^2, 1),
+        which reads V once and allocates nothing of its size (the sum of V * V builds a (B, d, d) temporary)."""
+        if _is_object(V):
+            return np.sum(V * V, axis=(1, 2))
+        xp = namespace(V)
+        B = V.shape[0]
+        return xp.matmul(V.reshape(B, 1, -1), V.reshape(B, -1, 1))[:, 0, 0]
 
     def matrix(self, W: Array) -> Array:
         return W
@@ -527,15 +541,22 @@ class FixedDecoderProblem:
         rep_arrays = {"X": rep.X, "Z": rep.Z, "W0": rep.W0}
         if isinstance(rep, Gram):
             rep_arrays |= {"K": rep.K, "a0": rep.a0, "absK": rep.absK, "a0max": rep._cache["a0max"]}
+            if self.bk.name == "jax":  # the carried logits' block data (computed once, eagerly)
+                if "carry_data" not in rep._cache:
+                    B, n, T = rep.a0.shape
+                    rep._cache["carry_data"] = block_data(rep.K, rep.absK, n, T, self.bk.xp)
+                rep_arrays |= dict(zip(("diag", "beta"), rep._cache["carry_data"], strict=True))
         arrays = {"rep": rep_arrays, "g": self.g, "norms": self.norms, "opt": self.opt}
         key = (type(self).__name__, rep.name, self.bk.name,
-               tuple((k, tuple(v.shape), str(v.dtype)) for k, v in sorted(rep_arrays.items())))
+               tuple((k, tuple(v.shape), str(v.dtype)) for k, v in sorted(rep_arrays.items())),
+               self.compiled_carry_init(self.init()) is not None)  # whether the compiled loop carries the logits
 
         def rebuild(arrs: dict) -> FixedDecoderProblem:
             r = dict(arrs["rep"])
             if isinstance(rep, Gram):
+                cache = {"a0max": r["a0max"]} | ({"carry_data": (r["diag"], r["beta"])} if "diag" in r else {})
                 new_rep: Dense | Gram = replace(rep, X=r["X"], Z=r["Z"], W0=r["W0"], K=r["K"], a0=r["a0"],
-                                                absK=r["absK"], _cache={"a0max": r["a0max"]})
+                                                absK=r["absK"], _cache=cache)
             else:
                 new_rep = replace(rep, X=r["X"], Z=r["Z"], W0=r["W0"])
             return replace(self, rep=new_rep, g=arrs["g"], norms=arrs["norms"], opt=arrs["opt"])
@@ -552,7 +573,11 @@ class FixedDecoderProblem:
         nrm = bk.sqrt(sq)
         safe = xp.where(sq > 0, nrm, 1)
         B = k.G_hat.shape[0]
-        unit = V / safe.reshape((B,) + (1,) * (state.ndim - 1))
+        scale = safe.reshape((B,) + (1,) * (state.ndim - 1))
+        if isinstance(rep, Dense) and isinstance(V, np.ndarray) and V.dtype == np.float64:
+            unit = np.divide(V, scale, out=V)  # V is rank_one_sum's own new array: no (B, d, d) temporary
+        else:
+            unit = V / scale
         log_norm = k.log_scale + bk.log(nrm)
         rel = self._ball_width(state, unit, sq) if bk.name == "arb" else self._rel_error(state, k.G_hat, sq, safe)
         return FirstOrder(unit, log_norm, k.log_loss_gap, rel, k)
@@ -560,23 +585,54 @@ class FixedDecoderProblem:
     def _first_order_carried(self, carry: CarriedLogits, state: Array, metrics: bool) -> FirstOrder:
         """first_order for the Gram representation with carried logits (one mat-vec, K G, per step): the same
         kernel and precision watch, the logits and their error bound from ``carry`` (carried_logits.py)."""
-        bk = self.bk
         B, n, T = state.shape
         c = state.reshape(B, n * T)
         a, E = carry.logits(c)
+        fo, unit, K_unit = self._from_carried_logits(a, E, metrics)
+        carry.took(c, unit, K_unit)
+        return fo
+
+    def compiled_carry_init(self, state: Array) -> Carry | None:
+        """The loop state of carried logits for a compiled (jax) run of the Gram representation where carrying
+        pays (carried_logits.worthwhile), else None; verify.compiled then calls :meth:`first_order_carried`."""
+        rep = self.rep
+        if not (isinstance(rep, Gram) and self.bk.name == "jax" and "carry_data" in rep._cache):
+            return None
+        B, n, T = state.shape
+        return empty_carry(state.reshape(B, n * T), self.bk.xp) if worthwhile(B, n * T) else None
+
+    def first_order_carried(self, state: Array, carry: Carry, metrics: bool = True) -> tuple[FirstOrder, Carry]:
+        """first_order inside a compiled loop with the logits carried in ``carry`` (carried_logits.py): one
+        mat-vec per step, a batched direct evaluation when any instance's bound would pass its limit."""
+        rep, xp = self.rep, self.bk.xp
+        assert isinstance(rep, Gram)
+        B, n, T = state.shape
+        c = state.reshape(B, n * T)
+        diag, beta = rep._cache["carry_data"]
+        a, E, Bc, limit, _ = compiled_logits(carry, c, rep.K, rep.absK, rep.a0.reshape(B, n * T),
+                                             rep._cache["a0max"], diag, beta, self.bk.eps)
+        fo, unit, K_unit = self._from_carried_logits(a, E, metrics)
+        return fo, took_carry(c, a, E, Bc, limit, unit, K_unit, diag, beta, xp)
+
+    def _from_carried_logits(self, a: Array, E: Array, metrics: bool) -> tuple[FirstOrder, Array, Array]:
+        """The first order from logits ``a`` (B, nT) with error bound E (B,), and the direction u and K u flat
+        (B, nT): the kernel, ||grad||^2 = G^T (K G) and the precision watch rho (2E + (nT + 8) eps)."""
+        bk, xp = self.bk, self.bk.xp
+        assert isinstance(self.rep, Gram)
+        B, n, T = self.g.shape
         k = softmax_logistic_kernel(bk, a.reshape(B, n, T), self.g, self.opt, metrics)
         G = k.G_hat.reshape(B, n * T)
-        KG = np.matmul(carry.K, G[..., None])[..., 0]
-        sq = np.einsum("bm,bm->b", G, KG)
-        nrm = np.sqrt(sq)
-        safe = np.where(sq > 0, nrm, 1.0)
+        KG = xp.matmul(self.rep.K, G[..., None])[..., 0]
+        sq = xp.sum(G * KG, axis=-1)
+        nrm = xp.sqrt(sq)
+        safe = xp.where(sq > 0, nrm, 1.0)
         unit = G / safe[:, None]
-        carry.took(c, unit, KG / safe[:, None])
-        rho = np.sum(np.abs(k.G_hat) * self.norms, axis=(1, 2)) / safe
+        rho = xp.sum(abs(k.G_hat) * self.norms, axis=(1, 2)) / safe
         with np.errstate(divide="ignore"):
-            log_norm = k.log_scale + np.log(nrm)
-        rel = np.where(sq > 0, rho * (2 * E + (n * T + 8) * bk.eps), math.inf)
-        return FirstOrder(unit.reshape(B, n, T), log_norm, k.log_loss_gap, rel, k)
+            log_norm = k.log_scale + xp.log(nrm)
+        rel = xp.where(sq > 0, rho * (2 * E + (n * T + 8) * bk.eps), math.inf)
+        fo = FirstOrder(unit.reshape(B, n, T), log_norm, k.log_loss_gap, rel, k)
+        return fo, unit, KG / safe[:, None]
 
     @staticmethod
     def _ball_width(state: Array, unit: Array, sq: Array) -> np.ndarray:
