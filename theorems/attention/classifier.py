@@ -34,6 +34,7 @@ from theorems.attention.carried_logits import (
     Carry,
     block_data,
     compiled_logits,
+    direct_bound,
     empty_carry,
     took_carry,
     worthwhile,
@@ -443,14 +444,14 @@ class Gram:
         if bk.name == "mpmath":
             absK_f, a0max_f = self._float_bound_data(bk)
             Kc_f = np.matmul(absK_f, np.abs(bk.to_float(c)).reshape(B, n * T, 1))[..., 0]
-            return bk.eps * (n * T * np.max(Kc_f, axis=-1) + a0max_f)
+            return direct_bound(np.max(Kc_f, axis=-1), a0max_f, n * T, bk.eps)
         xp = bk.xp
         absK = self.absK if self.absK is not None else abs(self.K)
         Kc = xp.matmul(absK, abs(c).reshape(B, n * T, 1))[..., 0]
         a0max: Any = self._cache.get("a0max")
         if a0max is None:
             a0max = self._cache["a0max"] = xp.max(abs(self.a0), axis=(1, 2))  # a constant of the problem
-        return bk.eps * (n * T * xp.max(Kc, axis=-1) + a0max)
+        return direct_bound(xp.max(Kc, axis=-1), a0max, n * T, bk.eps)
 
     def _float_bound_data(self, bk: Backend) -> tuple[np.ndarray, np.ndarray]:
         got = self._cache.get("float_bound")
