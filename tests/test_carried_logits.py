@@ -232,3 +232,37 @@ def test_an_entry_that_stays_exactly_zero_does_not_hide_the_others_rounding() ->
     along = prev_c + 0.5 * u  # a step along u: the residual r is its rounding only
     off = along + np.array([[0.0, 1e-3, -1e-3]])  # a residual of 1e-3 relative, entry 0 still 0/0
     assert E_at(off) > 1e-4 > E_at(along)
+
+
+def test_the_compiled_carry_evaluates_a_move_off_its_direction_and_a_zero_direction_directly() -> None:
+    prob = _jax_problem(_batch())
+    rep = prob.rep
+    assert isinstance(rep, ac.Gram)
+    import jax.numpy as jnp
+
+    diag, beta = rep._cache["carry_data"]
+    B, n, T = rep.a0.shape
+    a0 = rep.a0.reshape(B, n * T)
+    rng = np.random.default_rng(5)
+    c = jnp.asarray(rng.normal(size=(B, n * T)))
+
+    def logits(carry: cl.Carry, at: Any) -> tuple:
+        return cl.compiled_logits(carry, at, rep.K, rep.absK, a0, rep._cache["a0max"], diag, beta, 2.0**-53)
+
+    a, E, Bc, limit, need = logits(cl.empty_carry(c, jnp), c)
+    assert bool(need)  # a carry that has seen no direction
+    u = jnp.asarray(rng.normal(size=(B, n * T)))
+    carry = cl.took_carry(c, a, E, Bc, limit, u, jnp.matmul(rep.K, u[..., None])[..., 0], diag, beta, jnp)
+    c2 = c + jnp.asarray(rng.normal(size=(B, n * T)))  # not a multiple of u
+    a2, E2, _, _, need = logits(carry, c2)
+    assert bool(need)
+    direct, E_direct, _ = cl.direct(rep.K, rep.absK, a0, rep._cache["a0max"], c2, 2.0**-53, jnp)
+    np.testing.assert_array_equal(np.asarray(a2), np.asarray(direct))
+    np.testing.assert_array_equal(np.asarray(E2), np.asarray(E_direct))
+    c3 = c - 0.01 * u
+    a3, E3, _, _, need = logits(carry, c3)  # a short step along u: carried, within its bound
+    assert not bool(need)
+    exact = _exact_logits(np.asarray(rep.K), np.asarray(a0), np.asarray(c3))
+    assert np.all(np.max(np.abs(np.asarray(a3) - exact), axis=-1) <= np.asarray(E3))
+    zero = cl.took_carry(c, a, E, Bc, limit, u * 0, u * 0, diag, beta, jnp)  # a stationary point
+    assert bool(logits(zero, c)[4])

@@ -550,7 +550,7 @@ class FixedDecoderProblem:
         arrays = {"rep": rep_arrays, "g": self.g, "norms": self.norms, "opt": self.opt}
         key = (type(self).__name__, rep.name, self.bk.name,
                tuple((k, tuple(v.shape), str(v.dtype)) for k, v in sorted(rep_arrays.items())),
-               self.compiled_carry_init(self.init()) is not None)  # whether the compiled loop carries the logits
+               self._carries_compiled())
 
         def rebuild(arrs: dict) -> FixedDecoderProblem:
             r = dict(arrs["rep"])
@@ -596,11 +596,18 @@ class FixedDecoderProblem:
     def compiled_carry_init(self, state: Array) -> Carry | None:
         """The loop state of carried logits for a compiled (jax) run of the Gram representation where carrying
         pays (carried_logits.worthwhile), else None; verify.compiled then calls :meth:`first_order_carried`."""
-        rep = self.rep
-        if not (isinstance(rep, Gram) and self.bk.name == "jax" and "carry_data" in rep._cache):
+        if not self._carries_compiled():
             return None
         B, n, T = state.shape
-        return empty_carry(state.reshape(B, n * T), self.bk.xp) if worthwhile(B, n * T) else None
+        return empty_carry(state.reshape(B, n * T), self.bk.xp)
+
+    def _carries_compiled(self) -> bool:
+        """Whether a compiled run carries the logits (part of the compiled program's key)."""
+        rep = self.rep
+        if not (isinstance(rep, Gram) and self.bk.name == "jax" and "carry_data" in rep._cache):
+            return False
+        B, n, T = rep.a0.shape
+        return worthwhile(B, n * T)
 
     def first_order_carried(self, state: Array, carry: Carry, metrics: bool = True) -> tuple[FirstOrder, Carry]:
         """first_order inside a compiled loop with the logits carried in ``carry`` (carried_logits.py): one
