@@ -127,12 +127,17 @@ def test_a_run_with_carried_logits_matches_the_direct_run(monkeypatch: pytest.Mo
     direct, carried, prob = _runs(_batch(B=4), monkeypatch, method, 400)
     carry = prob.rep._cache["carry"]
     assert carry.carried > carry.anchors
+    _assert_runs_agree(carried, direct)
+
+
+def _assert_runs_agree(carried: Any, direct: Any) -> None:
+    """Identical flags and selections, iterates within 1e-11 relative, and the watch reads at most GROWTH times
+    the direct bound (up to the trajectories' own difference)."""
     np.testing.assert_array_equal(carried.precision_ok, direct.precision_ok)
     np.testing.assert_array_equal(carried.records["selected"], direct.records["selected"])
     c0, c1 = direct.records["c"], carried.records["c"]
     scale = np.max(np.abs(c0), axis=(2, 3), keepdims=True)
     assert np.max(np.abs(c1 - c0) / scale) < 1e-11
-    # the watch reads at most GROWTH times the direct bound (up to the trajectories' own difference)
     assert np.all(carried.max_rel_error <= 1.1 * cl.GROWTH * direct.max_rel_error)
 
 
@@ -203,12 +208,7 @@ def test_a_compiled_run_with_carried_logits_matches_the_direct_compiled_run(monk
     assert prob.compile_parts()[0] != direct_key  # not the cached direct program
     carried = run(prob, rule, 400)
     assert not carried.notes, carried.notes  # it compiled
-    np.testing.assert_array_equal(carried.precision_ok, direct.precision_ok)
-    np.testing.assert_array_equal(carried.records["selected"], direct.records["selected"])
-    c0, c1 = direct.records["c"], carried.records["c"]
-    scale = np.max(np.abs(c0), axis=(2, 3), keepdims=True)
-    assert np.max(np.abs(c1 - c0) / scale) < 1e-11
-    assert np.all(carried.max_rel_error <= 1.1 * cl.GROWTH * direct.max_rel_error)
+    _assert_runs_agree(carried, direct)
     assert np.all(carried.max_rel_error[1:] >= 0.5 * direct.max_rel_error[1:])  # the bound is not lost either
 
 
