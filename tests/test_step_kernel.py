@@ -1,6 +1,7 @@
 """The float64 numpy step kernel (theorems/attention/step_kernel.py) computes, bit for bit, what the generic
-kernel computes without metrics: on random logits of every scale, with ties, one dominant token, and saturated
-softmaxes whose weights lie far below float64's range."""
+kernel computes without metrics: on random logits of every scale, with ties, signed zeros, one dominant token,
+and saturated softmaxes whose weights lie far below float64's range; with few rows (one reduction per row sum or
+max) and with many (B = 40, 64: the column-wise sums and maxima)."""
 
 from __future__ import annotations
 
@@ -31,15 +32,15 @@ def _assert_same(a: np.ndarray, g: np.ndarray) -> None:
     G0, M0, r0 = _generic(a, g)
     k = softmax_logistic_kernel(BK, a, g, np.zeros(a.shape[:2], dtype=int), metrics=False)
     assert np.array_equal(k.selected, r0)
-    assert np.array_equal(k.log_scale, M0)
+    assert np.array_equal(k.log_scale, M0)  # as numbers (a zero's sign may differ: step_kernel docstring)
     assert G0.shape == k.G_hat.shape
     # bit for bit, the sign of zero included
     assert np.array_equal(k.G_hat.view(np.int64), G0.view(np.int64))
 
 
-@settings(max_examples=60, deadline=None)
-@given(B=st.integers(1, 5), n=st.integers(1, 6), T=st.integers(2, 9), scale=st.sampled_from([1e-3, 1.0, 30.0, 1e3]),
-       seed=st.integers(0, 2**32 - 1), ties=st.booleans())
+@settings(max_examples=80, deadline=None)
+@given(B=st.sampled_from([1, 2, 5, 40, 64]), n=st.integers(1, 6), T=st.integers(2, 9),
+       scale=st.sampled_from([1e-3, 1.0, 30.0, 1e3]), seed=st.integers(0, 2**32 - 1), ties=st.booleans())
 def test_step_kernel_is_the_generic_kernel_bit_for_bit(B: int, n: int, T: int, scale: float, seed: int,
                                                         ties: bool) -> None:
     rng = np.random.default_rng(seed)
@@ -49,6 +50,14 @@ def test_step_kernel_is_the_generic_kernel_bit_for_bit(B: int, n: int, T: int, s
         a[..., 0] = a[..., 1]
     g = rng.normal(size=(B, n, T)) * 3
     _assert_same(a, g)
+
+
+@pytest.mark.parametrize("B", [1, 64])
+def test_signed_zero_logits(B: int) -> None:
+    """Step 0 from W0 = 0: every logit is +-0 (a mat-vec of zeros keeps the signs of its products)."""
+    rng = np.random.default_rng(2)
+    a = np.where(rng.random((B, 4, 5)) < 0.5, -0.0, 0.0)
+    _assert_same(a, rng.normal(size=(B, 4, 5)))
 
 
 def test_saturated_softmax_keeps_its_log_scale() -> None:
@@ -68,3 +77,14 @@ def test_applies_only_to_float64_with_two_tokens(shape: tuple) -> None:
     assert step_kernel.applies(a, shape[-1]) == (shape[-1] >= 2)
     assert not step_kernel.applies(a.astype(object), shape[-1])
     assert not step_kernel.applies(a.astype(np.float32), shape[-1])
+
+
+def test_column_paths_are_taken_and_agree() -> None:
+    """The column-wise reductions are on for many rows and few tokens, and equal numpy's reductions bit for bit."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(512, 5)) * np.exp(rng.normal(size=(512, 5)) * 8)
+    x[rng.random(x.shape) < 0.2] = -0.0
+    assert step_kernel._by_columns(x) and step_kernel._COLUMN_SUMS
+    assert np.array_equal(step_kernel._row_sum(x).view(np.int64), np.add.reduce(x, axis=1).view(np.int64))
+    assert np.array_equal(step_kernel._row_max(x), np.maximum.reduce(x, axis=1))
+    assert not step_kernel._by_columns(x[:8])

@@ -396,6 +396,9 @@ class Gram:
     def sq_norm(self, V: Array) -> Array:
         B, n, T = V.shape
         v = V.reshape(B, n * T)
+        if _is_float64(v):  # checked first: the step's common case, without the dispatch below
+            v1 = v.reshape(B, n * T, 1)
+            return np.matmul(v1.swapaxes(1, 2), np.matmul(self.K, v1))[:, 0, 0]
         if _is_balls(v):
             return np.sum(v * self._matvec(v), axis=-1)
         if _is_object(v):
@@ -410,6 +413,8 @@ class Gram:
         """K v for v of shape (B, nT). mpmath: ``mpmath.fdot`` per row (one rounding per entry instead of one
         per operation: the same value to working precision, several times faster than numpy's object matmul).
         Arb balls: one ``arb_mat`` mat-vec per batch entry (verify.arb.matvec)."""
+        if _is_float64(v):
+            return np.matmul(self.K, v[..., None])[..., 0]
         if _is_balls(v):
             from verify.arb import arb_matrix, matvec
 
@@ -467,6 +472,10 @@ class Gram:
 
 def _is_object(x: Any) -> bool:
     return isinstance(x, np.ndarray) and x.dtype == object
+
+
+def _is_float64(x: Any) -> bool:
+    return isinstance(x, np.ndarray) and x.dtype == np.float64
 
 
 def _is_balls(x: Any) -> bool:

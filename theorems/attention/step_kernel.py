@@ -3,10 +3,18 @@
 At small shapes (nT of a few dozen, a handful of instances) a step is microseconds of arithmetic, and the time
 goes to the Python overhead of each array call. :func:`step_coefficients` computes exactly what
 ``classifier.softmax_logistic_kernel(..., metrics=False)`` computes, operation for operation in the same order
-(so bit for bit the same values; ``tests/test_step_kernel.py`` checks it), with about half the calls:
+(so bit for bit the same values, but for the sign of a zero log scale, below; ``tests/test_step_kernel.py``
+checks it), with about half the calls:
 
-- rows are flattened to (B n, T), and the reference token r_i = argmax_t a_{i,t} is read and written by one
-  fancy index instead of ``where`` over a one-hot mask;
+- rows are flattened to (B n, T), and the reference token r_i = argmax_t a_{i,t} is read and written through
+  flat indices (i T + r_i) instead of ``where`` over a one-hot mask;
+- with many rows and few tokens, a reduction along the T axis (numpy's is slow for a short inner axis) is T - 1
+  elementwise calls over the columns: for max, and for sums only for T < 8, where numpy adds the row left to
+  right from +0, which the columns repeat in the same order (checked at import, bit for bit with signed zeros,
+  on wide-ranging data; where this numpy sums otherwise, the column sums are off). A column max can differ from
+  numpy's only in the sign of a zero maximum m_i (a row whose top logits are zeros of both signs); e^{m},
+  delta - m and log S do not see that sign, so G_hat and r are bit for bit the same, and the log scale M
+  equals the generic one (as a number: its sign may differ where it is 0);
 - delta_{i,t} = a_{i,t} - a_{i,r} gets -inf at t = r in place, so m_i = max_{t != r} delta and
   w = e^{delta - m} (0 at r) need no masks;
 - reductions call the ufunc's ``reduce`` (no ``np.sum`` wrapper), softplus is inlined
@@ -29,6 +37,61 @@ _max = np.maximum.reduce
 _add = np.add.reduce
 
 
+def _by_columns(x: np.ndarray) -> bool:
+    """Whether T - 1 column calls beat one reduction along the rows' T axis (measured: many rows, few tokens)."""
+    R, T = x.shape
+    return R >= 48 * T
+
+
+def _row_max(x: np.ndarray) -> np.ndarray:
+    """max_t x[:, t] for x (R, T). The same value as numpy's reduction; where the maximum is a zero and the row
+    holds zeros of both signs, the sign may differ (numpy's vectorized reduction takes them in another order)."""
+    return _column_max(x) if _by_columns(x) else _max(x, axis=1)
+
+
+def _column_max(x: np.ndarray) -> np.ndarray:
+    m = np.maximum(x[:, 0], x[:, 1])
+    for t in range(2, x.shape[1]):
+        np.maximum(m, x[:, t], out=m)
+    return m
+
+
+def _column_sum(x: np.ndarray) -> np.ndarray:
+    """0 + x_0 + x_1 + ... left to right (numpy's row sum starts from +0: a row of -0 sums to +0)."""
+    s = np.add(x[:, 0], 0.0)
+    for t in range(1, x.shape[1]):
+        np.add(s, x[:, t], out=s)
+    return s
+
+
+def _bits(x: np.ndarray) -> np.ndarray:
+    return x.view(np.int64)
+
+
+def _columns_sum_as_numpy() -> bool:
+    """Whether this numpy's row sum for T < 8 is the column-wise one bit for bit (signed zeros included), on
+    wide-ranging data with zeros of both signs."""
+    rng = np.random.default_rng(0)
+    for T in range(2, 8):
+        x = rng.normal(size=(256, T)) * np.exp(rng.normal(size=(256, T)) * 8)
+        x[rng.random(x.shape) < 0.3] = 0.0
+        x[rng.random(x.shape) < 0.3] = -0.0
+        x[-2:] = -0.0
+        if not np.array_equal(_bits(_column_sum(x)), _bits(_add(x, axis=1))):
+            return False
+    return True
+
+
+_COLUMN_SUMS = _columns_sum_as_numpy()
+
+
+def _row_sum(x: np.ndarray) -> np.ndarray:
+    """sum_t x[:, t] for x (R, T), the same value as numpy's reduction along axis 1."""
+    if _COLUMN_SUMS and x.shape[1] < 8 and _by_columns(x):
+        return _column_sum(x)
+    return _add(x, axis=1)
+
+
 def applies(a: object, T: int) -> bool:
     """Whether :func:`step_coefficients` computes this kernel: float64 numpy logits, at least two tokens."""
     return T >= 2 and isinstance(a, np.ndarray) and a.dtype == np.float64
@@ -47,19 +110,19 @@ def step_coefficients(a: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndar
     """(G_hat (B, n, T), M (B,), r (B, n)) from logits ``a`` and token scores ``g`` (both (B, n, T))."""
     B, n, T = a.shape
     rows = a.reshape(B * n, T)
-    idx = np.arange(B * n)
     r = rows.argmax(axis=1)
-    delta = rows - rows[idx, r][:, None]  # a_t - a_r <= 0
-    delta[idx, r] = -np.inf
-    m = _max(delta, axis=1)  # max_{t != r} (a_t - a_r)
+    at_r = np.arange(0, B * n * T, T) + r  # flat index of (i, r_i)
+    delta = rows - rows.reshape(-1)[at_r][:, None]  # a_t - a_r <= 0
+    delta.reshape(-1)[at_r] = -np.inf
+    m = _row_max(delta)  # max_{t != r} (a_t - a_r)
     w = np.exp(np.subtract(delta, m[:, None], out=delta), out=delta)  # e^{delta - m}, 0 at r
-    log_S = m + np.log(_add(w, axis=1))
+    log_S = m + np.log(_row_sum(w))
     log_1pS = _softplus(log_S)
     s_hat = np.multiply(w, np.exp(np.negative(log_1pS, out=log_1pS))[:, None], out=w)
     gr = g.reshape(B * n, T)
-    g_r = gr[idx, r]
+    g_r = gr.reshape(-1)[at_r]
     dg = gr - g_r[:, None]
-    D_hat = _add(s_hat * dg, axis=1)
+    D_hat = _row_sum(s_hat * dg)
     e_m = np.exp(m)
     eD = np.multiply(e_m, D_hat, out=e_m)
     gbar = g_r + eD
@@ -72,5 +135,5 @@ def step_coefficients(a: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndar
     coef = np.divide(np.multiply(lprime, np.exp(shift, out=shift), out=lprime), n, out=lprime)
     G = np.multiply(coef[:, None], s_hat, out=s_hat)
     np.multiply(G, np.subtract(dg, eD[:, None], out=dg), out=G)
-    G[idx, r] = -_add(G, axis=1)
+    G.reshape(-1)[at_r] = -_row_sum(G)
     return G.reshape(B, n, T), M, r.reshape(B, n)
