@@ -36,3 +36,11 @@ def test_lazy_cvxpy_finds_the_same_solvers_without_the_futile_probe() -> None:
         assert jax_after is True  # hidden only while cvxpy was imported
     else:
         pytest.skip("jax is not installed, or mpax is: there is no futile probe to skip here")
+
+
+def test_with_other_threads_running_nothing_is_hidden() -> None:
+    code = ("import json, sys, threading, time; from verify.lazy import import_without_futile_probes\n"
+            "t = threading.Thread(target=time.sleep, args=(3,)); t.start()\n"
+            "import_without_futile_probes('cvxpy'); print(json.dumps(['jax' in sys.modules]))")
+    (probed,) = _run(code)
+    assert probed == _installed("jax")  # the MPAX probe ran (and imported jax), as in a plain import

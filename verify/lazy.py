@@ -6,6 +6,8 @@ MPAX interface imports jax before it imports mpax. Where jax is installed but mp
 (about 1.2 s on a 2-core machine) in every process that solves an SVM, only to find MPAX unavailable. So while
 cvxpy is imported, ``jax`` is hidden (``import jax`` raises ImportError) when jax is not imported yet and
 ``mpax`` is not installed: cvxpy then reports the same installed solvers, and jax imports normally afterwards.
+Only in a single-threaded process: with other threads running, one of them could be importing jax meanwhile, so
+cvxpy is then imported plainly.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
+import threading
 from types import ModuleType
 from typing import Any
 
@@ -30,6 +33,8 @@ def _installed(name: str) -> bool:
 
 def import_without_futile_probes(name: str) -> ModuleType:
     """``importlib.import_module(name)``, with the probes of :data:`FUTILE_PROBES` that cannot succeed skipped."""
+    if threading.active_count() > 1:  # another thread could be importing the hidden module: import plainly
+        return importlib.import_module(name)
     hidden = [probe for probe, target in FUTILE_PROBES.get(name, {}).items()
               if probe not in sys.modules and not _installed(target)]
     for probe in hidden:
