@@ -396,25 +396,22 @@ class Gram:
     def sq_norm(self, V: Array) -> Array:
         B, n, T = V.shape
         v = V.reshape(B, n * T)
-        if _is_float64(v):  # checked first: the step's common case, without the dispatch below
+        if not _is_object(v):  # float64 (numpy, torch, jax): checked first, the step's common case
+            xp = namespace(V)
             v1 = v.reshape(B, n * T, 1)
-            return np.matmul(v1.swapaxes(1, 2), np.matmul(self.K, v1))[:, 0, 0]
+            return xp.matmul(v1.swapaxes(1, 2), xp.matmul(self.K, v1))[:, 0, 0]
         if _is_balls(v):
             return np.sum(v * self._matvec(v), axis=-1)
-        if _is_object(v):
-            out = np.empty(B, dtype=object)
-            out[:] = [mpmath.fdot(list(v[b]), list(kv)) for b, kv in enumerate(self._matvec(v))]
-            return out
-        xp = namespace(V)
-        v1 = v.reshape(B, n * T, 1)
-        return xp.matmul(v1.swapaxes(1, 2), xp.matmul(self.K, v1))[:, 0, 0]
+        out = np.empty(B, dtype=object)
+        out[:] = [mpmath.fdot(list(v[b]), list(kv)) for b, kv in enumerate(self._matvec(v))]
+        return out
 
     def _matvec(self, v: Array) -> Array:
         """K v for v of shape (B, nT). mpmath: ``mpmath.fdot`` per row (one rounding per entry instead of one
         per operation: the same value to working precision, several times faster than numpy's object matmul).
         Arb balls: one ``arb_mat`` mat-vec per batch entry (verify.arb.matvec)."""
-        if _is_float64(v):
-            return np.matmul(self.K, v[..., None])[..., 0]
+        if not _is_object(v):  # float64 (numpy, torch, jax): checked first, the step's common case
+            return namespace(v).matmul(self.K, v[..., None])[..., 0]
         if _is_balls(v):
             from verify.arb import arb_matrix, matvec
 
@@ -425,14 +422,12 @@ class Gram:
             for b in range(v.shape[0]):
                 out[b] = matvec(mats[b], v[b])
             return out
-        if _is_object(v):
-            rows = self._rows()
-            out = np.empty(v.shape, dtype=object)
-            for b in range(v.shape[0]):
-                vb = list(v[b])
-                out[b] = [mpmath.fdot(r, vb) for r in rows[b]]
-            return out
-        return namespace(v).matmul(self.K, v[..., None])[..., 0]
+        rows = self._rows()
+        out = np.empty(v.shape, dtype=object)
+        for b in range(v.shape[0]):
+            vb = list(v[b])
+            out[b] = [mpmath.fdot(r, vb) for r in rows[b]]
+        return out
 
     def _rows(self) -> list:
         rows = self._cache.get("rows")
@@ -472,10 +467,6 @@ class Gram:
 
 def _is_object(x: Any) -> bool:
     return isinstance(x, np.ndarray) and x.dtype == object
-
-
-def _is_float64(x: Any) -> bool:
-    return isinstance(x, np.ndarray) and x.dtype == np.float64
 
 
 def _is_balls(x: Any) -> bool:
