@@ -39,8 +39,22 @@ from verify.errors import VerifyInputError
 Array = Any  # a float64 ndarray, an object ndarray of mpf, or a float64 torch tensor
 
 
-def _is_torch(x: Any) -> bool:
-    return type(x).__module__.partition(".")[0] == "torch"
+_ROOTS: dict[type, str] = {}
+
+
+def _root(x: Any) -> str:
+    """The top-level package of ``x``'s type ("numpy", "torch", "jax", ...), looked up once per type (a dispatch
+    on every small array call of a step: a dict lookup instead of a string split)."""
+    t = type(x)
+    root = _ROOTS.get(t)
+    if root is None:
+        root = _ROOTS[t] = t.__module__.partition(".")[0]
+    return root
+
+
+def is_torch(x: Any) -> bool:
+    """A torch tensor (checked by its type's package, so torch is never imported to answer)."""
+    return _root(x) == "torch"
 
 
 class TorchNamespace:
@@ -56,20 +70,20 @@ class TorchNamespace:
         self.inf = math.inf
 
     def asarray(self, x: Any) -> Any:
-        if _is_torch(x):
+        if is_torch(x):
             return x.to(device=self.device, dtype=self.torch.float64)
         return self.torch.as_tensor(np.asarray(x, dtype=np.float64), dtype=self.torch.float64, device=self.device)
 
     def asindex(self, x: Any) -> Any:
-        if _is_torch(x):
+        if is_torch(x):
             return x.to(device=self.device, dtype=self.torch.int64)
         return self.torch.as_tensor(np.asarray(x, dtype=np.int64), device=self.device)
 
     def to_numpy(self, x: Any) -> np.ndarray:
-        return x.detach().cpu().numpy() if _is_torch(x) else np.asarray(x)
+        return x.detach().cpu().numpy() if is_torch(x) else np.asarray(x)
 
     def _t(self, x: Any, like: Any) -> Any:
-        if _is_torch(x):
+        if is_torch(x):
             return x
         return self.torch.as_tensor(x, dtype=like.dtype if like.is_floating_point() else self.torch.float64,
                                     device=like.device)
@@ -93,19 +107,19 @@ class TorchNamespace:
         return self.torch.mean(x, dim=axis) if axis is not None else self.torch.mean(x)
 
     def where(self, cond: Any, a: Any, b: Any) -> Any:
-        like = a if _is_torch(a) else b
-        if not _is_torch(like):
+        like = a if is_torch(a) else b
+        if not is_torch(like):
             return self.torch.where(cond, self.torch.tensor(a, dtype=self.torch.float64, device=cond.device), b)
         return self.torch.where(cond, self._t(a, like), self._t(b, like))
 
     def maximum(self, x: Any, y: Any) -> Any:
-        return self.torch.clamp(x, min=y) if not _is_torch(y) else self.torch.maximum(x, y)
+        return self.torch.clamp(x, min=y) if not is_torch(y) else self.torch.maximum(x, y)
 
     def all(self, x: Any) -> Any:
-        return self.torch.all(x) if _is_torch(x) else bool(np.all(x))
+        return self.torch.all(x) if is_torch(x) else bool(np.all(x))
 
     def any(self, x: Any) -> Any:
-        return self.torch.any(x) if _is_torch(x) else bool(np.any(x))
+        return self.torch.any(x) if is_torch(x) else bool(np.any(x))
 
     def isfinite(self, x: Any) -> Any:
         return self.torch.isfinite(x)
@@ -128,7 +142,7 @@ class TorchNamespace:
 
 def _is_jax(x: Any) -> bool:
     """A JAX array or tracer (checked by module name, so JAX is never imported to answer)."""
-    return type(x).__module__.partition(".")[0] in ("jax", "jaxlib")
+    return _root(x) in ("jax", "jaxlib")
 
 
 def is_traced(x: Any) -> bool:
@@ -168,7 +182,7 @@ def namespace(*arrays: Any) -> Any:
     """The array namespace of ``arrays``: numpy for ndarrays (float64 or object/mpf) and scalars, a
     :class:`TorchNamespace` on the tensors' device for torch tensors, a :class:`JaxNamespace` for JAX arrays."""
     for a in arrays:
-        if _is_torch(a):
+        if is_torch(a):
             import torch
 
             return TorchNamespace(torch, str(a.device))
@@ -280,8 +294,15 @@ class Backend:
             yield
 
 
+def _is_float_array(x: Any) -> bool:
+    """A float numpy array: the common case of every dispatch below, checked first."""
+    return type(x) is np.ndarray and x.dtype.kind == "f"
+
+
 def _isfinite(x: Array) -> Array:
-    if _is_torch(x):
+    if _is_float_array(x):
+        return np.isfinite(x)
+    if is_torch(x):
         return x.isfinite()
     if _is_jax(x):
         return namespace(x).isfinite(x)
@@ -304,7 +325,7 @@ def _balls(x: Any) -> bool:
         from verify.arb import is_ball_array
 
         return is_ball_array(x)
-    return type(x).__module__.partition(".")[0] == "flint"
+    return _root(x) == "flint"
 
 
 def isfinite(x: Array) -> Array:
@@ -316,7 +337,10 @@ def isfinite(x: Array) -> Array:
 # tensor kept on its device), for code that holds arrays but no Backend (methods, mirror maps).
 def elementwise_exp(x: Any) -> Any:
     """e^x; float64 overflow/underflow give inf/0 silently, as the kernels expect."""
-    if _is_torch(x):
+    if _is_float_array(x):
+        with np.errstate(over="ignore", under="ignore"):
+            return np.exp(x)
+    if is_torch(x):
         return x.exp()
     if _is_jax(x):
         return namespace(x).exp(x)
@@ -333,7 +357,10 @@ def elementwise_exp(x: Any) -> Any:
 
 def elementwise_log(x: Any) -> Any:
     """log x for x > 0; -inf for x == 0 (and, for mpf entries, for x < 0 too, never a complex number)."""
-    if _is_torch(x):
+    if _is_float_array(x):
+        with np.errstate(divide="ignore"):
+            return np.log(x)
+    if is_torch(x):
         return x.log()
     if _is_jax(x):
         return namespace(x).log(x)
@@ -350,7 +377,9 @@ def elementwise_log(x: Any) -> Any:
 
 def elementwise_sqrt(x: Any) -> Any:
     """sqrt x for x >= 0."""
-    if _is_torch(x):
+    if _is_float_array(x):
+        return np.sqrt(x)
+    if is_torch(x):
         return x.sqrt()
     if _is_jax(x):
         return namespace(x).sqrt(x)

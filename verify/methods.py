@@ -52,7 +52,7 @@ from typing import Any, NamedTuple, Protocol
 import mpmath
 import numpy as np
 
-from verify.backends import Array, elementwise_exp, elementwise_log, elementwise_sqrt, isfinite
+from verify.backends import Array, elementwise_exp, elementwise_log, elementwise_sqrt, is_torch, isfinite
 from verify.errors import VerifyInputError
 
 _NEG_INF = -math.inf
@@ -135,8 +135,7 @@ def _collect(u: Update, values: list[Any]) -> Any:
 def _per_entry(x: Any, ndim: int) -> Any:
     """A (B,) array shaped (B, 1, ..., 1) to scale a (B, ...) array of ``ndim`` axes."""
     shape = (-1,) + (1,) * (ndim - 1)
-    is_torch = type(x).__module__.partition(".")[0] == "torch"
-    return x.reshape(shape) if is_torch else np.reshape(x, shape)
+    return x.reshape(shape) if is_torch(x) else np.reshape(x, shape)
 
 
 def _materialize(u: Update, k: int | None) -> Any:
@@ -358,7 +357,7 @@ def scale_by_polyak(c: float) -> ScaleByPolyak:
 
 # ---------------------------------------------------------------------------------- elementwise directions
 def _sign(x: Array) -> Array:
-    if type(x).__module__.partition(".")[0] == "torch":
+    if is_torch(x):
         return x.sign()
     return np.where(x > 0, 1, np.where(x < 0, -1, 0))
 

@@ -455,7 +455,8 @@ class Gram:
         a0max: Any = self._cache.get("a0max")
         if a0max is None:
             a0max = self._cache["a0max"] = xp.max(abs(self.a0), axis=(1, 2))  # a constant of the problem
-        return direct_bound(xp.max(Kc, axis=-1), a0max, n * T, bk.eps)
+        largest = np.maximum.reduce if _is_float64(Kc) else xp.max  # (np.max's own reduction, without its wrapper)
+        return direct_bound(largest(Kc, axis=-1), a0max, n * T, bk.eps)
 
     def _float_bound_data(self, bk: Backend) -> tuple[np.ndarray, np.ndarray]:
         got = self._cache.get("float_bound")
@@ -467,6 +468,16 @@ class Gram:
 
 def _is_object(x: Any) -> bool:
     return isinstance(x, np.ndarray) and x.dtype == object
+
+
+def _is_float64(x: Any) -> bool:
+    return type(x) is np.ndarray and x.dtype == np.float64
+
+
+def _all_positive(x: Any) -> bool:
+    """Whether every entry of a float64 array is > 0 (False for NaN; False, without looking, for any other
+    array type): where it holds, ``where(x > 0, a, b)`` is ``a`` itself, so a step can skip that call."""
+    return _is_float64(x) and x.size > 0 and bool(np.minimum.reduce(x, axis=None) > 0)
 
 
 def _is_balls(x: Any) -> bool:
@@ -576,7 +587,7 @@ class FixedDecoderProblem:
         V = rep.gradient(k.G_hat)
         sq = rep.sq_norm(V)
         nrm = bk.sqrt(sq)
-        safe = xp.where(sq > 0, nrm, 1)
+        safe = nrm if _all_positive(sq) else xp.where(sq > 0, nrm, 1)
         B = k.G_hat.shape[0]
         scale = safe.reshape((B,) + (1,) * (state.ndim - 1))
         if isinstance(rep, Dense) and isinstance(V, np.ndarray) and V.dtype == np.float64:
@@ -672,9 +683,11 @@ class FixedDecoderProblem:
             per_term = 2 * rep.logit_abs_error(bk, state, self.norms) + (n * T + 8) * bk.eps
             return np.where(pos, rho * per_term, math.inf)
         xp = bk.xp
-        rho = xp.sum(abs(G_hat) * self.norms, axis=(1, 2)) / safe
+        total = np.add.reduce if _is_float64(G_hat) else xp.sum  # (np.sum's own reduction, without its wrapper)
+        rho = total(abs(G_hat) * self.norms, axis=(1, 2)) / safe
         per_term = 2 * rep.logit_abs_error(bk, state, self.norms) + (n * T + 8) * bk.eps
-        return bk.to_float(xp.where(sq > 0, rho * per_term, math.inf))
+        rel = rho * per_term
+        return bk.to_float(rel if _all_positive(sq) else xp.where(sq > 0, rel, math.inf))
 
     def observe(self, state: Array, fo: FirstOrder) -> dict[str, np.ndarray]:
         """Checkpoint metrics in float64: loss, log(L - L*), log max non-opt attention, log ||grad||, the selected
