@@ -294,13 +294,19 @@ class Backend:
             yield
 
 
-def _is_float_array(x: Any) -> bool:
-    """A float numpy array: the common case of every dispatch below, checked first."""
+def is_float_array(x: Any) -> bool:
+    """A float numpy array (exactly ``np.ndarray``: a subclass such as a masked array takes the generic path,
+    which keeps its semantics): the common case of every dispatch below, checked first."""
     return type(x) is np.ndarray and x.dtype.kind == "f"
 
 
+def is_float64_array(x: Any) -> bool:
+    """A float64 numpy array (exactly ``np.ndarray``, as :func:`is_float_array`)."""
+    return type(x) is np.ndarray and x.dtype == np.float64
+
+
 def _isfinite(x: Array) -> Array:
-    if _is_float_array(x):
+    if is_float_array(x):
         return np.isfinite(x)
     if is_torch(x):
         return x.isfinite()
@@ -337,47 +343,43 @@ def isfinite(x: Array) -> Array:
 # tensor kept on its device), for code that holds arrays but no Backend (methods, mirror maps).
 def elementwise_exp(x: Any) -> Any:
     """e^x; float64 overflow/underflow give inf/0 silently, as the kernels expect."""
-    if _is_float_array(x):
-        with np.errstate(over="ignore", under="ignore"):
-            return np.exp(x)
-    if is_torch(x):
-        return x.exp()
-    if _is_jax(x):
-        return namespace(x).exp(x)
-    arr = np.asarray(x)
-    if arr.dtype == object:
-        if _balls(arr):
-            from verify import arb
+    if not is_float_array(x):  # (the common case goes straight to the one float path below)
+        if is_torch(x):
+            return x.exp()
+        if _is_jax(x):
+            return namespace(x).exp(x)
+        x = np.asarray(x)
+        if x.dtype == object:
+            if _balls(x):
+                from verify import arb
 
-            return arb.exp(arr)
-        return np.frompyfunc(mpmath.exp, 1, 1)(arr)
+                return arb.exp(x)
+            return np.frompyfunc(mpmath.exp, 1, 1)(x)
     with np.errstate(over="ignore", under="ignore"):
-        return np.exp(arr)
+        return np.exp(x)
 
 
 def elementwise_log(x: Any) -> Any:
     """log x for x > 0; -inf for x == 0 (and, for mpf entries, for x < 0 too, never a complex number)."""
-    if _is_float_array(x):
-        with np.errstate(divide="ignore"):
-            return np.log(x)
-    if is_torch(x):
-        return x.log()
-    if _is_jax(x):
-        return namespace(x).log(x)
-    arr = np.asarray(x)
-    if arr.dtype == object:
-        if _balls(arr):
-            from verify import arb
+    if not is_float_array(x):
+        if is_torch(x):
+            return x.log()
+        if _is_jax(x):
+            return namespace(x).log(x)
+        x = np.asarray(x)
+        if x.dtype == object:
+            if _balls(x):
+                from verify import arb
 
-            return arb.log(arr)
-        return np.frompyfunc(lambda v: mpmath.log(v) if v > 0 else mpmath.mpf("-inf"), 1, 1)(arr)
+                return arb.log(x)
+            return np.frompyfunc(lambda v: mpmath.log(v) if v > 0 else mpmath.mpf("-inf"), 1, 1)(x)
     with np.errstate(divide="ignore"):
-        return np.log(arr)
+        return np.log(x)
 
 
 def elementwise_sqrt(x: Any) -> Any:
     """sqrt x for x >= 0."""
-    if _is_float_array(x):
+    if is_float_array(x):
         return np.sqrt(x)
     if is_torch(x):
         return x.sqrt()

@@ -52,7 +52,15 @@ from typing import Any, NamedTuple, Protocol
 import mpmath
 import numpy as np
 
-from verify.backends import Array, elementwise_exp, elementwise_log, elementwise_sqrt, is_torch, isfinite
+from verify.backends import (
+    Array,
+    elementwise_exp,
+    elementwise_log,
+    elementwise_sqrt,
+    is_float_array,
+    is_torch,
+    isfinite,
+)
 from verify.errors import VerifyInputError
 
 _NEG_INF = -math.inf
@@ -157,21 +165,17 @@ def _materialize(u: Update, k: int | None) -> Any:
     return step
 
 
-def _is_float_ndarray(x: Any) -> bool:
-    return isinstance(x, np.ndarray) and x.dtype.kind == "f"
-
-
 def _divide_fresh(step: Any, div: Any) -> Any:
     """step / div, in step's own memory when step is a float numpy array this module just made (the same values:
     an in-place ufunc rounds as the out-of-place one; it saves allocating, and page-faulting, a (B, d, d) array)."""
-    if _is_float_ndarray(step) and np.result_type(step, div) == step.dtype:
+    if is_float_array(step) and np.result_type(step, div) == step.dtype:
         return np.divide(step, div, out=step)
     return step / div
 
 
 def _subtract_from(params: Any, step: Any, fresh: bool) -> Any:
     """params - step; written into step's memory when it is a float numpy array made for this update alone."""
-    if fresh and _is_float_ndarray(step) and _is_float_ndarray(params) and params.shape == step.shape \
+    if fresh and is_float_array(step) and is_float_array(params) and params.shape == step.shape \
             and params.dtype == step.dtype:
         return np.subtract(params, step, out=step)
     return params - step
@@ -424,6 +428,8 @@ class ScaleByAdam:
 
     def _block(self, s: AdamState, unit: Any, lg: Any, t: int) -> tuple[Any, AdamState]:
         lg = np.asarray(lg)
+        if is_float_array(unit) and is_float_array(s.m) and is_float_array(lg):
+            return self._block_float(s, unit, lg, t)
         shape = (-1,) + (1,) * (np.ndim(unit) - 1)
         sm = np.maximum(s.sm + math.log(self.b1), lg + math.log(1 - self.b1))
         sm = np.where(isfinite(np.asarray(sm)), sm, 0)
@@ -439,6 +445,25 @@ class ScaleByAdam:
             eps_s = self.eps * elementwise_exp(-sv / 2) if self.eps > 0 else sv * 0
         den = elementwise_sqrt(v / c2) + eps_s.reshape(shape)
         step = elementwise_exp(sm - sv / 2).reshape(shape) * (m / c1) / den
+        return step, AdamState(sm, m, sv, v)
+
+    def _block_float(self, s: AdamState, unit: np.ndarray, lg: np.ndarray, t: int) -> tuple[Any, AdamState]:
+        """:meth:`_block` for float numpy arrays: the same operations in the same order (so the same values, bit
+        for bit), with numpy's functions called directly and one errstate for all of them."""
+        shape = (-1,) + (1,) * (unit.ndim - 1)
+        with np.errstate(over="ignore", under="ignore"):
+            prev_m, new_m = s.sm + math.log(self.b1), lg + math.log(1 - self.b1)
+            sm = np.maximum(prev_m, new_m)
+            sm = np.where(np.isfinite(sm), sm, 0)
+            m = np.exp(prev_m - sm).reshape(shape) * s.m + np.exp(new_m - sm).reshape(shape) * unit
+            prev_v, new_v = s.sv + math.log(self.b2), 2 * lg + math.log(1 - self.b2)
+            sv = np.maximum(prev_v, new_v)
+            sv = np.where(np.isfinite(sv), sv, 0)
+            v = np.exp(prev_v - sv).reshape(shape) * s.v + np.exp(new_v - sv).reshape(shape) * unit * unit
+            c1, c2 = 1 - self.b1 ** (t + 1), 1 - self.b2 ** (t + 1)
+            eps_s = self.eps * np.exp(-sv / 2) if self.eps > 0 else sv * 0
+            den = np.sqrt(v / c2) + eps_s.reshape(shape)
+            step = np.exp(sm - sv / 2).reshape(shape) * (m / c1) / den
         return step, AdamState(sm, m, sv, v)
 
 
@@ -484,6 +509,8 @@ class ScaleByRms:
 
     def _block(self, s: RmsState, unit: Any, lg: Any) -> tuple[Any, RmsState]:
         lg = np.asarray(lg)
+        if is_float_array(unit) and is_float_array(s.v) and is_float_array(lg):
+            return self._block_float(s, unit, lg)
         shape = (-1,) + (1,) * (np.ndim(unit) - 1)
         sv = np.maximum(s.sv + math.log(self.decay), 2 * lg + math.log(1 - self.decay))
         sv = np.where(isfinite(np.asarray(sv)), sv, 0)
@@ -494,6 +521,20 @@ class ScaleByRms:
             eps_s = self.eps * elementwise_exp(-sv / 2) if self.eps > 0 else sv * 0
         den = elementwise_sqrt(v) + eps_s.reshape(shape)
         step = elementwise_exp(lg - sv / 2).reshape(shape) * unit / den
+        return step, RmsState(sv, v)
+
+    def _block_float(self, s: RmsState, unit: np.ndarray, lg: np.ndarray) -> tuple[Any, RmsState]:
+        """:meth:`_block` for float numpy arrays: the same operations in the same order (the same values, bit for
+        bit), with numpy's functions called directly and one errstate for all of them."""
+        shape = (-1,) + (1,) * (unit.ndim - 1)
+        with np.errstate(over="ignore", under="ignore"):
+            prev_v, new_v = s.sv + math.log(self.decay), 2 * lg + math.log(1 - self.decay)
+            sv = np.maximum(prev_v, new_v)
+            sv = np.where(np.isfinite(sv), sv, 0)
+            v = np.exp(prev_v - sv).reshape(shape) * s.v + np.exp(new_v - sv).reshape(shape) * unit * unit
+            eps_s = self.eps * np.exp(-sv / 2) if self.eps > 0 else sv * 0
+            den = np.sqrt(v) + eps_s.reshape(shape)
+            step = np.exp(lg - sv / 2).reshape(shape) * unit / den
         return step, RmsState(sv, v)
 
 

@@ -40,7 +40,7 @@ from theorems.attention.carried_logits import (
     took_carry,
     worthwhile,
 )
-from verify.backends import Array, Backend, JaxNamespace, is_traced, isfinite, namespace
+from verify.backends import Array, Backend, JaxNamespace, is_float64_array, is_traced, isfinite, namespace
 from verify.errors import VerifyInputError
 from verify.instance import as_array
 
@@ -337,7 +337,8 @@ class Dense:
     def logit_abs_error(self, bk: Backend, W: Array, norms: Array) -> Array:
         """First-order bound on the rounding error of the logits: d u max_{i,t} ||x|| ||z|| ||W||_F."""
         d = self.X.shape[-1]
-        return bk.eps * d * bk.xp.max(norms, axis=(1, 2)) * bk.sqrt(self.sq_norm(W))
+        largest = np.maximum.reduce if is_float64_array(norms) else bk.xp.max  # (np.max's reduction, no wrapper)
+        return bk.eps * d * largest(norms, axis=(1, 2)) * bk.sqrt(self.sq_norm(W))
 
 
 @dataclass(frozen=True)
@@ -455,7 +456,7 @@ class Gram:
         a0max: Any = self._cache.get("a0max")
         if a0max is None:
             a0max = self._cache["a0max"] = xp.max(abs(self.a0), axis=(1, 2))  # a constant of the problem
-        largest = np.maximum.reduce if _is_float64(Kc) else xp.max  # (np.max's own reduction, without its wrapper)
+        largest = np.maximum.reduce if is_float64_array(Kc) else xp.max  # (np.max's own reduction, no wrapper)
         return direct_bound(largest(Kc, axis=-1), a0max, n * T, bk.eps)
 
     def _float_bound_data(self, bk: Backend) -> tuple[np.ndarray, np.ndarray]:
@@ -470,14 +471,10 @@ def _is_object(x: Any) -> bool:
     return isinstance(x, np.ndarray) and x.dtype == object
 
 
-def _is_float64(x: Any) -> bool:
-    return type(x) is np.ndarray and x.dtype == np.float64
-
-
 def _all_positive(x: Any) -> bool:
     """Whether every entry of a float64 array is > 0 (False for NaN; False, without looking, for any other
     array type): where it holds, ``where(x > 0, a, b)`` is ``a`` itself, so a step can skip that call."""
-    return _is_float64(x) and x.size > 0 and bool(np.minimum.reduce(x, axis=None) > 0)
+    return is_float64_array(x) and x.size > 0 and bool(np.minimum.reduce(x, axis=None) > 0)
 
 
 def _is_balls(x: Any) -> bool:
@@ -683,7 +680,7 @@ class FixedDecoderProblem:
             per_term = 2 * rep.logit_abs_error(bk, state, self.norms) + (n * T + 8) * bk.eps
             return np.where(pos, rho * per_term, math.inf)
         xp = bk.xp
-        total = np.add.reduce if _is_float64(G_hat) else xp.sum  # (np.sum's own reduction, without its wrapper)
+        total = np.add.reduce if is_float64_array(G_hat) else xp.sum  # (np.sum's own reduction, without its wrapper)
         rho = total(abs(G_hat) * self.norms, axis=(1, 2)) / safe
         per_term = 2 * rep.logit_abs_error(bk, state, self.norms) + (n * T + 8) * bk.eps
         rel = rho * per_term

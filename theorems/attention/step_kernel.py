@@ -33,6 +33,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from verify.backends import is_float64_array
+
 _max = np.maximum.reduce
 _add = np.add.reduce
 
@@ -94,7 +96,7 @@ def _row_sum(x: np.ndarray) -> np.ndarray:
 
 def applies(a: object, T: int) -> bool:
     """Whether :func:`step_coefficients` computes this kernel: float64 numpy logits, at least two tokens."""
-    return T >= 2 and isinstance(a, np.ndarray) and a.dtype == np.float64
+    return T >= 2 and is_float64_array(a)
 
 
 def _softplus(x: np.ndarray) -> np.ndarray:
