@@ -311,9 +311,9 @@ def test_the_lp_solver_writes_nothing_to_stdout() -> None:
 
 @pytest.mark.parametrize("name", ["adam", "rmsprop"])
 def test_float_moment_blocks_are_the_generic_blocks_bit_for_bit(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The float numpy fast path of Adam's and RMSprop's moments (``_block_float``) computes the generic
-    ``_block``'s operations in the same order: the iterates agree bit for bit, including gradients whose log scale
-    reaches far below float64's range (moments whose scale is -inf, then finite)."""
+    """Adam's and RMSprop's moments on float numpy arrays call numpy's ufuncs directly
+    (``verify.methods._elementwise_fns``); the iterates agree bit for bit with the dispatching functions, including
+    gradients whose log scale reaches far below float64's range (moments whose scale is -inf, then finite)."""
     import verify.methods as vm
 
     rng = np.random.default_rng(3)

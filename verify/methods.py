@@ -165,6 +165,15 @@ def _materialize(u: Update, k: int | None) -> Any:
     return step
 
 
+def _elementwise_fns(*arrays: Any) -> tuple[Callable, Callable, Callable]:
+    """(exp, isfinite, sqrt) for a moment update on ``arrays``: numpy's own ufuncs when every one is a float numpy
+    array (the same values as the dispatching functions, without a dispatch per call), else the dispatching
+    ones (torch, jax, mpf, Arb balls). The caller silences overflow and underflow, as elementwise_exp does."""
+    if all(is_float_array(a) for a in arrays):
+        return np.exp, np.isfinite, np.sqrt
+    return elementwise_exp, isfinite, elementwise_sqrt
+
+
 def _divide_fresh(step: Any, div: Any) -> Any:
     """step / div, in step's own memory when step is a float numpy array this module just made (the same values:
     an in-place ufunc rounds as the out-of-place one; it saves allocating, and page-faulting, a (B, d, d) array)."""
@@ -428,42 +437,22 @@ class ScaleByAdam:
 
     def _block(self, s: AdamState, unit: Any, lg: Any, t: int) -> tuple[Any, AdamState]:
         lg = np.asarray(lg)
-        if is_float_array(unit) and is_float_array(s.m) and is_float_array(lg):
-            return self._block_float(s, unit, lg, t)
+        exp, finite, sqrt = _elementwise_fns(unit, s.m, lg)
         shape = (-1,) + (1,) * (np.ndim(unit) - 1)
-        sm = np.maximum(s.sm + math.log(self.b1), lg + math.log(1 - self.b1))
-        sm = np.where(isfinite(np.asarray(sm)), sm, 0)
-        m = (elementwise_exp(s.sm + math.log(self.b1) - sm).reshape(shape) * s.m
-             + elementwise_exp(lg + math.log(1 - self.b1) - sm).reshape(shape) * unit)
-        sv = np.maximum(s.sv + math.log(self.b2), 2 * lg + math.log(1 - self.b2))
-        sv = np.where(isfinite(np.asarray(sv)), sv, 0)
-        v = (elementwise_exp(s.sv + math.log(self.b2) - sv).reshape(shape) * s.v
-             + elementwise_exp(2 * lg + math.log(1 - self.b2) - sv).reshape(shape) * unit * unit)
-        c1, c2 = 1 - self.b1 ** (t + 1), 1 - self.b2 ** (t + 1)
-        # mh / (sqrt(vh) + eps) = e^{sm - sv/2} (m/c1) / (sqrt(v/c2) + eps e^{-sv/2})
-        with np.errstate(over="ignore"):
-            eps_s = self.eps * elementwise_exp(-sv / 2) if self.eps > 0 else sv * 0
-        den = elementwise_sqrt(v / c2) + eps_s.reshape(shape)
-        step = elementwise_exp(sm - sv / 2).reshape(shape) * (m / c1) / den
-        return step, AdamState(sm, m, sv, v)
-
-    def _block_float(self, s: AdamState, unit: np.ndarray, lg: np.ndarray, t: int) -> tuple[Any, AdamState]:
-        """:meth:`_block` for float numpy arrays: the same operations in the same order (so the same values, bit
-        for bit), with numpy's functions called directly and one errstate for all of them."""
-        shape = (-1,) + (1,) * (unit.ndim - 1)
         with np.errstate(over="ignore", under="ignore"):
             prev_m, new_m = s.sm + math.log(self.b1), lg + math.log(1 - self.b1)
             sm = np.maximum(prev_m, new_m)
-            sm = np.where(np.isfinite(sm), sm, 0)
-            m = np.exp(prev_m - sm).reshape(shape) * s.m + np.exp(new_m - sm).reshape(shape) * unit
+            sm = np.where(finite(np.asarray(sm)), sm, 0)
+            m = exp(prev_m - sm).reshape(shape) * s.m + exp(new_m - sm).reshape(shape) * unit
             prev_v, new_v = s.sv + math.log(self.b2), 2 * lg + math.log(1 - self.b2)
             sv = np.maximum(prev_v, new_v)
-            sv = np.where(np.isfinite(sv), sv, 0)
-            v = np.exp(prev_v - sv).reshape(shape) * s.v + np.exp(new_v - sv).reshape(shape) * unit * unit
+            sv = np.where(finite(np.asarray(sv)), sv, 0)
+            v = exp(prev_v - sv).reshape(shape) * s.v + exp(new_v - sv).reshape(shape) * unit * unit
             c1, c2 = 1 - self.b1 ** (t + 1), 1 - self.b2 ** (t + 1)
-            eps_s = self.eps * np.exp(-sv / 2) if self.eps > 0 else sv * 0
-            den = np.sqrt(v / c2) + eps_s.reshape(shape)
-            step = np.exp(sm - sv / 2).reshape(shape) * (m / c1) / den
+            # mh / (sqrt(vh) + eps) = e^{sm - sv/2} (m/c1) / (sqrt(v/c2) + eps e^{-sv/2})
+            eps_s = self.eps * exp(-sv / 2) if self.eps > 0 else sv * 0
+            den = sqrt(v / c2) + eps_s.reshape(shape)
+            step = exp(sm - sv / 2).reshape(shape) * (m / c1) / den
         return step, AdamState(sm, m, sv, v)
 
 
@@ -509,32 +498,17 @@ class ScaleByRms:
 
     def _block(self, s: RmsState, unit: Any, lg: Any) -> tuple[Any, RmsState]:
         lg = np.asarray(lg)
-        if is_float_array(unit) and is_float_array(s.v) and is_float_array(lg):
-            return self._block_float(s, unit, lg)
+        exp, finite, sqrt = _elementwise_fns(unit, s.v, lg)
         shape = (-1,) + (1,) * (np.ndim(unit) - 1)
-        sv = np.maximum(s.sv + math.log(self.decay), 2 * lg + math.log(1 - self.decay))
-        sv = np.where(isfinite(np.asarray(sv)), sv, 0)
-        v = (elementwise_exp(s.sv + math.log(self.decay) - sv).reshape(shape) * s.v
-             + elementwise_exp(2 * lg + math.log(1 - self.decay) - sv).reshape(shape) * unit * unit)
-        # g / (sqrt(v) + eps) = e^{lg - sv/2} unit / (sqrt(v_hat) + eps e^{-sv/2})
-        with np.errstate(over="ignore"):
-            eps_s = self.eps * elementwise_exp(-sv / 2) if self.eps > 0 else sv * 0
-        den = elementwise_sqrt(v) + eps_s.reshape(shape)
-        step = elementwise_exp(lg - sv / 2).reshape(shape) * unit / den
-        return step, RmsState(sv, v)
-
-    def _block_float(self, s: RmsState, unit: np.ndarray, lg: np.ndarray) -> tuple[Any, RmsState]:
-        """:meth:`_block` for float numpy arrays: the same operations in the same order (the same values, bit for
-        bit), with numpy's functions called directly and one errstate for all of them."""
-        shape = (-1,) + (1,) * (unit.ndim - 1)
         with np.errstate(over="ignore", under="ignore"):
             prev_v, new_v = s.sv + math.log(self.decay), 2 * lg + math.log(1 - self.decay)
             sv = np.maximum(prev_v, new_v)
-            sv = np.where(np.isfinite(sv), sv, 0)
-            v = np.exp(prev_v - sv).reshape(shape) * s.v + np.exp(new_v - sv).reshape(shape) * unit * unit
-            eps_s = self.eps * np.exp(-sv / 2) if self.eps > 0 else sv * 0
-            den = np.sqrt(v) + eps_s.reshape(shape)
-            step = np.exp(lg - sv / 2).reshape(shape) * unit / den
+            sv = np.where(finite(np.asarray(sv)), sv, 0)
+            v = exp(prev_v - sv).reshape(shape) * s.v + exp(new_v - sv).reshape(shape) * unit * unit
+            # g / (sqrt(v) + eps) = e^{lg - sv/2} unit / (sqrt(v_hat) + eps e^{-sv/2})
+            eps_s = self.eps * exp(-sv / 2) if self.eps > 0 else sv * 0
+            den = sqrt(v) + eps_s.reshape(shape)
+            step = exp(lg - sv / 2).reshape(shape) * unit / den
         return step, RmsState(sv, v)
 
 
