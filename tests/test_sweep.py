@@ -47,7 +47,8 @@ def test_batched_prefill_gives_the_per_instance_evidence() -> None:
         # own per-step error estimate is ~1e-13 here, 600 steps -> <1e-10 relative; 1e-9 is generous.
         np.testing.assert_allclose(batched.observed, single.observed, rtol=1e-9, atol=1e-12)
         # the evaluator really reads the cache: a tampered cached trajectory changes the evidence
-        key, tr = next(iter(entries.items()))
+        key, slice_of_batch = next(iter(entries.items()))
+        tr = slice_of_batch()  # the batch runs when the first instance reads its slice
         bad = dataclasses.replace(tr, records={**tr.records, "W": -tr.records["W"]})
         assert claim.run(inst, settings, {key: bad}).observed != batched.observed
         # and a different horizon is a different key (no stale hit)

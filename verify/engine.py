@@ -94,6 +94,50 @@ def assumption_table(module: TheoremModule, claim: Claim, instance: Any, cache: 
     return rows
 
 
+def prefill_caches(module: TheoremModule, claim: Claim, instances: list, settings: Settings,
+                   caches: list[dict]) -> tuple[int, str]:
+    """Run the model's batch runner (``Model.simulate_batch``) once for ``instances`` and leave each instance's
+    precomputed trajectory in its claim cache (``caches[k]``), where the claim's evaluator finds it. A speed-up,
+    never a change of verdict: a claim the runner does not cover gets no entry and runs per instance, and a
+    batched run that fails is dropped (each instance then runs alone). Returns (instances batched, note)."""
+    runner = module.model.simulate_batch
+    if runner is None or not instances:
+        return 0, ""
+    try:
+        pre = runner(claim, instances, settings)
+    except (FloatingPointError, VerifyInputError) as exc:
+        return 0, f"batched run failed ({exc}); instances evaluated one by one"
+    for cache, entries in zip(caches, pre, strict=True):
+        cache.update(entries)
+    return (len(instances) if any(pre) else 0), ""
+
+
+def assess_all(module: TheoremModule, claim: Claim, instances: list, settings: Settings, *,
+               broken: str | None = None) -> list[Assessment]:
+    """:func:`assess` on every instance, with batched trajectories (:func:`prefill_caches`) for those that are
+    evaluated: the ones meeting the claim's assumptions, or all of them in an audit (``broken`` names the assumption
+    broken on purpose; assumptions are then not required).
+
+    A candidate violation evaluated on a batch's trajectory is assessed again on its own run, so its evidence is
+    the single run that ``verify replay`` repeats (a batch may round in another order; that run decides)."""
+    caches: list[dict] = [{} for _ in instances]
+    tables = [assumption_table(module, claim, inst, cache) for inst, cache in zip(instances, caches, strict=True)]
+    run = [k for k, rows in enumerate(tables)
+           if broken is not None or all(r["verdict"] == HOLDS for r in rows if r["role"] == "claim")]
+    own = [dict(cache) for cache in caches]  # what the assumption checks left (certified SVMs, ...)
+    prefill_caches(module, claim, [instances[k] for k in run], settings, [caches[k] for k in run])
+    out = []
+    for inst, rows, cache, before in zip(instances, tables, caches, own, strict=True):
+        batched = any(k not in before for k in cache)
+        a = assess(module, claim, inst, settings, require_assumptions=broken is None, broken=broken, rows=rows,
+                   cache=cache)
+        if a.verdict == VIOLATED and batched:
+            a = assess(module, claim, inst, settings, require_assumptions=broken is None, broken=broken, rows=rows,
+                       cache=before)
+        out.append(a)
+    return out
+
+
 def evaluate(claim: Claim, instance: Any, settings: Settings, cache: dict | None = None) -> Evidence:
     """One evaluation of a claim: its evaluator observes (``Claim.observe``), and the checker of ``claim.kind``
     judges that observation with the claim's rate and constant and builds the evidence
@@ -409,6 +453,54 @@ def explore(strategy: Any, fn: Callable[[Any], Assessment], profile: Profile, ma
     return results
 
 
+TARGET_PASS_AFTER = 10
+"""Hypothesis (6.1xx) runs its first targeting pass, the only part of a search without shrinking that reads the
+test's outcome (its ``target()`` scores), once ``max(max_examples // 2, max_examples // 10 + 1, 10)`` valid
+examples have run; a search of fewer examples never reaches it."""
+
+
+def outcome_blind(profile: Profile, max_examples: int | None = None) -> bool:
+    """Does the search draw the same instances whatever the evaluations find? True without shrinking (nothing is
+    raised back to hypothesis) and with fewer than :data:`TARGET_PASS_AFTER` examples (no targeting pass). The
+    instances can then be drawn first and evaluated together (:func:`search_instances`, :func:`assess_all`)."""
+    n = profile.max_examples if max_examples is None else max_examples
+    return not profile.shrink and n < TARGET_PASS_AFTER
+
+
+def search_instances(strategy: Any, profile: Profile, max_examples: int | None = None, seed: int = 0) -> list[Any]:
+    """The instances :func:`explore` would draw from ``seed``, in order, without evaluating them. Equal to
+    explore's when :func:`outcome_blind` holds (``tests/test_engine.py`` checks it claim by claim)."""
+    from hypothesis import seed as hypothesis_seed
+
+    drawn: list[Any] = []
+
+    @hypothesis_seed(seed)
+    @given(strategy)
+    @hypothesis_settings(profile, max_examples)
+    def prop(instance: Any) -> None:
+        drawn.append(instance)
+
+    with seed_only_search():
+        prop()
+    return drawn
+
+
+def search(module: TheoremModule, claim: Claim, strategy: Any, settings: Settings, profile: Profile, *,
+           max_examples: int | None = None, broken: str | None = None, seed: int = 0) -> list[Assessment]:
+    """Assess the claim on the instances hypothesis draws from ``strategy``: drawn first and evaluated together
+    (one batched trajectory per shape) when the search is outcome-blind, else one by one inside the search
+    (:func:`explore`, steering towards the worst ratio and, with shrinking, stopping at the first violation)."""
+    if outcome_blind(profile, max_examples):
+        return assess_all(module, claim, search_instances(strategy, profile, max_examples, seed), settings,
+                          broken=broken)
+
+    def one(inst: Any) -> Assessment:
+        return assess(module, claim, inst, settings, require_assumptions=broken is None, broken=broken)
+
+    return explore(strategy, one, profile, max_examples, stop_on_violation=profile.shrink and broken is None,
+                   seed=seed)
+
+
 def claim_verdict(counts: dict) -> str:
     """A claim over its instances: error if any evaluation raised; violated if any instance gave a confirmed,
     robust violation; holds if every applicable instance holds; inconclusive otherwise (including when no
@@ -448,8 +540,7 @@ def check(module: TheoremModule, claim: Claim, profile: Profile, *, instance: An
     if instance is not None:
         results = [assess(module, claim, instance, settings)]
     else:
-        results = explore(module.meets(claim.id), lambda inst: assess(module, claim, inst, settings), profile,
-                          stop_on_violation=profile.shrink, seed=seed)
+        results = search(module, claim, module.meets(claim.id), settings, profile, seed=seed)
     paths = []
     candidates = [r for r in results if r.verdict == VIOLATED]
     for a in candidates[:max_confirm]:
@@ -527,10 +618,8 @@ def audit(module: TheoremModule, claim: Claim, profile: Profile, *, reports: Pat
             rows.append(AuditRow(aid, CANNOT_BREAK_ALONE, 0, {}, [], note))
             continue
 
-        def fn(inst: Any, aid: str = aid) -> Assessment:
-            return assess(module, claim, inst, settings, require_assumptions=False, broken=aid)
-
-        results = explore(strat, fn, profile, max_examples or profile.audit_examples, seed=seed)
+        results = search(module, claim, strat, settings, profile, max_examples=max_examples or profile.audit_examples,
+                         broken=aid, seed=seed)
         results = [r for r in results if _breaks_exactly(r, aid)]
         paths = []
         candidates = [r for r in results if r.verdict == VIOLATED]

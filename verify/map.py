@@ -141,7 +141,7 @@ def run_map_unit(unit: Any) -> list[dict]:
     as :func:`verify.sweep.run_unit` writes, plus ``applicable``."""
     from pathlib import Path as _Path
 
-    from verify.engine import assess, assumption_table, finalize
+    from verify.engine import assess, assumption_table, finalize, prefill_caches
     from verify.profiles import get_profile
     from verify.registry import find_claim
     from verify.sweep import RESULT_SCHEMA
@@ -152,17 +152,7 @@ def run_map_unit(unit: Any) -> list[dict]:
     insts = [module.load_instance(j) for j in unit.instances]
     caches: list[dict] = [{} for _ in insts]
     tables = [assumption_table(module, claim, inst, caches[k]) for k, inst in enumerate(insts)]
-    batched, note = 0, ""
-    runner = module.model.simulate_batch
-    if runner is not None and insts:
-        try:
-            pre = runner(claim, insts, unit.settings)
-        except (FloatingPointError, VerifyInputError) as exc:
-            note = f"batched run failed ({exc}); instances evaluated one by one"
-        else:
-            for k, entries in enumerate(pre):
-                caches[k].update(entries)
-            batched = len(insts) if any(pre) else 0
+    batched, note = prefill_caches(module, claim, insts, unit.settings, caches)
     out = []
     for k, inst in enumerate(insts):
         failing = [r["id"] for r in tables[k] if r["role"] == "claim" and r["verdict"] != HOLDS]

@@ -10,9 +10,11 @@ and the confirmations use a model only through a :class:`Model`:
 - ``representations``: the names of the ways the model can run a method (the first is the default). A model
   with two or more gets a ``cross-backend`` confirmation (the same run in another representation); a model with
   one cannot disagree with itself, so that confirmation is "not applicable";
-- ``simulate_batch``: optional, the batch runner of ``verify sweep``: ``(claim, instances, settings) ->
-  [cache entries per instance]``, one vectorized run for instances of one shape, left in each instance's claim
-  cache under :func:`trajectory_cache_key` (a speed-up, never a change of result);
+- ``simulate_batch``: optional, the batch runner of ``verify check``, ``audit`` and ``sweep``: ``(claim,
+  instances, settings) -> [cache entries per instance]``, vectorized runs for the instances (grouped as the model
+  needs, e.g. by shape), left in each instance's claim cache under :func:`trajectory_cache_key` (a speed-up,
+  never a change of result). An entry may be a call that gives the trajectory when the claim first reads it, so a
+  claim that never does costs nothing;
 - ``gradient``: optional :class:`~verify.theory.GradientSpec` (loss and closed-form gradient), checked by the
   conformance suite against finite differences;
 - ``add_commands``: optional, ``(subparsers) -> None``, adds the model's own CLI verbs (each parser sets

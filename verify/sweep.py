@@ -33,11 +33,12 @@ instance of the unit, each carrying its ``key``. Writing the result files happen
 workers need no shared file system except for confirmed-counterexample reports (``reports`` folder).
 
 **Batch runners.** The engine knows no model: a model may declare a *batch runner*
-``simulate_batch(claim, instances, settings) -> list[dict]`` (:class:`verify.model.Model`) that runs one
-vectorized trajectory for the whole unit and returns, per instance, entries for the claim's per-instance cache
-(keyed by :func:`verify.model.trajectory_cache_key`). The claim's ordinary ``evaluate`` then finds its
-trajectory in the cache instead of re-running it. Without a runner, or when the batched run raises, each
-instance is simply evaluated on its own: the batch is a speed-up, never a change of result.
+``simulate_batch(claim, instances, settings) -> list[dict]`` (:class:`verify.model.Model`) that runs vectorized
+trajectories for the unit and returns, per instance, entries for the claim's per-instance cache (keyed by
+:func:`verify.model.trajectory_cache_key`; :func:`verify.engine.prefill_caches`). The claim's ordinary
+``evaluate`` then finds its trajectory in the cache instead of re-running it. Without a runner, or when the
+batched run fails, each instance is simply evaluated on its own: the batch is a speed-up, never a change of
+result. ``verify check`` and ``audit`` use the same runner (:func:`verify.engine.search`).
 """
 
 from __future__ import annotations
@@ -154,7 +155,7 @@ def run_unit(unit: WorkUnit) -> list[dict]:
     """Evaluate a claim on every instance of a unit: assumptions per instance, one batched trajectory for the
     applicable ones (via the schema's batch runner), the claim's verdict, and confirmation of every violation
     (mpmath, longer horizon, other representation; :func:`verify.engine.finalize`)."""
-    from verify.engine import assess, assumption_table, finalize
+    from verify.engine import assess, assumption_table, finalize, prefill_caches
     from verify.profiles import get_profile
     from verify.registry import find_claim
 
@@ -165,17 +166,8 @@ def run_unit(unit: WorkUnit) -> list[dict]:
     tables = [assumption_table(module, claim, inst, caches[k]) for k, inst in enumerate(insts)]
     applicable = [k for k, rows in enumerate(tables)
                   if all(r["verdict"] == HOLDS for r in rows if r["role"] == "claim")]
-    batched, note = 0, ""
-    runner = module.model.simulate_batch
-    if runner is not None and applicable:
-        try:
-            pre = runner(claim, [insts[k] for k in applicable], unit.settings)
-        except (FloatingPointError, VerifyInputError) as exc:
-            note = f"batched run failed ({exc}); instances evaluated one by one"
-        else:
-            for k, entries in zip(applicable, pre, strict=True):
-                caches[k].update(entries)
-            batched = len(applicable) if any(pre) else 0
+    batched, note = prefill_caches(module, claim, [insts[k] for k in applicable], unit.settings,
+                                   [caches[k] for k in applicable])
     out = []
     for k, inst in enumerate(insts):
         a = assess(module, claim, inst, unit.settings, rows=tables[k], cache=caches[k])

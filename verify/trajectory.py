@@ -113,6 +113,10 @@ class Trajectory:
     dps: int
     rule: Method
     notes: list[str] = field(default_factory=list)
+    note_for: list[np.ndarray | None] = field(default_factory=list)
+    """Parallel to ``notes``: the (B,) mask of the instances a note concerns, None for the whole batch (a shorter
+    list leaves the rest batch-wide). :meth:`take` keeps an instance's own notes only, so a slice of a batched run
+    has the notes that instance's single run has."""
 
     def series(self, name: str, b: int = 0) -> np.ndarray:
         if isinstance(self.records, Records):
@@ -120,12 +124,14 @@ class Trajectory:
         return self.records[name][:, b]
 
     def take(self, b: int) -> Trajectory:
-        """Instance ``b`` as a batch of one (notes are the batch's: they name no instance)."""
+        """Instance ``b`` as a batch of one: its records, and the batch-wide notes with its own."""
         recs = self.records.take(b) if isinstance(self.records, Records) else {
             k: v[:, b:b + 1] for k, v in self.records.items()}
+        masks = list(self.note_for) + [None] * (len(self.notes) - len(self.note_for))
+        notes = [n for n, m in zip(self.notes, masks, strict=True) if m is None or bool(m[b])]
         return Trajectory(t=list(self.t), records=recs, precision_ok=self.precision_ok[:, b:b + 1],
                           max_rel_error=self.max_rel_error[:, b:b + 1], backend=self.backend, dps=self.dps,
-                          rule=self.rule, notes=list(self.notes))
+                          rule=self.rule, notes=notes)
 
 
 def log_checkpoints(steps: int, per_decade: int = 10, start: int = 1) -> list[int]:
@@ -147,6 +153,7 @@ def run(problem: Problem, rule: Method, steps: int, checkpoints: list[int] | Non
     ok_rows: list[np.ndarray] = []
     err_rows: list[np.ndarray] = []
     notes: list[str] = []
+    note_for: dict[int, np.ndarray] = {}  # note index -> the instances it concerns (the others: every instance)
     lazy = bool(getattr(problem, "lazy_metrics", False))
     every_step = bool(getattr(rule, "needs_loss_gap", True))  # a method that reads log(L - L*) at every step
     iterate = str(getattr(problem, "iterate_record", "W"))
@@ -191,6 +198,7 @@ def run(problem: Problem, rule: Method, steps: int, checkpoints: list[int] | Non
                     moved = np.any(last_W != W, axis=tuple(range(1, W.ndim)))
                     stuck = ~moved & (rel < np.inf)
                     if np.any(stuck):
+                        note_for[len(notes)] = stuck
                         notes.append(f"t={t}: iterate did not move since the previous checkpoint (step below rounding)")
                     window_ok = window_ok & ~stuck
                 last_W = W
@@ -214,4 +222,5 @@ def run(problem: Problem, rule: Method, steps: int, checkpoints: list[int] | Non
         dps=bk.dps,
         rule=rule,
         notes=notes,
+        note_for=[note_for.get(k) for k in range(len(notes))],
     )

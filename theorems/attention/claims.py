@@ -30,10 +30,13 @@ def simulate(inst: ac.AttentionInstance, method: str, settings: Settings, checkp
              cache: dict | None = None, **params: float) -> Trajectory:
     """Run ``method`` (a name of ``verify.methods.METHOD_TABLE``) on one instance with the settings' backend,
     precision and horizon (a method whose updates are not along the gradient, such as Adam, is elementwise, so it
-    always runs on the dense representation). A trajectory precomputed by ``verify sweep``'s batched run
-    (``theorems.attention.batch``) is taken from ``cache`` instead."""
-    hit = None if cache is None else cache.get(trajectory_cache_key(method, params, settings))
-    if hit is not None and checkpoints is None:
+    always runs on the dense representation). A trajectory of a batched run (``theorems.attention.batch``) that the
+    cache holds for these settings is taken instead."""
+    key = trajectory_cache_key(method, params, settings)
+    hit = None if cache is None or checkpoints is not None else cache.get(key)
+    if callable(hit):  # a slice of a batched run, computed on first use (None when that run failed)
+        hit = hit()
+    if hit is not None:
         return hit
     bk = get_backend(settings.backend, settings.dps)
     rule = make_method(method, **_method_params(method, params))
