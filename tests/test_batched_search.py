@@ -100,15 +100,17 @@ def test_a_batched_search_gives_the_one_by_one_verdicts_and_evidence(claim_id: s
             np.testing.assert_allclose(b["evidence"]["observed"], s["evidence"]["observed"], rtol=1e-12)
 
 
-def test_the_batch_runner_groups_instances_by_shape_and_runs_on_first_use(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Mixed shapes are one batched run per shape, started when the first of its instances reads its trajectory;
-    each instance's slice keeps its own shape."""
+@pytest.mark.parametrize("representation,batches", [("gram", 1), ("dense", 2)])
+def test_the_batch_runner_groups_instances_and_runs_on_first_use(representation: str, batches: int,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mixed shapes: one padded float64 Gram run, or one dense run per shape, started when the first instance
+    reads its trajectory; each instance's slice keeps its own shape."""
     from theorems.attention import batch
 
     claim = vdt24.CLAIMS["vdt24.ngd-rate"]
     insts = [generate(2, 3, 8, seed=0, tokens="orthonormal"), generate(3, 2, 6, seed=1, tokens="orthonormal"),
              generate(2, 3, 8, seed=2, tokens="orthonormal")]
-    settings = claim_settings(QUICK, 0).but(steps=50, representation="gram")
+    settings = claim_settings(QUICK, 0).but(steps=50, representation=representation)
     runs: list[int] = []
     real_run = batch.run
 
@@ -120,7 +122,7 @@ def test_the_batch_runner_groups_instances_by_shape_and_runs_on_first_use(monkey
     pre = prefill(claim, insts, settings)
     assert all(len(p) == 1 for p in pre) and runs == []  # nothing runs before a claim asks
     trs = [next(iter(entries.values()))() for entries in pre]
-    assert len(runs) == 2  # one run per shape, whichever instance asked first
+    assert len(runs) == batches  # whichever instance asked first
     for inst, tr in zip(insts, trs, strict=True):
         assert tr.records["W"].shape[-2:] == (inst.d, inst.d) and tr.precision_ok.shape[1] == 1
 

@@ -88,6 +88,10 @@ class Records(Mapping[str, np.ndarray]):
     def __len__(self) -> int:
         return len(self._stored) + len(self._derived)
 
+    def stored(self) -> dict[str, np.ndarray]:
+        """The stored records (not the derived ones), by name."""
+        return dict(self._stored)
+
     def series(self, name: str, b: int) -> np.ndarray:
         if name in self._stored or name in self._cache:
             return self[name][:, b]

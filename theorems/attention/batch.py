@@ -12,6 +12,7 @@ returns empty caches, and the claim then runs per instance as usual.
 from __future__ import annotations
 
 from theorems.attention import classifier as ac
+from theorems.attention.padding import buckets, build_padded_problem, instance_slice
 from verify.backends import get_backend
 from verify.errors import VerifyInputError
 from verify.methods import make_rule, method_spec
@@ -39,8 +40,9 @@ class ShapeBatch:
     nothing. A batched run that fails (precision lost or an input problem in any instance) gives no trajectory,
     and each instance then runs alone, as it would without a batch."""
 
-    def __init__(self, instances: list[ac.AttentionInstance], rule: object, settings: Settings) -> None:
-        self._instances, self._rule, self._settings = instances, rule, settings
+    def __init__(self, instances: list[ac.AttentionInstance], rule: object, settings: Settings,
+                 padded: bool = False) -> None:
+        self._instances, self._rule, self._settings, self._padded = instances, rule, settings, padded
         self._tr: Trajectory | None = None
         self.failed: str | None = None
 
@@ -48,11 +50,26 @@ class ShapeBatch:
         if self._tr is None and self.failed is None:
             bk = get_backend(self._settings.backend, self._settings.dps)
             try:
-                self._tr = run(ac.build_problem(bk, ac.stack(self._instances), self._settings.representation),
-                               self._rule, self._settings.steps)  # type: ignore[arg-type]
+                problem = (build_padded_problem(bk, self._instances) if self._padded else
+                           ac.build_problem(bk, ac.stack(self._instances), self._settings.representation))
+                self._tr = run(problem, self._rule, self._settings.steps)  # type: ignore[arg-type]
             except (FloatingPointError, VerifyInputError) as exc:
                 self.failed = f"batched run failed ({exc}); instances evaluated one by one"
-        return None if self._tr is None else slice_trajectory(self._tr, b)
+        if self._tr is None:
+            return None
+        return instance_slice(self._tr, b, self._instances[b]) if self._padded else slice_trajectory(self._tr, b)
+
+
+def groups(instances: list[ac.AttentionInstance], settings: Settings) -> list[tuple[list[int], bool]]:
+    """(indices, padded) per batch: float64 numpy Gram runs pad instances of different shapes together
+    (:func:`theorems.attention.padding.buckets`); any other run groups instances of one shape (n, T, d)."""
+    if settings.backend == "numpy" and ac.representation_of(settings.representation) == "gram":
+        return [(g, len({(instances[k].n, instances[k].T, instances[k].d) for k in g}) > 1)
+                for g in buckets([(i.n, i.T) for i in instances])]
+    shapes: dict[tuple[int, int, int], list[int]] = {}
+    for k, inst in enumerate(instances):
+        shapes.setdefault((inst.n, inst.T, inst.d), []).append(k)
+    return [(g, False) for g in shapes.values()]
 
 
 def prefill(claim: Claim, instances: list[ac.AttentionInstance], settings: Settings) -> list[dict]:
@@ -69,11 +86,8 @@ def prefill(claim: Claim, instances: list[ac.AttentionInstance], settings: Setti
     params = method_params(claim.method, claim.params)
     rule = make_rule(claim.method, **params)
     key = trajectory_cache_key(claim.method, params, settings)
-    shapes: dict[tuple[int, int, int], list[int]] = {}
-    for k, inst in enumerate(instances):
-        shapes.setdefault((inst.n, inst.T, inst.d), []).append(k)
-    for group in shapes.values():
-        batch = ShapeBatch([instances[k] for k in group], rule, settings)
+    for group, padded in groups(instances, settings):
+        batch = ShapeBatch([instances[k] for k in group], rule, settings, padded)
         for b, k in enumerate(group):
             out[k] = {key: partial(batch.trajectory, b)}
     return out

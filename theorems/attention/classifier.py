@@ -228,7 +228,8 @@ def _take(a: Array, idx: Array) -> Array:
 LOSS_GAP_INVALID = "loss-gap term is non-positive: the optimal token is not unique or precision is lost"
 
 
-def softmax_logistic_kernel(bk: Backend, a: Array, g: Array, opt: np.ndarray, metrics: bool = True) -> KernelOut:
+def softmax_logistic_kernel(bk: Backend, a: Array, g: Array, opt: np.ndarray, metrics: bool = True,
+                            pad: Any = None) -> KernelOut:
     """Loss, loss gap, non-optimal attention and the log-scaled gradient coefficients from logits ``a``.
 
     Inputs have shape (B, n, T); ``g`` are the token scores and ``opt`` (B, n) the optimal tokens. See the module
@@ -238,11 +239,14 @@ def softmax_logistic_kernel(bk: Backend, a: Array, g: Array, opt: np.ndarray, me
     ``metrics=False`` computes only what a step needs (the gradient coefficients, their log scale and the
     selected tokens); ``loss``, ``log_loss_gap`` and ``log_max_nonopt`` are then None. The gradient is the same
     computation either way (bit for bit).
+
+    ``pad`` (:class:`theorems.attention.padding.Padding`, float64 numpy only) holds each instance's own n and the
+    weights that leave its padding sequences out; None: every instance has the batch's n sequences.
     """
     xp = bk.xp
     B, n, T = a.shape
     if not metrics and bk.name == "numpy" and step_kernel.applies(a, T):  # the same values, fewer array calls
-        G_hat, M, r = step_kernel.step_coefficients(a, g)
+        G_hat, M, r = step_kernel.step_coefficients(a, g, pad)
         return KernelOut(G_hat, M, None, None, None, r)
     r = xp.argmax(a, axis=-1)  # (B, n)
     nonref = xp.arange(T)[None, None, :] != r[..., None]
@@ -260,14 +264,17 @@ def softmax_logistic_kernel(bk: Backend, a: Array, g: Array, opt: np.ndarray, me
     gbar = g_r + e_m * D_hat
     lprime = -bk.exp(-bk.softplus(gbar))  # l'(gbar) = -sigmoid(-gbar)
     M = bk.shift_of(xp.max(m, axis=-1))  # (B,)
-    coef = lprime * bk.exp(m - M[:, None]) / n
+    coef = lprime * bk.exp(m - M[:, None]) / (n if pad is None else pad.n[:, None])
+    if pad is not None:  # the copies that pad an instance's sequences weigh nothing
+        coef = coef * pad.weight
     G_nonref = coef[..., None] * s_hat * (dg - (e_m * D_hat)[..., None])
     onehot_r = ~nonref
     G_hat = xp.where(onehot_r, -xp.sum(G_nonref, axis=-1)[..., None], G_nonref)
     if not metrics:
         return KernelOut(G_hat, M, None, None, None, r)
 
-    loss = xp.mean(bk.softplus(-gbar), axis=-1)
+    sp = bk.softplus(-gbar)
+    loss = xp.mean(sp, axis=-1) if pad is None else xp.sum(sp * pad.weight, axis=-1) / pad.n
 
     # Loss gap per sequence: Delta_i = g_opt - gbar_i >= 0, gap_i = l(g_opt - Delta) - l(g_opt)
     # = log1p(sigmoid(-g_opt) * expm1(Delta)). When r == opt, Delta = -e^{m} D_hat is a sum of positive terms.
@@ -291,7 +298,10 @@ def softmax_logistic_kernel(bk: Backend, a: Array, g: Array, opt: np.ndarray, me
     log_sig = -bk.softplus(g_opt)  # log sigmoid(-g_opt)
     log_gap_i = bk.log_log1p_exp(log_sig + bk.log_expm1_exp(log_Delta))
     # log n exactly for Arb balls (float64's log n would bias an enclosure by 1e-16); the others keep fl(log n)
-    log_n = bk.log(bk.asarray(float(n))) if bk.name == "arb" else math.log(n)
+    if pad is not None:
+        log_gap_i, log_n = log_gap_i + pad.log_weight, pad.log_n
+    else:
+        log_n = bk.log(bk.asarray(float(n))) if bk.name == "arb" else math.log(n)
     log_loss_gap = bk.logsumexp(log_gap_i, axis=-1) - log_n
 
     # Attention on non-optimal tokens: 1 - s_opt. When r == opt it is S / (1 + S); otherwise s_opt <= 1/2.
@@ -357,6 +367,7 @@ class Gram:
     name: str = "gram"
     absK: Any = field(default=None, repr=False, compare=False)
     _cache: dict = field(default_factory=dict, repr=False, compare=False)  # mpmath rows, float64 bound data
+    size: Any = field(default=None, repr=False, compare=False)  # (B,) each instance's own nT in a padded batch
 
     @staticmethod
     def build(X: Array, Z: Array, W0: Array) -> Gram:
@@ -375,12 +386,15 @@ class Gram:
         carry = self._cache.get("carry")
         if carry is not None:  # a new run: its logits never depend on an earlier run's
             carry.reset()
+        if self.size is not None:  # padded (float64 numpy): a0 is -inf at padding tokens, whose c is 0 too
+            return np.zeros(self.a0.shape)
         return self.a0 * 0  # zeros in the backend's number type
 
     def carried_logits(self, bk: Backend) -> CarriedLogits | None:
         """The step-to-step carry of the logits (float64 numpy, eager, large enough to pay), else None."""
         carry = self._cache.get("carry")
-        if carry is None and bk.name == "numpy" and isinstance(self.K, np.ndarray) and self.K.dtype == np.float64:
+        if (carry is None and "carry" not in self._cache and bk.name == "numpy" and isinstance(self.K, np.ndarray)
+                and self.K.dtype == np.float64):
             B, m, _ = self.K.shape
             if CarriedLogits.worthwhile(B, m):
                 absK = self.absK if self.absK is not None else np.abs(self.K)
@@ -457,7 +471,7 @@ class Gram:
         if a0max is None:
             a0max = self._cache["a0max"] = xp.max(abs(self.a0), axis=(1, 2))  # a constant of the problem
         largest = np.maximum.reduce if is_float64_array(Kc) else xp.max  # (np.max's own reduction, no wrapper)
-        return direct_bound(largest(Kc, axis=-1), a0max, n * T, bk.eps)
+        return direct_bound(largest(Kc, axis=-1), a0max, n * T if self.size is None else self.size, bk.eps)
 
     def _float_bound_data(self, bk: Backend) -> tuple[np.ndarray, np.ndarray]:
         got = self._cache.get("float_bound")
@@ -535,6 +549,7 @@ class FixedDecoderProblem:
     norms: Array  # (B, n, T) ||x_{i,t}|| ||z_i||
     norms_f: np.ndarray | None = None  # the same in float64 (the mpmath backend's error bound runs in float64)
     host: Batch | None = field(default=None, repr=False, compare=False)  # float64 data: rebuilds W from c lazily
+    pad: Any = field(default=None, repr=False, compare=False)  # instances of several shapes (attention.padding)
 
     lazy_metrics = True
     """``first_order(state, metrics=False)`` skips the checkpoint metrics (verify.trajectory.run uses it)."""
@@ -580,7 +595,7 @@ class FixedDecoderProblem:
         carry = rep.carried_logits(bk) if isinstance(rep, Gram) else None
         if carry is not None:
             return self._first_order_carried(carry, state, metrics)
-        k = softmax_logistic_kernel(bk, rep.logits(state), self.g, self.opt, metrics)
+        k = softmax_logistic_kernel(bk, rep.logits(state), self.g, self.opt, metrics, self.pad)
         V = rep.gradient(k.G_hat)
         sq = rep.sq_norm(V)
         nrm = bk.sqrt(sq)
@@ -640,7 +655,7 @@ class FixedDecoderProblem:
         bk, xp = self.bk, self.bk.xp
         assert isinstance(self.rep, Gram)
         B, n, T = self.g.shape
-        k = softmax_logistic_kernel(bk, a.reshape(B, n, T), self.g, self.opt, metrics)
+        k = softmax_logistic_kernel(bk, a.reshape(B, n, T), self.g, self.opt, metrics, self.pad)
         G = k.G_hat.reshape(B, n * T)
         KG = xp.matmul(self.rep.K, G[..., None])[..., 0]
         sq = xp.sum(G * KG, axis=-1)
@@ -682,7 +697,8 @@ class FixedDecoderProblem:
         xp = bk.xp
         total = np.add.reduce if is_float64_array(G_hat) else xp.sum  # (np.sum's own reduction, without its wrapper)
         rho = total(abs(G_hat) * self.norms, axis=(1, 2)) / safe
-        per_term = 2 * rep.logit_abs_error(bk, state, self.norms) + (n * T + 8) * bk.eps
+        nT = n * T if self.pad is None else self.pad.size
+        per_term = 2 * rep.logit_abs_error(bk, state, self.norms) + (nT + 8) * bk.eps
         rel = rho * per_term
         return bk.to_float(rel if _all_positive(sq) else xp.where(sq > 0, rel, math.inf))
 

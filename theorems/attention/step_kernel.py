@@ -31,6 +31,8 @@ Only for float64 ndarrays with T >= 2 (:func:`applies`); the generic kernel hand
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from verify.backends import is_float64_array
@@ -108,8 +110,9 @@ def _softplus(x: np.ndarray) -> np.ndarray:
     return np.add(np.maximum(x, 0), t, out=t)
 
 
-def step_coefficients(a: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(G_hat (B, n, T), M (B,), r (B, n)) from logits ``a`` and token scores ``g`` (both (B, n, T))."""
+def step_coefficients(a: np.ndarray, g: np.ndarray, pad: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(G_hat (B, n, T), M (B,), r (B, n)) from logits ``a`` and token scores ``g`` (both (B, n, T)); ``pad``: each
+    instance's own n and sequence weights in a padded batch (theorems.attention.padding)."""
     B, n, T = a.shape
     rows = a.reshape(B * n, T)
     r = rows.argmax(axis=1)
@@ -134,7 +137,10 @@ def step_coefficients(a: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndar
     np.negative(lprime, out=lprime)
     M = _max(m.reshape(B, n), axis=1)
     shift = np.subtract(m.reshape(B, n), M[:, None]).reshape(B * n)
-    coef = np.divide(np.multiply(lprime, np.exp(shift, out=shift), out=lprime), n, out=lprime)
+    coef = np.divide(np.multiply(lprime, np.exp(shift, out=shift), out=lprime), n if pad is None else pad.rows,
+                     out=lprime)
+    if pad is not None:
+        np.multiply(coef, pad.weight.reshape(-1), out=coef)
     G = np.multiply(coef[:, None], s_hat, out=s_hat)
     np.multiply(G, np.subtract(dg, eD[:, None], out=dg), out=G)
     G.reshape(-1)[at_r] = -_row_sum(G)
