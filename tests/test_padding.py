@@ -68,3 +68,17 @@ def test_only_float64_gram_runs_are_padded() -> None:
     assert groups(insts, Settings(representation="gram", backend="mpmath")) == one_by_one
     same = [generate(2, 2, 4, seed=s) for s in range(3)]
     assert groups(same, Settings(representation="gram")) == [([0, 1, 2], False)]  # one shape: no padding
+
+
+def test_the_padded_step_kernel_is_the_padded_generic_kernel_bit_for_bit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With padding, the float64 step kernel still computes what the generic kernel computes, bit for bit."""
+    from theorems.attention import step_kernel
+
+    p = build_padded_problem(BK, INSTANCES)
+    tr_state = run(p, make_rule("ngd", eta=0.2), 40).records["c"][-1]
+    a = p.rep.logits(tr_state)
+    fast = ac.softmax_logistic_kernel(BK, a, p.g, p.opt, metrics=False, pad=p.pad)
+    monkeypatch.setattr(step_kernel, "applies", lambda a, T: False)
+    slow = ac.softmax_logistic_kernel(BK, a, p.g, p.opt, metrics=False, pad=p.pad)
+    assert np.array_equal(fast.G_hat.view(np.int64), slow.G_hat.view(np.int64))
+    assert np.array_equal(fast.selected, slow.selected) and np.array_equal(fast.log_scale, slow.log_scale)

@@ -1,12 +1,13 @@
 """Batch runner of the attention classifier for ``verify check``, ``audit`` and ``sweep`` (``Model.simulate_batch``).
 
-One vectorized trajectory for the B instances of each shape (the kernels are batched over the leading axis), run
-when the first of them needs it and sliced into B single-instance trajectories: each instance's claim cache holds
-the call that gives its slice, which ``theorems.attention.claims.simulate`` makes. Only what ``simulate`` would run
-is batched: the claim's step rule when every update is along the gradient (``MethodSpec.along_gradient``: gd, ngd,
-polyak; the Gram representation is exact for them) with the parameters ``method_params`` gives it, under the
-settings' backend, precision, horizon and representation. Anything else (Adam, sign descent, mirror descent)
-returns empty caches, and the claim then runs per instance as usual.
+One vectorized trajectory per group of B instances (the kernels are batched over the leading axis): small
+instances of any shapes padded together for float64 Gram runs (:mod:`theorems.attention.padding`), instances of
+one shape otherwise. It runs when the first of them needs it and is sliced into B single-instance trajectories:
+each instance's claim cache holds the call that gives its slice, which ``theorems.attention.claims.simulate``
+makes. Only what ``simulate`` would run is batched: the claim's step rule when every update is along the gradient
+(``MethodSpec.along_gradient``: gd, ngd, polyak; the Gram representation is exact for them) with the parameters
+``method_params`` gives it, under the settings' backend, precision, horizon and representation. Anything else
+(Adam, sign descent, mirror descent) returns empty caches, and the claim then runs per instance as usual.
 """
 
 from __future__ import annotations
@@ -34,11 +35,11 @@ def slice_trajectory(tr: Trajectory, b: int) -> Trajectory:
     return tr.take(b)  # lazy records stay lazy: a Gram run's W is rebuilt only when the claim reads it
 
 
-class ShapeBatch:
-    """The batched run of one shape's instances, started when the first of them asks for its trajectory, so an
-    instance whose evaluator never reads the cache (a joint-training claim, a comparison of two methods) costs
-    nothing. A batched run that fails (precision lost or an input problem in any instance) gives no trajectory,
-    and each instance then runs alone, as it would without a batch."""
+class LazyBatch:
+    """The batched run of a group of instances (one shape, or padded), started when the first of them asks for its
+    trajectory, so an instance whose evaluator never reads the cache (a joint-training claim, a comparison of two
+    methods) costs nothing. A batched run that fails (precision lost or an input problem in any instance) gives no
+    trajectory, and each instance then runs alone, as it would without a batch."""
 
     def __init__(self, instances: list[ac.AttentionInstance], rule: object, settings: Settings,
                  padded: bool = False) -> None:
@@ -74,7 +75,7 @@ def groups(instances: list[ac.AttentionInstance], settings: Settings) -> list[tu
 
 def prefill(claim: Claim, instances: list[ac.AttentionInstance], settings: Settings) -> list[dict]:
     """Per instance, ``{trajectory_cache_key(...): trajectory}``, where the trajectory is a call that gives the
-    instance's slice of its shape's batched run (:class:`ShapeBatch`, run on first call) or None; ``{}`` for every
+    instance's slice of its shape's batched run (:class:`LazyBatch`, run on first call) or None; ``{}`` for every
     instance when the claim's method is not a GD-type step rule."""
     from functools import partial
 
@@ -87,7 +88,7 @@ def prefill(claim: Claim, instances: list[ac.AttentionInstance], settings: Setti
     rule = make_rule(claim.method, **params)
     key = trajectory_cache_key(claim.method, params, settings)
     for group, padded in groups(instances, settings):
-        batch = ShapeBatch([instances[k] for k in group], rule, settings, padded)
+        batch = LazyBatch([instances[k] for k in group], rule, settings, padded)
         for b, k in enumerate(group):
             out[k] = {key: partial(batch.trajectory, b)}
     return out

@@ -36,18 +36,24 @@ few dozen coefficients a step costs its array calls, not its arithmetic, so padd
 @dataclass(frozen=True)
 class Padding:
     """Per instance of a padded batch: n_b, the sequence weights w (1 for its own sequences, 0 for the copies),
-    log w, log n_b, and n_b T_b (the precision watch's nT)."""
+    log w, log n_b, n_b T_b (the precision watch's nT), and n_b per row (the step kernel's flattened rows)."""
 
     n: np.ndarray  # (B,) float
     weight: np.ndarray  # (B, n) float, 1.0 or 0.0
     log_weight: np.ndarray  # (B, n) float, 0.0 or -inf
     log_n: np.ndarray  # (B,) math.log(n_b), as a single run's log n
     size: np.ndarray  # (B,) float n_b T_b
+    rows: np.ndarray  # (B n,) float: n_b repeated per sequence row
 
-    @property
-    def rows(self) -> np.ndarray:
-        """n_b repeated per sequence row (B n,), for the step kernel's flattened rows."""
-        return np.repeat(self.n, self.weight.shape[1])
+    @staticmethod
+    def of(instances: list[ac.AttentionInstance], n: int) -> Padding:
+        """The padding of ``instances`` laid out with ``n`` sequences each."""
+        nb = np.array([i.n for i in instances], dtype=float)
+        weight = (np.arange(n)[None, :] < nb[:, None]).astype(float)
+        with np.errstate(divide="ignore"):
+            log_weight = np.log(weight)
+        return Padding(nb, weight, log_weight, np.array([math.log(i.n) for i in instances]),
+                       np.array([i.n * i.T for i in instances], dtype=float), np.repeat(nb, n))
 
 
 def buckets(shapes: list[tuple[int, int]]) -> list[list[int]]:
@@ -76,7 +82,6 @@ def build_padded_problem(bk: Backend, instances: list[ac.AttentionInstance]) -> 
     g, norms = np.zeros((B, n, T)), np.zeros((B, n, T))
     opt = np.zeros((B, n), dtype=np.asarray(singles[0].opt).dtype)
     X, Z, W0 = np.zeros((B, n, T, d)), np.zeros((B, n, d)), np.zeros((B, d, d))
-    weight = np.zeros((B, n))
     a0max = np.zeros(B)
     for b, (inst, p) in enumerate(zip(instances, singles, strict=True)):
         nb, Tb, db = inst.n, inst.T, inst.d
@@ -93,16 +98,11 @@ def build_padded_problem(bk: Backend, instances: list[ac.AttentionInstance]) -> 
         X[b, :, :Tb, :db] = inst.X[src]
         Z[b, :, :db] = inst.z[src]
         W0[b, :db, :db] = inst.W0
-        weight[b, :nb] = 1.0
         a0max[b] = rep._cache["a0max"][0]
-    sizes = np.array([i.n * i.T for i in instances], dtype=float)
-    gram = ac.Gram(X, Z, W0, K, a0, absK=np.abs(K), size=sizes)
+    pad = Padding.of(instances, n)
+    gram = ac.Gram(X, Z, W0, K, a0, absK=np.abs(K), size=pad.size)
     gram._cache["a0max"] = a0max
     gram._cache["carry"] = None  # never carried: the carry's bounds assume one nT per batch
-    with np.errstate(divide="ignore"):
-        log_weight = np.log(weight)
-    pad = Padding(np.array([i.n for i in instances], dtype=float), weight, log_weight,
-                  np.array([math.log(i.n) for i in instances]), sizes)
     host = ac.Batch(X=X, Z=Z, y=np.ones((B, n)), u=np.zeros((B, d)), g=g, opt=opt, W0=W0)
     return ac.FixedDecoderProblem(bk, gram, g, opt, norms, norms, host, pad=pad)
 
