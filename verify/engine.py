@@ -469,7 +469,7 @@ def outcome_blind(profile: Profile, max_examples: int | None = None) -> bool:
 
 def search_instances(strategy: Any, profile: Profile, max_examples: int | None = None, seed: int = 0) -> list[Any]:
     """The instances :func:`explore` would draw from ``seed``, in order, without evaluating them. Equal to
-    explore's when :func:`outcome_blind` holds (``tests/test_engine.py`` checks it claim by claim)."""
+    explore's when :func:`outcome_blind` holds (``tests/test_batched_search.py`` checks it claim by claim)."""
     from hypothesis import seed as hypothesis_seed
 
     drawn: list[Any] = []
@@ -488,7 +488,7 @@ def search_instances(strategy: Any, profile: Profile, max_examples: int | None =
 def search(module: TheoremModule, claim: Claim, strategy: Any, settings: Settings, profile: Profile, *,
            max_examples: int | None = None, broken: str | None = None, seed: int = 0) -> list[Assessment]:
     """Assess the claim on the instances hypothesis draws from ``strategy``: drawn first and evaluated together
-    (one batched trajectory per shape) when the search is outcome-blind, else one by one inside the search
+    (batched as the model's runner groups them) when the search is outcome-blind, else one by one inside the search
     (:func:`explore`, steering towards the worst ratio and, with shrinking, stopping at the first violation)."""
     if outcome_blind(profile, max_examples):
         return assess_all(module, claim, search_instances(strategy, profile, max_examples, seed), settings,
