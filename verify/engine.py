@@ -422,22 +422,28 @@ class ClaimSummary:
             "errors": [{k: v for k, v in e.items() if k != "traceback"} for e in self.errors]}
 
 
+def _run_search(strategy: Any, profile: Profile, max_examples: int | None, seed: int, test: Callable[[Any], None],
+                suppress: tuple[type[BaseException], ...] = ()) -> None:
+    """Run ``test`` on the instances hypothesis draws from ``strategy`` under ``profile``'s settings, seeded by
+    ``seed`` and a function of it alone (:func:`verify.profiles.seed_only_search`)."""
+    from hypothesis import seed as hypothesis_seed
+
+    prop = hypothesis_seed(seed)(given(strategy)(hypothesis_settings(profile, max_examples)(test)))
+    with contextlib.suppress(*suppress), seed_only_search():
+        prop()
+
+
 def explore(strategy: Any, fn: Callable[[Any], Assessment], profile: Profile, max_examples: int | None = None,
             stop_on_violation: bool = False, seed: int = 0) -> list[Assessment]:
     """Draw instances with hypothesis (deterministically from ``seed``) and assess each; ``target()`` steers
     towards the worst ratio. With ``stop_on_violation`` the search stops (and, in the thorough profile, shrinks)
     at the first violation."""
-    from hypothesis import seed as hypothesis_seed
-
     results: list[Assessment] = []
 
     class _Violation(Exception):
         pass
 
-    @hypothesis_seed(seed)
-    @given(strategy)
-    @hypothesis_settings(profile, max_examples)
-    def prop(instance: Any) -> None:
+    def assess_one(instance: Any) -> None:
         a = fn(instance)
         results.append(a)
         ev = a.evidence
@@ -448,8 +454,7 @@ def explore(strategy: Any, fn: Callable[[Any], Assessment], profile: Profile, ma
         if stop_on_violation and a.verdict == VIOLATED:
             raise _Violation
 
-    with contextlib.suppress(_Violation, Flaky), seed_only_search():
-        prop()
+    _run_search(strategy, profile, max_examples, seed, assess_one, (_Violation, Flaky))
     return results
 
 
@@ -470,18 +475,12 @@ def outcome_blind(profile: Profile, max_examples: int | None = None) -> bool:
 def search_instances(strategy: Any, profile: Profile, max_examples: int | None = None, seed: int = 0) -> list[Any]:
     """The instances :func:`explore` would draw from ``seed``, in order, without evaluating them. Equal to
     explore's when :func:`outcome_blind` holds (``tests/test_batched_search.py`` checks it claim by claim)."""
-    from hypothesis import seed as hypothesis_seed
-
     drawn: list[Any] = []
 
-    @hypothesis_seed(seed)
-    @given(strategy)
-    @hypothesis_settings(profile, max_examples)
-    def prop(instance: Any) -> None:
+    def keep(instance: Any) -> None:  # (hypothesis decorates a Python function, not a builtin method)
         drawn.append(instance)
 
-    with seed_only_search():
-        prop()
+    _run_search(strategy, profile, max_examples, seed, keep)
     return drawn
 
 

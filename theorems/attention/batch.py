@@ -45,17 +45,17 @@ class LazyBatch:
                  padded: bool = False) -> None:
         self._instances, self._rule, self._settings, self._padded = instances, rule, settings, padded
         self._tr: Trajectory | None = None
-        self.failed: str | None = None
+        self._failed = False
 
     def trajectory(self, b: int) -> Trajectory | None:
-        if self._tr is None and self.failed is None:
+        if self._tr is None and not self._failed:
             bk = get_backend(self._settings.backend, self._settings.dps)
             try:
                 problem = (build_padded_problem(bk, self._instances) if self._padded else
                            ac.build_problem(bk, ac.stack(self._instances), self._settings.representation))
                 self._tr = run(problem, self._rule, self._settings.steps)  # type: ignore[arg-type]
-            except (FloatingPointError, VerifyInputError) as exc:
-                self.failed = f"batched run failed ({exc}); instances evaluated one by one"
+            except (FloatingPointError, VerifyInputError):  # each instance runs alone (and reports its own problem)
+                self._failed = True
         if self._tr is None:
             return None
         return instance_slice(self._tr, b, self._instances[b]) if self._padded else slice_trajectory(self._tr, b)
