@@ -59,7 +59,7 @@ def test_the_thorough_profile_and_long_searches_stay_one_by_one() -> None:
 
 
 def _two_shapes():  # type: ignore[no-untyped-def]
-    """Near-orthogonal instances of two shapes, so the batch runner groups them."""
+    """Near-orthogonal instances of two shapes, which the batch runner pads into one batch."""
     return st.tuples(st.sampled_from([(2, 3, 8), (3, 2, 8)]), st.integers(0, 10**6)).map(
         lambda p: generate(*p[0], seed=p[1], tokens="orthonormal"))
 
@@ -87,9 +87,9 @@ def _search_json(claim_id: str, blind: bool, monkeypatch: pytest.MonkeyPatch) ->
 @pytest.mark.parametrize("claim_id", ["vdt24.ngd-rate", "vdt24.loss-ngd"])
 def test_a_batched_search_gives_the_one_by_one_verdicts_and_evidence(claim_id: str,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    """Six instances of two shapes: one batched trajectory per shape against six single runs. Same instances,
-    verdicts, codes and statuses; the evidence's figures agree to rounding (a batch of 3 may sum in another
-    order than a batch of 1)."""
+    """Six instances of two shapes: one padded batched trajectory against six single runs. Same instances,
+    verdicts, codes and statuses; the evidence's figures agree to rounding (a padded batch may sum in another
+    order than a single run)."""
     batched = _search_json(claim_id, True, monkeypatch)
     single = _search_json(claim_id, False, monkeypatch)
     assert [(b["instance"], b["verdict"], b["code"], b["status"]) for b in batched] == [
