@@ -127,17 +127,15 @@ def test_the_batch_runner_groups_instances_and_runs_on_first_use(representation:
         assert tr.records["W"].shape[-2:] == (inst.d, inst.d) and tr.precision_ok.shape[1] == 1
 
 
-def test_a_candidate_from_a_batch_is_assessed_again_on_its_own_run() -> None:
-    """A violation seen on a batch's trajectory is re-assessed without the batch entry (the single run a replay
-    repeats); an instance that holds keeps its batched evaluation."""
+def _planted_ngd_bound(seen: list[tuple[str, bool]]):  # type: ignore[no-untyped-def]
+    """vdt24.ngd-rate with a planted bound observation: violated on the n = 2 instances only; ``seen`` records,
+    per evaluation, the instance and whether its cache held a batched trajectory."""
     from theorems.attention.claims import simulate
+    from verify.model import trajectory_cache_key
 
     module, claim = find_claim("vdt24.ngd-rate")
-    seen: list[tuple[str, bool]] = []
 
     def planted(claim, inst, settings, cache):  # type: ignore[no-untyped-def]
-        from verify.model import trajectory_cache_key
-
         seen.append((instance_hash(inst), trajectory_cache_key("ngd", {"eta": claim.params.get("eta", 0.1)},
                                                                settings) in cache))
         tr = simulate(inst, "ngd", settings, cache=cache, eta=claim.params.get("eta", 0.1))
@@ -146,6 +144,14 @@ def test_a_candidate_from_a_batch_is_assessed_again_on_its_own_run() -> None:
 
     bound = dataclasses.replace(claim, kind="bound", rate=sympy.Integer(1), constant=sympy.Integer(1),
                                 evaluate=planted)
+    return module, bound
+
+
+def test_a_candidate_from_a_batch_is_assessed_again_on_its_own_run() -> None:
+    """A violation seen on a batch's trajectory is re-assessed without the batch entry (the single run a replay
+    repeats); an instance that holds keeps its batched evaluation."""
+    seen: list[tuple[str, bool]] = []
+    module, bound = _planted_ngd_bound(seen)
     insts = [generate(2, 3, 8, seed=s, tokens="orthonormal") for s in range(2)] + [
         generate(3, 2, 8, seed=5, tokens="orthonormal")]
     settings = engine.settings_for(module, claim_settings(QUICK, 0).but(steps=50))
@@ -153,6 +159,29 @@ def test_a_candidate_from_a_batch_is_assessed_again_on_its_own_run() -> None:
     assert [a.verdict for a in results] == ["violated", "violated", "holds"]
     h = [instance_hash(i) for i in insts]
     assert seen == [(h[0], True), (h[0], False), (h[1], True), (h[1], False), (h[2], True)]
+
+
+@pytest.mark.parametrize("runner", ["sweep", "map"])
+def test_sweep_and_map_units_assess_a_batched_candidate_on_its_own_run(runner: str,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """verify sweep and verify map batch a work unit (one shape) and, like check, judge a candidate violation on
+    the instance's own run: the evidence a report carries is the run that ``verify replay`` repeats."""
+    from verify import map as vmap
+    from verify import registry, sweep
+
+    seen: list[tuple[str, bool]] = []
+    module, bound = _planted_ngd_bound(seen)
+    monkeypatch.setattr(registry, "find_claim", lambda cid: (module, bound))
+    monkeypatch.setattr(engine, "finalize", lambda *a, **k: None)  # confirmation is not what this tests
+    insts = [generate(2, 3, 8, seed=s, tokens="orthonormal") for s in range(3)]
+    settings = engine.settings_for(module, claim_settings(QUICK, 0).but(steps=50))
+    unit = sweep.WorkUnit(bound.id, ("a", "b", "c"), (0, 1, 2), tuple(i.to_json() for i in insts), settings,
+                          "quick")
+    rows = (sweep.run_unit if runner == "sweep" else vmap.run_map_unit)(unit)
+    assert [r["verdict"] for r in rows] == ["violated"] * 3
+    assert all(r["batch"]["batched"] == 3 and r["batch"]["note"] == "" for r in rows)
+    h = [instance_hash(module.load_instance(i.to_json())) for i in insts]
+    assert seen == [(x, batched) for x in h for batched in (True, False)]
 
 
 def test_a_slice_of_a_batched_run_keeps_only_its_own_notes() -> None:

@@ -114,28 +114,37 @@ def prefill_caches(module: TheoremModule, claim: Claim, instances: list, setting
 
 def assess_all(module: TheoremModule, claim: Claim, instances: list, settings: Settings, *,
                broken: str | None = None) -> list[Assessment]:
+    """:func:`assess` on every instance, with batched trajectories (:func:`assess_batch` without its batch
+    figures); ``broken`` names the assumption an audit breaks on purpose (assumptions are then not required)."""
+    return assess_batch(module, claim, instances, settings, broken=broken)[0]
+
+
+def assess_batch(module: TheoremModule, claim: Claim, instances: list, settings: Settings, *,
+                 broken: str | None = None, every: bool = False) -> tuple[list[Assessment], int, str]:
     """:func:`assess` on every instance, with batched trajectories (:func:`prefill_caches`) for those that are
-    evaluated: the ones meeting the claim's assumptions, or all of them in an audit (``broken`` names the assumption
-    broken on purpose; assumptions are then not required).
+    evaluated; returns (assessments, instances batched, the batch's note).
+
+    Evaluated are the instances that meet the claim's assumptions; in an audit (``broken`` names the assumption
+    broken on purpose) all of them, assumptions not required; with ``every`` (verify map) all of them too, each
+    with ``broken`` set to the claim's assumptions it fails (None where it meets them all).
 
     A candidate violation evaluated on a batch's trajectory is assessed again on its own run, so its evidence is
     the single run that ``verify replay`` repeats (a batch may round in another order; that run decides)."""
     caches: list[dict] = [{} for _ in instances]
     tables = [assumption_table(module, claim, inst, cache) for inst, cache in zip(instances, caches, strict=True)]
-    run = [k for k, rows in enumerate(tables)
-           if broken is not None or all(r["verdict"] == HOLDS for r in rows if r["role"] == "claim")]
+    failing = [[r["id"] for r in rows if r["role"] == "claim" and r["verdict"] != HOLDS] for rows in tables]
+    run = [k for k, f in enumerate(failing) if broken is not None or every or not f]
     own = [dict(cache) for cache in caches]  # what the assumption checks left (certified SVMs, ...)
-    prefill_caches(module, claim, [instances[k] for k in run], settings, [caches[k] for k in run])
+    batched, note = prefill_caches(module, claim, [instances[k] for k in run], settings, [caches[k] for k in run])
     out = []
-    for inst, rows, cache, before in zip(instances, tables, caches, own, strict=True):
-        batched = any(k not in before for k in cache)
-        a = assess(module, claim, inst, settings, require_assumptions=broken is None, broken=broken, rows=rows,
-                   cache=cache)
-        if a.verdict == VIOLATED and batched:
-            a = assess(module, claim, inst, settings, require_assumptions=broken is None, broken=broken, rows=rows,
-                       cache=before)
+    for inst, rows, cache, before, fails in zip(instances, tables, caches, own, failing, strict=True):
+        kw: dict[str, Any] = {"require_assumptions": broken is None and not every, "rows": rows,
+                              "broken": (",".join(fails) or None) if every else broken}
+        a = assess(module, claim, inst, settings, cache=cache, **kw)
+        if a.verdict == VIOLATED and any(k not in before for k in cache):
+            a = assess(module, claim, inst, settings, cache=before, **kw)
         out.append(a)
-    return out
+    return out, batched, note
 
 
 def evaluate(claim: Claim, instance: Any, settings: Settings, cache: dict | None = None) -> Evidence:

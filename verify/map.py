@@ -136,12 +136,13 @@ def cell_id(params: dict) -> str:
 # ---------------------------------------------------------------------------------------------- one cell
 def run_map_unit(unit: Any) -> list[dict]:
     """A sweep work unit evaluated whether or not its instances meet the claim's assumptions: the assumption table,
-    one batched trajectory (the model's batch runner) for all of them, the verdict, and confirmation of every
+    one batched trajectory (the model's batch runner) for all of them, the verdict (a candidate seen on the batch is
+    assessed again on its own run: :func:`verify.engine.assess_batch`), and confirmation of every
     candidate violation (as an audit finding when an assumption of the claim fails). One result dict per instance,
     as :func:`verify.sweep.run_unit` writes, plus ``applicable``."""
     from pathlib import Path as _Path
 
-    from verify.engine import assess, assumption_table, finalize, prefill_caches
+    from verify.engine import assess_batch, finalize
     from verify.profiles import get_profile
     from verify.registry import find_claim
     from verify.sweep import RESULT_SCHEMA
@@ -150,14 +151,10 @@ def run_map_unit(unit: Any) -> list[dict]:
     module, claim = find_claim(unit.claim_id)
     profile = get_profile(unit.profile)
     insts = [module.load_instance(j) for j in unit.instances]
-    caches: list[dict] = [{} for _ in insts]
-    tables = [assumption_table(module, claim, inst, caches[k]) for k, inst in enumerate(insts)]
-    batched, note = prefill_caches(module, claim, insts, unit.settings, caches)
+    assessed, batched, note = assess_batch(module, claim, insts, unit.settings, every=True)
     out = []
-    for k, inst in enumerate(insts):
-        failing = [r["id"] for r in tables[k] if r["role"] == "claim" and r["verdict"] != HOLDS]
-        a = assess(module, claim, inst, unit.settings, require_assumptions=False,
-                   broken=",".join(failing) or None, rows=tables[k], cache=caches[k])
+    for k, a in enumerate(assessed):
+        failing = [r["id"] for r in a.assumptions if r["role"] == "claim" and r["verdict"] != HOLDS]
         report = None
         if a.verdict == VIOLATED:
             p = finalize(module, claim, a, unit.settings, profile, _Path(unit.reports) if unit.reports else None,

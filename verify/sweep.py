@@ -57,7 +57,6 @@ from verify.instance import atomic_write_text, dumps
 from verify.theory import Settings
 from verify.verdicts import (
     ERROR,
-    HOLDS,
     INCONCLUSIVE,
     NOT_CONFIRMED,
     RECONSTRUCTION_DEPENDENT,
@@ -153,24 +152,19 @@ def serial_executor(fn: Callable[[WorkUnit], list[dict]], units: Sequence[WorkUn
 
 def run_unit(unit: WorkUnit) -> list[dict]:
     """Evaluate a claim on every instance of a unit: assumptions per instance, one batched trajectory for the
-    applicable ones (via the schema's batch runner), the claim's verdict, and confirmation of every violation
+    applicable ones (via the schema's batch runner), the claim's verdict (a candidate violation seen on the batch
+    is assessed again on its own run: :func:`verify.engine.assess_batch`), and confirmation of every violation
     (mpmath, longer horizon, other representation; :func:`verify.engine.finalize`)."""
-    from verify.engine import assess, assumption_table, finalize, prefill_caches
+    from verify.engine import assess_batch, finalize
     from verify.profiles import get_profile
     from verify.registry import find_claim
 
     module, claim = find_claim(unit.claim_id)
     profile = get_profile(unit.profile)
     insts = [module.load_instance(j) for j in unit.instances]
-    caches: list[dict] = [{} for _ in insts]
-    tables = [assumption_table(module, claim, inst, caches[k]) for k, inst in enumerate(insts)]
-    applicable = [k for k, rows in enumerate(tables)
-                  if all(r["verdict"] == HOLDS for r in rows if r["role"] == "claim")]
-    batched, note = prefill_caches(module, claim, [insts[k] for k in applicable], unit.settings,
-                                   [caches[k] for k in applicable])
+    assessed, batched, note = assess_batch(module, claim, insts, unit.settings)
     out = []
-    for k, inst in enumerate(insts):
-        a = assess(module, claim, inst, unit.settings, rows=tables[k], cache=caches[k])
+    for k, a in enumerate(assessed):
         report = None
         if a.verdict == VIOLATED:
             p = finalize(module, claim, a, unit.settings, profile, Path(unit.reports) if unit.reports else None,
