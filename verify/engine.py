@@ -94,6 +94,11 @@ def assumption_table(module: TheoremModule, claim: Claim, instance: Any, cache: 
     return rows
 
 
+def failing_assumptions(rows: list[dict]) -> list[str]:
+    """The ids of the claim's own assumptions (role ``claim``) that an assumption table does not find to hold."""
+    return [r["id"] for r in rows if r["role"] == "claim" and r["verdict"] != HOLDS]
+
+
 def prefill_caches(module: TheoremModule, claim: Claim, instances: list, settings: Settings,
                    caches: list[dict]) -> tuple[int, str]:
     """Run the model's batch runner (``Model.simulate_batch``) once for ``instances`` and leave each instance's
@@ -132,7 +137,7 @@ def assess_batch(module: TheoremModule, claim: Claim, instances: list, settings:
     the single run that ``verify replay`` repeats (a batch may round in another order; that run decides)."""
     caches: list[dict] = [{} for _ in instances]
     tables = [assumption_table(module, claim, inst, cache) for inst, cache in zip(instances, caches, strict=True)]
-    failing = [[r["id"] for r in rows if r["role"] == "claim" and r["verdict"] != HOLDS] for rows in tables]
+    failing = [failing_assumptions(rows) for rows in tables]
     run = [k for k, f in enumerate(failing) if broken is not None or every or not f]
     own = [dict(cache) for cache in caches]  # what the assumption checks left (certified SVMs, ...)
     batched, note = prefill_caches(module, claim, [instances[k] for k in run], settings, [caches[k] for k in run])
@@ -164,9 +169,8 @@ def assess(module: TheoremModule, claim: Claim, instance: Any, settings: Setting
     A claim whose own code raises gets the verdict "error" (never a finding, never "inconclusive")."""
     cache = {} if cache is None else cache
     rows = assumption_table(module, claim, instance, cache) if rows is None else rows
-    ok = all(r["verdict"] == HOLDS for r in rows if r["role"] == "claim")
-    if require_assumptions and not ok:
-        failing = [r["id"] for r in rows if r["role"] == "claim" and r["verdict"] != HOLDS]
+    failing = failing_assumptions(rows)
+    if require_assumptions and failing:
         return Assessment(instance, rows, None, NOT_APPLICABLE, status=f"assumptions not met: {failing}")
     try:
         ev = evaluate(claim, instance, settings, cache)

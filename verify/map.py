@@ -142,11 +142,11 @@ def run_map_unit(unit: Any) -> list[dict]:
     as :func:`verify.sweep.run_unit` writes, plus ``applicable``."""
     from pathlib import Path as _Path
 
-    from verify.engine import assess_batch, finalize
+    from verify.engine import assess_batch, failing_assumptions, finalize
     from verify.profiles import get_profile
     from verify.registry import find_claim
     from verify.sweep import RESULT_SCHEMA
-    from verify.verdicts import HOLDS, VIOLATED
+    from verify.verdicts import VIOLATED
 
     module, claim = find_claim(unit.claim_id)
     profile = get_profile(unit.profile)
@@ -154,7 +154,7 @@ def run_map_unit(unit: Any) -> list[dict]:
     assessed, batched, note = assess_batch(module, claim, insts, unit.settings, every=True)
     out = []
     for k, a in enumerate(assessed):
-        failing = [r["id"] for r in a.assumptions if r["role"] == "claim" and r["verdict"] != HOLDS]
+        failing = failing_assumptions(a.assumptions)
         report = None
         if a.verdict == VIOLATED:
             p = finalize(module, claim, a, unit.settings, profile, _Path(unit.reports) if unit.reports else None,
