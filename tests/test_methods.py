@@ -112,6 +112,53 @@ def _fo(unit, lg, gap=0.0):  # type: ignore[no-untyped-def]
                            log_loss_gap=np.asarray(gap, dtype=float))
 
 
+def _generic(method):  # type: ignore[no-untyped-def]
+    """The same chain with its fused path off: every step builds the Update link by link."""
+    plain = methods.Chain(method.name, method.transforms, method.geometry, method.config)
+    object.__setattr__(plain, "_log_links", None)
+    return plain
+
+
+@pytest.mark.parametrize("name", ["gd", "ngd", "polyak"])
+@pytest.mark.parametrize("backend", ["numpy", "mpmath", "torch"])
+def test_the_fused_step_is_the_generic_step_bit_for_bit(name: str, backend: str) -> None:
+    """Chain's fused path (gradient() then links that only shift the log scale, Euclidean geometry) gives the
+    values the generic path gives, bit for bit, over whole runs of both representations, and for a
+    schedule and a per-block gradient of array parameters too."""
+    if backend == "torch":
+        pytest.importorskip("torch")
+    from verify.trajectory import run
+
+    bk = get_backend(backend, dps=30) if backend == "mpmath" else get_backend(backend)
+    insts = [generate(2, 3, 8, seed=s, tokens="orthonormal", noise=0.2) for s in (1, 2)]
+    rule = make_method(name, eta=0.3) if name != "polyak" else make_method(name, c=1.5)
+    assert rule._log_links is not None
+    for rep in ("gram", "dense"):
+        prob = ac.build_problem(bk, ac.stack(insts), rep)
+        fused, generic = run(prob, rule, 12, [3, 12]), run(prob, _generic(rule), 12, [3, 12])
+        for key in ("loss", "log_grad_norm", "W"):
+            a, b = np.asarray(fused.records[key], dtype=object), np.asarray(generic.records[key], dtype=object)
+            assert a.shape == b.shape and all(x == y for x, y in zip(a.ravel(), b.ravel(), strict=True)), key
+        assert np.array_equal(fused.max_rel_error, generic.max_rel_error)
+    fo = _fo(np.full((2, 3), 0.5), [0.3, -700.0], [-2.0, -5.0])
+    for method in (chain(gradient(), methods.scale_by_schedule(0.7, 0.5), normalize(), scale(2.0)),
+                   chain(gradient(per_block=True), normalize(), methods.scale_by_polyak(3.0))):
+        assert method._log_links is not None
+        params = np.linspace(-1.0, 1.0, 6).reshape(2, 3)
+        for t in (0, 7):
+            got, want = method.update(params, None, fo, t)[0], _generic(method).update(params, None, fo, t)[0]
+            assert np.array_equal(got.view(np.int64), want.view(np.int64))
+
+
+def test_only_log_scale_chains_on_the_euclidean_geometry_are_fused() -> None:
+    assert make_method("adam")._log_links is None  # a link with state
+    assert make_method("signgd")._log_links is None  # a link that changes the direction
+    assert make_method("lp-md", p=3.0, eta=0.1)._log_links is None  # another geometry
+    assert chain(gradient(log_space=False), scale(0.1))._log_links is None  # a factor, not a log scale
+    assert chain(gradient(term="data"), scale(0.1))._log_links is None  # one term of the objective
+    assert chain(scale(0.1))._log_links is None  # no gradient at its head
+
+
 def test_block_rule_normalizes_each_block_and_keeps_a_zero_block_still() -> None:
     u = np.zeros((1, 3))
     W = np.ones((1, 2, 2))

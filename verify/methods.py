@@ -115,6 +115,10 @@ class Transform(Protocol):
 
     def update(self, u: Update | None, state: Any, fo: Any, t: int) -> tuple[Update, Any]: ...
 
+    # Optional: ``log_shift(ls, fo, t) -> ls'``, for a stateless link that only changes the log scale of an
+    # update in log form (normalize, scale, a schedule, Polyak's length). A chain of gradient() and such links
+    # on the Euclidean geometry then steps without building the intermediate updates (Chain's fused path).
+
 
 class Geometry(Protocol):
     """Where the final update is applied: ``apply(params, state, u) -> (new_params, state')``."""
@@ -275,6 +279,9 @@ class Scale:
     def update(self, u: Update | None, state: None, fo: Any, t: int) -> tuple[Update, None]:
         return _lengthened(_needs(u, "scale()"), math.log(self.eta), self.eta), None
 
+    def log_shift(self, ls: Any, fo: Any, t: int) -> Any:
+        return ls + math.log(self.eta)
+
 
 def _lengthened(u: Update, log_eta: float, eta: float) -> Update:
     """u times eta > 0: in log form log eta is added to the log scale, otherwise eta multiplies the factor (or
@@ -287,6 +294,14 @@ def _lengthened(u: Update, log_eta: float, eta: float) -> Update:
         return u._replace(factor=eta)
     fac = tuple(eta * v for v in u.factor) if isinstance(u.factor, tuple) else eta * u.factor
     return u._replace(factor=fac)
+
+
+def _shifted(u: Update, shift: Callable[[Any, Any, int], Any], fo: Any, t: int) -> Update:
+    """u with ``shift`` applied to its log scale (to each block's, for per-block log scales)."""
+    with _quiet(u):
+        ls = (tuple(shift(v, fo, t) for v in u.log_scale) if isinstance(u.log_scale, tuple)
+              else shift(u.log_scale, fo, t))
+    return u._replace(log_scale=ls)
 
 
 def scale(eta: float) -> Scale:
@@ -309,8 +324,13 @@ class ScaleBySchedule:
 
     def update(self, u: Update | None, state: None, fo: Any, t: int) -> tuple[Update, None]:
         u = _needs(u, "scale_by_schedule()")
-        le = math.log(self.eta) - self.power * math.log(t + 1)
-        return _lengthened(u, le, self.eta * (t + 1) ** -self.power), None  # (eta itself at t = 0)
+        return _lengthened(u, self._log_eta(t), self.eta * (t + 1) ** -self.power), None  # (eta itself at t = 0)
+
+    def _log_eta(self, t: int) -> float:
+        return math.log(self.eta) - self.power * math.log(t + 1)
+
+    def log_shift(self, ls: Any, fo: Any, t: int) -> Any:
+        return ls + self._log_eta(t)
 
 
 def scale_by_schedule(eta: float, power: float) -> ScaleBySchedule:
@@ -333,9 +353,10 @@ class Normalize:
 
     def update(self, u: Update | None, state: None, fo: Any, t: int) -> tuple[Update, None]:
         u = _needs(u, "normalize()", log_form=True, unit=True)
-        with _quiet(u):
-            ls = tuple(v * 0 for v in u.log_scale) if isinstance(u.log_scale, tuple) else u.log_scale * 0
-        return u._replace(log_scale=ls), None
+        return _shifted(u, self.log_shift, fo, t), None
+
+    def log_shift(self, ls: Any, fo: Any, t: int) -> Any:
+        return ls * 0
 
 
 def normalize() -> Normalize:
@@ -356,11 +377,10 @@ class ScaleByPolyak:
 
     def update(self, u: Update | None, state: None, fo: Any, t: int) -> tuple[Update, None]:
         u = _needs(u, "scale_by_polyak()", log_form=True, unit=True)
-        gap, lc = fo.log_loss_gap, math.log(self.c)
-        with _quiet(u):
-            ls = (tuple(gap - lc - v for v in u.log_scale) if isinstance(u.log_scale, tuple)
-                  else gap - lc - u.log_scale)
-        return u._replace(log_scale=ls), None
+        return _shifted(u, self.log_shift, fo, t), None
+
+    def log_shift(self, ls: Any, fo: Any, t: int) -> Any:
+        return fo.log_loss_gap - math.log(self.c) - ls
 
 
 def scale_by_polyak(c: float) -> ScaleByPolyak:
@@ -869,12 +889,23 @@ class Chain:
     """A method: transforms applied in order to an update that starts empty, then the geometry applies it.
 
     ``config`` is what :meth:`to_json` writes besides the name. A chain whose parts are all stateless has state
-    None (so ``update(params, None, fo, t)`` works for it)."""
+    None (so ``update(params, None, fo, t)`` works for it).
+
+    **Fused path.** When the chain is ``gradient()`` followed by links that only shift the log scale (each has
+    ``log_shift``: normalize, scale, a schedule, Polyak's length) on the Euclidean geometry, and the parameters
+    are one array, a step is ``params - e^{ls} direction`` with ls = log ||grad L|| shifted by each link in
+    turn: the same operations, in the same order, as the generic path (so the same values, bit for bit;
+    tests/test_methods.py checks it), without building an Update per link. At small shapes that saves a
+    quarter of a whole step's time (benchmarks/ladder.py)."""
 
     name: str
     transforms: tuple[Transform, ...]
     geometry: Geometry = EUCLIDEAN
     config: dict = field(default_factory=dict)
+    _log_links: tuple | None = field(init=False, default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_log_links", _log_scale_links(self.transforms, self.geometry))
 
     @property
     def needs_loss_gap(self) -> bool:
@@ -887,6 +918,12 @@ class Chain:
         return None if geo is None and all(s is None for s in states) else ChainState(states, geo)
 
     def update(self, params: Any, state: ChainState | None, fo: Any, t: int) -> tuple[Any, ChainState | None]:
+        if self._log_links is not None and not isinstance(fo.unit_grad, tuple):
+            ls = fo.log_grad_norm
+            for link in self._log_links:
+                ls = link.log_shift(ls, fo, t)
+            d = fo.unit_grad
+            return _subtract_from(params, _per_entry(elementwise_exp(ls), np.ndim(d)) * d, fresh=True), None
         states = state.transforms if state is not None else (None,) * len(self.transforms)
         u: Update | None = None
         new_states = []
@@ -906,6 +943,20 @@ class Chain:
 
     def to_json(self) -> dict:
         return {"name": self.name, **self.config}
+
+
+def _log_scale_links(transforms: tuple, geometry: Any) -> tuple | None:
+    """The links after a plain ``gradient()`` when every one has ``log_shift`` and the geometry is the Euclidean
+    one, for Chain's fused path; else None. Such links are stateless and keep the update in log form of norm
+    e^{log_scale}, so the generic path's checks (``_needs``) always pass there."""
+    if not transforms or type(geometry) is not Euclidean:
+        return None
+    head, rest = transforms[0], transforms[1:]
+    if type(head) is not Gradient or not head.log_space or head.term is not None:
+        return None
+    if not all(callable(getattr(tr, "log_shift", None)) for tr in rest):
+        return None
+    return tuple(rest)
 
 
 def chain(*transforms: Transform, geometry: Geometry = EUCLIDEAN, name: str = "chain",
