@@ -392,6 +392,35 @@ def matvec_fraction(K: np.ndarray, s_per_step: float, repeats: int) -> dict:
     return {"matvec_gflops": mv, "ours_gflops": ours, "fraction": ours / mv}
 
 
+def bench_ladder(quick: bool) -> dict:
+    """(f') Where the numpy Gram step's time goes beyond the plain one (benchmarks/ladder.py): the plain loop, + the
+    log-scaled step kernel, + the precision watch, and the project's run, interleaved in one process; each rung
+    checked against the project (1e-12 relative) first. Ratios: rung time / plain time, per round."""
+    from benchmarks import competent as cb
+    from benchmarks import ladder
+
+    batches = [1, 64] if quick else F_BATCHES
+    reps = 3 if quick else 5
+    out: dict = {"method": "ngd", "eta": 0.1, "repeats": reps, "rows": []}
+    for n, T, d in F_SHAPES:
+        for B in batches:
+            batch = batch_of(B, n, T, d)
+            steps = _steps_for(B, n, T, d)
+            rungs = ladder.rungs(batch, 0.1)
+            ref = _ours_run("numpy", "gram", batch, 20)()
+            agree = {k: cb.agreement(k, ref, f(20)) for k, f in rungs.items()}
+            contenders = {**{k: (lambda f=f, s=steps: f(s)) for k, f in rungs.items()},
+                          "project": _ours_run("numpy", "gram", batch, steps)}
+            times = cb.interleaved(contenders, reps)
+            row = {"shape": [n, T, d], "B": B, "timed_steps": steps, "agreement": agree,
+                   "s_per_step_median": {k: float(np.median(v)) / steps for k, v in times.items()},
+                   "times_plain": {k: cb.ratio_stats(times, "plain", k) for k in contenders if k != "plain"}}
+            out["rows"].append(row)
+            print(f"# (f') {n},{T},{d} B={B}: " + ", ".join(
+                f"{k} {v['median']:.2f}x" for k, v in row["times_plain"].items()), file=sys.stderr, flush=True)
+    return out
+
+
 # ------------------------------------------------------------------------------------------------ (g)
 def bench_hp_competent(quick: bool) -> dict:
     """(g) 50 digits, n = 4, T = 5, d = 40: the project's mpmath Gram run against a plain ``mpmath.fdot`` Gram
@@ -531,7 +560,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="small repeats and horizons (a smoke run)")
     p.add_argument("--out", default=str(Path(__file__).with_name("results.json")))
-    p.add_argument("--only", help="comma-separated subset of: competent,hp_competent,gpu,throughput,"
+    p.add_argument("--only", help="comma-separated subset of: competent,ladder,hp_competent,gpu,throughput,"
                    "high_precision,horizon,overhead,scaling")
     p.add_argument("--merge", nargs="+", metavar="JSON", help="merge partial result files (from --only runs) "
                    "into --out and print the table, instead of measuring")
@@ -546,7 +575,8 @@ def main(argv: list[str] | None = None) -> int:
         print(table(merged))
         print(f"wrote {args.out}")
         return 0
-    sections = {"competent": bench_competent, "hp_competent": bench_hp_competent, "gpu": bench_gpu,
+    sections = {"competent": bench_competent, "ladder": bench_ladder, "hp_competent": bench_hp_competent,
+                "gpu": bench_gpu,
                 "throughput": bench_throughput, "high_precision": bench_high_precision, "overhead": bench_overhead,
                 "scaling": bench_scaling, "horizon": bench_horizon}
     chosen = args.only.split(",") if args.only else list(sections)
