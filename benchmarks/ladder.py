@@ -12,8 +12,8 @@ Each rung is the rung below it plus one feature of the project's step, written a
 4. the project itself, ``verify.trajectory.run`` with ``make_rule("ngd")``: the same arithmetic, plus the method
    chain (gradient, normalize, scale), the runner's per-step bookkeeping and one checkpoint at the end.
 
-Every rung returns the coefficients c, and :func:`bench` checks each against the project (1e-12 relative on W)
-before timing it.
+Every rung returns the coefficients c; ``benchmarks/run.py --only ladder`` rebuilds W from them and checks it
+against the project's (1e-12 relative) before timing the rung.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from theorems.attention import classifier as ac
 from theorems.attention import step_kernel
 
 TOL = 1e-8  # verify.trajectory.DEFAULT_TOL
-EPS = 2.0**-52  # the float64 backend's eps (verify.backends)
+EPS = 2.0**-53  # the float64 backend's unit roundoff (verify.backends)
 
 
 def kernel_ngd(batch: ac.Batch, steps: int, eta: float, K: np.ndarray, a0: np.ndarray) -> np.ndarray:

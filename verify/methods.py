@@ -895,8 +895,8 @@ class Chain:
     ``log_shift``: normalize, scale, a schedule, Polyak's length) on the Euclidean geometry, and the parameters
     are one array, a step is ``params - e^{ls} direction`` with ls = log ||grad L|| shifted by each link in
     turn: the same operations, in the same order, as the generic path (so the same values, bit for bit;
-    tests/test_methods.py checks it), without building an Update per link. At small shapes that saves a
-    quarter of a whole step's time (benchmarks/ladder.py)."""
+    tests/test_methods.py checks it), without building an Update per link. At small shapes that
+    bookkeeping was up to about a fifth of a whole step's time (docs/performance.md)."""
 
     name: str
     transforms: tuple[Transform, ...]
