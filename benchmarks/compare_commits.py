@@ -4,7 +4,8 @@
     .venv/bin/python benchmarks/compare_commits.py --old /tmp/old [--quick] [--out benchmarks/before_after.json]
 
 Every measurement runs in a fresh subprocess whose imports come from one tree (PYTHONPATH and the working
-directory), alternating old and new, ``--repeats`` rounds; ratios are old / new per round (above 1: the new
+directory), alternating old and new (the old tree first in even rounds, the new one in odd rounds, so that an
+order effect favours neither), ``--repeats`` rounds; ratios are old / new per round (above 1: the new
 tree is faster), reported as min / median / max. Measured:
 
 - float64 runs (verify.trajectory.run, NGD, default log checkpoints) at several shapes and batch sizes;
@@ -70,6 +71,11 @@ def _run_case(tree: Path, backend: str, rep: str, B: int, n: int, T: int, d: int
     return float(dt), int(rss), float(nw)
 
 
+def _swap(x: tuple, y: tuple) -> tuple[tuple, tuple]:
+    """(y, x): the odd rounds run the new tree first, so that an order effect does not favour either tree."""
+    return y, x
+
+
 def _stats(old: list[float], new: list[float]) -> dict:
     r = sorted(o / n for o, n in zip(old, new, strict=True))
     return {"min": r[0], "median": statistics.median(r), "max": r[-1],
@@ -86,9 +92,9 @@ def compare_runs(old: Path, repeats: int, quick: bool) -> list[dict]:
     rows = []
     for case in cases:
         t_old, t_new, agree = [], [], []
-        for _ in range(repeats):
-            a = _run_case(old, *case)
-            b = _run_case(NEW, *case)
+        for i in range(repeats):
+            a, b = (_run_case(old, *case), _run_case(NEW, *case)) if i % 2 == 0 else \
+                _swap(_run_case(NEW, *case), _run_case(old, *case))
             t_old.append(a[0])
             t_new.append(b[0])
             agree.append(abs(a[2] - b[2]) / abs(a[2]))
@@ -104,9 +110,9 @@ def compare_high_precision(old: Path, repeats: int) -> dict:
     case = (1, 4, 5, 40, 20)
     times: dict[str, list[float]] = {"old mpmath": [], "new mpmath": [], "new arb": []}
     norms: dict[str, float] = {}
-    for _ in range(repeats):
-        for key, tree, backend in (("old mpmath", old, "mpmath"), ("new mpmath", NEW, "mpmath"),
-                                   ("new arb", NEW, "arb")):
+    order = [("old mpmath", old, "mpmath"), ("new mpmath", NEW, "mpmath"), ("new arb", NEW, "arb")]
+    for i in range(repeats):
+        for key, tree, backend in (order if i % 2 == 0 else order[::-1]):
             dt, _, nw = _run_case(tree, backend, "gram", *case)
             times[key].append(dt)
             norms[key] = nw
@@ -119,8 +125,8 @@ def compare_high_precision(old: Path, repeats: int) -> dict:
 def compare_check(old: Path, repeats: int) -> dict:
     cmd = [sys.executable, "-m", "verify", "check", "vdt24.ngd-rate", "--profile", "ci", "--json", "--quiet"]
     t_old, t_new, outs = [], [], {}
-    for _ in range(repeats):
-        for tree, ts in ((old, t_old), (NEW, t_new)):
+    for i in range(repeats):
+        for tree, ts in ((old, t_old), (NEW, t_new)) if i % 2 == 0 else ((NEW, t_new), (old, t_old)):
             t0 = time.perf_counter()
             p = subprocess.run(cmd, cwd=tree, env=_env(tree), capture_output=True, text=True)
             ts.append(time.perf_counter() - t0)

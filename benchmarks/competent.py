@@ -302,14 +302,18 @@ def ulp_ratio(x: float) -> float:
 # ---------------------------------------------------------------------------------------------- timing
 def interleaved(contenders: dict[str, Callable[[], Any]], repeats: int) -> dict[str, list[float]]:
     """Wall times of each contender, ``repeats`` rounds, every round timing each contender once in turn (so a
-    burst of load on the shared machine hits all of them alike); one untimed warm-up call each first."""
+    burst of load on the shared machine hits all of them alike); one untimed warm-up call each first. Round i
+    starts at the i-th contender (the order rotates), so that running after a given neighbour, whose data may
+    still be in the caches, favours none of them."""
     import time
 
     for f in contenders.values():
         f()
     out: dict[str, list[float]] = {k: [] for k in contenders}
-    for _ in range(max(3, repeats)):
-        for k, f in contenders.items():
+    names = list(contenders)
+    for i in range(max(3, repeats)):
+        for k in names[i % len(names):] + names[:i % len(names)]:
+            f = contenders[k]
             t0 = time.perf_counter()
             f()
             out[k].append(time.perf_counter() - t0)
