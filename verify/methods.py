@@ -287,9 +287,7 @@ def _lengthened(u: Update, log_eta: float, eta: float) -> Update:
     """u times eta > 0: in log form log eta is added to the log scale, otherwise eta multiplies the factor (or
     becomes it)."""
     if u.log_scale is not None:
-        with _quiet(u):
-            ls = tuple(v + log_eta for v in u.log_scale) if isinstance(u.log_scale, tuple) else u.log_scale + log_eta
-        return u._replace(log_scale=ls)
+        return _shifted(u, lambda v, fo, t: v + log_eta, None, 0)
     if u.factor is None:
         return u._replace(factor=eta)
     fac = tuple(eta * v for v in u.factor) if isinstance(u.factor, tuple) else eta * u.factor
