@@ -159,7 +159,7 @@ def _materialize(u: Update, k: int | None) -> Any:
         if u.dead is not None:
             dead = _part(u.dead, k)
             ls = np.where(dead, _NEG_INF, ls) if np.ndim(ls) else (_NEG_INF if bool(np.all(dead)) else ls)
-        step = _per_entry(elementwise_exp(ls), nd) * d
+        step = _exp_times(ls, d)
     elif fac is not None:
         step = (fac if np.ndim(fac) == 0 else _per_entry(fac, nd)) * d
     else:
@@ -167,6 +167,12 @@ def _materialize(u: Update, k: int | None) -> Any:
     if div is not None:
         step = _divide_fresh(step, _per_entry(div, nd)) if step is not d else step / _per_entry(div, nd)
     return step
+
+
+def _exp_times(ls: Any, d: Any) -> Any:
+    """e^{ls} d, with ls (B,) scaling each batch entry of d: a log-form update materialized (the generic path and
+    Chain's fused path share it, so the two give the same values bit for bit)."""
+    return _per_entry(elementwise_exp(ls), np.ndim(d)) * d
 
 
 def _elementwise_fns(*arrays: Any) -> tuple[Callable, Callable, Callable]:
@@ -920,8 +926,7 @@ class Chain:
             ls = fo.log_grad_norm
             for link in self._log_links:
                 ls = link.log_shift(ls, fo, t)
-            d = fo.unit_grad
-            return _subtract_from(params, _per_entry(elementwise_exp(ls), np.ndim(d)) * d, fresh=True), None
+            return _subtract_from(params, _exp_times(ls, fo.unit_grad), fresh=True), None
         states = state.transforms if state is not None else (None,) * len(self.transforms)
         u: Update | None = None
         new_states = []
