@@ -71,9 +71,10 @@ def _run_case(tree: Path, backend: str, rep: str, B: int, n: int, T: int, d: int
     return float(dt), int(rss), float(nw)
 
 
-def _swap(x: tuple, y: tuple) -> tuple[tuple, tuple]:
-    """(y, x): the odd rounds run the new tree first, so that an order effect does not favour either tree."""
-    return y, x
+def _in_turn(items: tuple, i: int) -> tuple:
+    """``items`` in round i's order: as given in even rounds, reversed in odd ones, so that an order effect (the
+    second run finding warm caches) favours none of them."""
+    return items if i % 2 == 0 else items[::-1]
 
 
 def _stats(old: list[float], new: list[float]) -> dict:
@@ -93,8 +94,8 @@ def compare_runs(old: Path, repeats: int, quick: bool) -> list[dict]:
     for case in cases:
         t_old, t_new, agree = [], [], []
         for i in range(repeats):
-            a, b = (_run_case(old, *case), _run_case(NEW, *case)) if i % 2 == 0 else \
-                _swap(_run_case(NEW, *case), _run_case(old, *case))
+            got = {tree: _run_case(tree, *case) for tree in _in_turn((old, NEW), i)}
+            a, b = got[old], got[NEW]
             t_old.append(a[0])
             t_new.append(b[0])
             agree.append(abs(a[2] - b[2]) / abs(a[2]))
@@ -110,9 +111,9 @@ def compare_high_precision(old: Path, repeats: int) -> dict:
     case = (1, 4, 5, 40, 20)
     times: dict[str, list[float]] = {"old mpmath": [], "new mpmath": [], "new arb": []}
     norms: dict[str, float] = {}
-    order = [("old mpmath", old, "mpmath"), ("new mpmath", NEW, "mpmath"), ("new arb", NEW, "arb")]
+    order = (("old mpmath", old, "mpmath"), ("new mpmath", NEW, "mpmath"), ("new arb", NEW, "arb"))
     for i in range(repeats):
-        for key, tree, backend in (order if i % 2 == 0 else order[::-1]):
+        for key, tree, backend in _in_turn(order, i):
             dt, _, nw = _run_case(tree, backend, "gram", *case)
             times[key].append(dt)
             norms[key] = nw
@@ -126,7 +127,7 @@ def compare_check(old: Path, repeats: int) -> dict:
     cmd = [sys.executable, "-m", "verify", "check", "vdt24.ngd-rate", "--profile", "ci", "--json", "--quiet"]
     t_old, t_new, outs = [], [], {}
     for i in range(repeats):
-        for tree, ts in ((old, t_old), (NEW, t_new)) if i % 2 == 0 else ((NEW, t_new), (old, t_old)):
+        for tree, ts in _in_turn(((old, t_old), (NEW, t_new)), i):
             t0 = time.perf_counter()
             p = subprocess.run(cmd, cwd=tree, env=_env(tree), capture_output=True, text=True)
             ts.append(time.perf_counter() - t0)
