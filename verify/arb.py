@@ -212,6 +212,11 @@ x + log1p(e^{-x}). Both hold for every x, so the choice never costs rigor; neith
 same ball (whose radii would add)."""
 
 
+sigmoid = _ufunc(lambda v: 1 / (1 + (-_ball(v)).exp()))
+sigmoid.__doc__ = """1 / (1 + e^{-x}) as written: Arb has no exponent range to leave, so e^{-x} neither overflows nor
+underflows, and the ball enters once (no branch on its sign, which a ball straddling 0 could not decide)."""
+
+
 def _signed_power(v: Any, r: Any) -> Any:
     """sign(v)|v|^r for a ball v and r > 0: the function is increasing, so a ball that contains 0 (whose sign is
     undecided) maps into the union of the images of its two ends, [-|lo|^r, hi^r]; a ball of one sign is mapped

@@ -227,6 +227,7 @@ class Backend:
     device: str = "cpu"
     prec: int = 0
     _softplus: Callable[[Array], Array] | None = field(default=None, repr=False)
+    _sigmoid: Callable[[Array], Array] | None = field(default=None, repr=False)
     _shift: Callable[[Array], Array] | None = field(default=None, repr=False)
 
     def asarray(self, x: Any) -> Array:
@@ -238,6 +239,15 @@ class Backend:
         if self._softplus is not None:
             return self._softplus(x)
         return self.xp.maximum(x, 0) + self.log1p(self.exp(-abs(x)))
+
+    def sigmoid(self, x: Array) -> Array:
+        """1 / (1 + e^{-x}) without overflow and with one transcendental: z = e^{-|x|}, then 1 / (1 + z) where
+        x >= 0 and z / (1 + z) below (Arb balls: verify.arb.sigmoid). Where e^{-softplus(-x)} takes three
+        rounded transcendentals, this is two roundings from z's."""
+        if self._sigmoid is not None:
+            return self._sigmoid(x)
+        z = self.exp(-abs(x))
+        return self.xp.where(x >= 0, 1, z) / (1 + z)
 
     def shift_of(self, x: Array) -> Array:
         """A value to shift by where *any* value gives the same exact result (the reference of a log-sum-exp, a
@@ -617,6 +627,7 @@ def arb_backend(dps: int = 50, prec: int | None = None) -> Backend:
         xp=arb.BALLS,
         prec=prec,
         _softplus=arb.softplus,
+        _sigmoid=arb.sigmoid,
         _shift=arb.midpoints,
     )
 

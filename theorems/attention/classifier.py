@@ -254,15 +254,14 @@ def softmax_logistic_kernel(bk: Backend, a: Array, g: Array, opt: np.ndarray, me
     ninf = bk.asarray(-math.inf)
     m = bk.shift_of(xp.max(xp.where(nonref, delta, ninf), axis=-1))  # (B, n), m_i <= 0 (balls: the midpoint)
     w = xp.where(nonref, bk.exp(xp.where(nonref, delta - m[..., None], 0)), 0)  # e^{delta - m}, in [0, 1]
-    log_S = m + bk.log(xp.sum(w, axis=-1))  # log sum_{t != r} e^{a_t - a_r}
-    log_1pS = bk.softplus(log_S)
-    s_hat = w * bk.exp(-log_1pS)[..., None]  # s_t = e^{m} s_hat_t for t != r
+    sum_w = xp.sum(w, axis=-1)  # S = e^{m} sum_w, sum_w in [1, T - 1]
+    e_m = bk.exp(m)
+    s_hat = w * (1 / (1 + e_m * sum_w))[..., None]  # s_t = e^{m} s_hat_t for t != r; 1 + S cannot overflow
     g_r = _take(g, r)
     dg = g - g_r[..., None]  # g_t - g_r
     D_hat = xp.sum(s_hat * dg, axis=-1)  # gbar - g_r = e^{m} D_hat
-    e_m = bk.exp(m)
     gbar = g_r + e_m * D_hat
-    lprime = -bk.exp(-bk.softplus(gbar))  # l'(gbar) = -sigmoid(-gbar)
+    lprime = -bk.sigmoid(-gbar)  # l'(gbar) = -sigmoid(-gbar)
     M = bk.shift_of(xp.max(m, axis=-1))  # (B,)
     coef = lprime * bk.exp(m - M[:, None]) / (n if pad is None else pad.n[:, None])
     if pad is not None:  # the copies that pad an instance's sequences weigh nothing
@@ -273,6 +272,8 @@ def softmax_logistic_kernel(bk: Backend, a: Array, g: Array, opt: np.ndarray, me
     if not metrics:
         return KernelOut(G_hat, M, None, None, None, r)
 
+    log_S = m + bk.log(sum_w)  # log sum_{t != r} e^{a_t - a_r}: S itself may underflow
+    log_1pS = bk.softplus(log_S)
     sp = bk.softplus(-gbar)
     loss = xp.mean(sp, axis=-1) if pad is None else xp.sum(sp * pad.weight, axis=-1) / pad.n
 

@@ -13,16 +13,16 @@ checks it), with about half the calls:
   right from +0, which the columns repeat in the same order (checked at import, bit for bit with signed zeros,
   on wide-ranging data; where this numpy sums otherwise, the column sums are off). A column max can differ from
   numpy's only in the sign of a zero maximum m_i (a row whose top logits are zeros of both signs); e^{m},
-  delta - m and log S do not see that sign, so G_hat and r are bit for bit the same, and the log scale M
+  delta - m and sum_t w_t do not see that sign, so G_hat and r are bit for bit the same, and the log scale M
   equals the generic one (as a number: its sign may differ where it is 0);
 - delta_{i,t} = a_{i,t} - a_{i,r} gets -inf at t = r in place, so m_i = max_{t != r} delta and
   w = e^{delta - m} (0 at r) need no masks;
-- reductions call the ufunc's ``reduce`` (no ``np.sum`` wrapper), softplus is inlined
-  (max(x, 0) + log1p(e^{-|x|})), and temporaries are overwritten where the value is not read again.
+- reductions call the ufunc's ``reduce`` (no ``np.sum`` wrapper), the sigmoid is inlined, and temporaries are
+  overwritten where the value is not read again.
 
-With the log scale M = max_i m_i and s_hat = w / (1 + S), S = sum_{t != r} e^{delta - m}:
+With the log scale M = max_i m_i, w_t = e^{delta_t - m} and s_hat = w / (1 + e^{m} sum_{t != r} w_t):
 
-    D_hat_i = sum_t s_hat (g_t - g_r),  gbar_i = g_r + e^{m} D_hat,  l'_i = -e^{-softplus(gbar)},
+    D_hat_i = sum_t s_hat (g_t - g_r),  gbar_i = g_r + e^{m} D_hat,  l'_i = -sigmoid(-gbar),
     G_hat_{i,t} = l'_i e^{m - M} / n * s_hat_t ((g_t - g_r) - e^{m} D_hat)   (t != r),
     G_hat_{i,r} = -sum_{t != r} G_hat_{i,t}.
 
@@ -101,13 +101,14 @@ def applies(a: object, T: int) -> bool:
     return T >= 2 and is_float64_array(a)
 
 
-def _softplus(x: np.ndarray) -> np.ndarray:
-    """log(1 + e^x) = max(x, 0) + log1p(e^{-|x|}), as Backend.softplus evaluates it."""
-    t = np.abs(x)
-    np.negative(t, out=t)
-    np.exp(t, out=t)
-    np.log1p(t, out=t)
-    return np.add(np.maximum(x, 0), t, out=t)
+def _minus_sigmoid_of_minus(x: np.ndarray) -> np.ndarray:
+    """l'(x) = -sigmoid(-x), as -Backend.sigmoid(-x) evaluates it: with z = e^{-|x|}, -(1 / (1 + z)) where
+    -x >= 0 (x <= 0) and -(z / (1 + z)) elsewhere. IEEE division is symmetric in sign, so dividing -1 or -z
+    gives the same bits as negating the quotient."""
+    z = np.abs(x)
+    np.exp(np.negative(z, out=z), out=z)
+    num = np.where(x <= 0, -1.0, -z)
+    return np.divide(num, np.add(z, 1.0, out=z), out=num)
 
 
 def step_coefficients(a: np.ndarray, g: np.ndarray, pad: Any = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -121,20 +122,17 @@ def step_coefficients(a: np.ndarray, g: np.ndarray, pad: Any = None) -> tuple[np
     delta.reshape(-1)[at_r] = -np.inf
     m = _row_max(delta)  # max_{t != r} (a_t - a_r)
     w = np.exp(np.subtract(delta, m[:, None], out=delta), out=delta)  # e^{delta - m}, 0 at r
-    log_S = m + np.log(_row_sum(w))
-    log_1pS = _softplus(log_S)
-    s_hat = np.multiply(w, np.exp(np.negative(log_1pS, out=log_1pS))[:, None], out=w)
+    e_m = np.exp(m)
+    inv = np.multiply(e_m, _row_sum(w))
+    np.divide(1.0, np.add(inv, 1.0, out=inv), out=inv)  # 1 / (1 + e^{m} sum_w)
+    s_hat = np.multiply(w, inv[:, None], out=w)
     gr = g.reshape(B * n, T)
     g_r = gr.reshape(-1)[at_r]
     dg = gr - g_r[:, None]
     D_hat = _row_sum(s_hat * dg)
-    e_m = np.exp(m)
     eD = np.multiply(e_m, D_hat, out=e_m)
     gbar = g_r + eD
-    lprime = _softplus(gbar)
-    np.negative(lprime, out=lprime)
-    np.exp(lprime, out=lprime)
-    np.negative(lprime, out=lprime)
+    lprime = _minus_sigmoid_of_minus(gbar)
     M = _max(m.reshape(B, n), axis=1)
     shift = np.subtract(m.reshape(B, n), M[:, None]).reshape(B * n)
     coef = np.divide(np.multiply(lprime, np.exp(shift, out=shift), out=lprime), n if pad is None else pad.rows,
