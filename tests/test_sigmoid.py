@@ -2,8 +2,9 @@
 
 sigmoid(x) = 1 / (1 + e^{-x}) is evaluated from z = e^{-|x|} as 1 / (1 + z) (x >= 0) or z / (1 + z) (x < 0), so it
 neither overflows nor loses relative accuracy in the tail where the result is e^{x}. The reference is mpmath at 40
-digits. Each float backend must be within 3 units of roundoff of it wherever the result is a normal float64
-(z: 1/2 ulp from exp; 1 + z and the quotient: one rounding each), and within the smallest subnormal of it below
+digits. Each float backend must be within 4 units of roundoff u = 2^-53 of it wherever the result is a normal
+float64 (z: within 1 ulp, 2u, from a libm exp, and its error passes to z / (1 + z) with a factor 1 / (1 + z) <= 1;
+1 + z and the quotient: u each; measured: at most 2.7u with numpy), and within the smallest subnormal of it below
 (jax on CPU: or 0 there, since XLA flushes subnormals).
 """
 
@@ -35,13 +36,13 @@ def assert_accurate(got: np.ndarray, xs: np.ndarray, flushes_subnormals: bool = 
         ref = reference(float(x))
         err = abs(mpmath.mpf(float(v)) - ref)
         if ref >= 2.0**-1022:
-            assert err <= 3 * EPS * ref, (x, v, float(err / ref) / EPS)
+            assert err <= 4 * EPS * ref, (x, v, float(err / ref) / EPS)
         else:  # XLA on CPU flushes subnormal results to zero
             assert err <= TINY or (flushes_subnormals and v == 0), (x, v)
 
 
 @pytest.mark.parametrize("name", ["numpy", "torch", "jax"])
-def test_float_sigmoid_is_within_three_ulp_everywhere(name: str) -> None:
+def test_float_sigmoid_is_within_four_units_of_roundoff_everywhere(name: str) -> None:
     if name != "numpy":
         pytest.importorskip(name)
     bk = get_backend(name)
@@ -59,7 +60,7 @@ def test_float_sigmoid_is_more_accurate_than_the_softplus_form_it_replaced() -> 
     new = bk.sigmoid(xs)
     ref = np.array([float(reference(float(x))) for x in xs])
     assert np.max(np.abs(old - ref) / ref) > 20 * EPS
-    assert np.max(np.abs(new - ref) / ref) <= 3 * EPS
+    assert np.max(np.abs(new - ref) / ref) <= 4 * EPS
 
 
 def test_mpmath_sigmoid_carries_the_working_precision() -> None:
