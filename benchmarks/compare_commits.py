@@ -9,6 +9,8 @@ order effect favours neither), ``--repeats`` rounds; ratios are old / new per ro
 tree is faster), reported as min / median / max. Measured:
 
 - float64 runs (verify.trajectory.run, NGD, default log checkpoints) at several shapes and batch sizes;
+- ``--only jax``: whole jax Gram NGD runs (the compiled loop), compilation excluded; ``--only kernel``: the step's
+  kernel alone, numpy and jax (these two are not in the default set);
 - the mpmath Gram run at 50 digits (n = 4, T = 5, d = 40), and against it this tree's arb (Arb balls) Gram run
   at the same precision;
 - ``verify check vdt24.ngd-rate --profile ci`` (wall time; the JSON verdicts must be byte-identical);
@@ -26,6 +28,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from verify.instance import atomic_write_text
 
 NEW = Path(__file__).resolve().parents[1]
 
@@ -49,6 +53,61 @@ tr = run(prob, make_rule("ngd", eta=0.1), steps)
 W = tr.series("W", 0)[-1]
 dt = time.perf_counter() - t0
 print(dt, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, float(np.linalg.norm(W)))
+"""
+
+
+RUN_JAX = """
+import sys, time
+import numpy as np
+from theorems.attention import classifier as ac
+from theorems.attention.strategies import generate
+from verify.backends import get_backend
+from verify.methods import make_rule
+from verify.trajectory import run
+B, n, T, d, steps = map(int, sys.argv[1:6])
+batch = ac.stack([generate(n, T, d, seed=b, tokens="gaussian") for b in range(B)])
+prob, rule = ac.build_problem(get_backend("jax"), batch, "gram"), make_rule("ngd", eta=0.1)
+run(prob, rule, steps, [steps])  # compiles the loop for this shape
+best = float("inf")
+for _ in range(3):
+    t0 = time.perf_counter()
+    tr = run(prob, rule, steps, [steps])
+    best = min(best, time.perf_counter() - t0)
+print(best, 0, float(np.linalg.norm(tr.series("W", 0)[-1])))
+"""
+
+RUN_KERNEL = """
+import sys, time
+import numpy as np
+from theorems.attention import classifier as ac
+from verify.backends import get_backend
+backend, B = sys.argv[1], int(sys.argv[2])
+n, T, reps = 4, 5, 200
+rng = np.random.default_rng(0)
+a, g = rng.normal(size=(B, n, T)) * 3, rng.normal(size=(B, n, T))
+opt = np.argmax(g, axis=-1)
+bk = get_backend(backend)
+if backend == "jax":
+    import jax
+    import jax.numpy as jnp
+
+    @jax.jit
+    def many(a, g):
+        def body(i, acc):
+            out = ac.softmax_logistic_kernel(bk, a + acc[..., None, None] * 1e-3, g, opt, metrics=False)
+            return acc + out.G_hat[:, 0, 0] + out.log_scale
+        return jax.lax.fori_loop(0, reps, body, jnp.zeros(a.shape[0]))
+    a, g = jnp.asarray(a), jnp.asarray(g)
+    go = lambda: many(a, g).block_until_ready()
+else:
+    go = lambda: [ac.softmax_logistic_kernel(bk, a, g, opt, metrics=False) for _ in range(reps)]
+go()
+best = float("inf")
+for _ in range(7):
+    t0 = time.perf_counter()
+    go()
+    best = min(best, time.perf_counter() - t0)
+print(best / reps, 0, 0.0)
 """
 
 
@@ -83,26 +142,46 @@ def _stats(old: list[float], new: list[float]) -> dict:
             "old_median_s": statistics.median(old), "new_median_s": statistics.median(new)}
 
 
-def compare_runs(old: Path, repeats: int, quick: bool) -> list[dict]:
-    cases = [("numpy", "gram", 1, 4, 5, 40, 2000), ("numpy", "gram", 256, 4, 5, 40, 300),
-             ("numpy", "dense", 256, 4, 5, 40, 100), ("numpy", "gram", 64, 16, 16, 64, 50),
-             ("numpy", "dense", 64, 16, 16, 64, 50), ("numpy", "gram", 64, 8, 6, 256, 300),
-             ("mpmath", "gram", 1, 4, 5, 40, 20)]
-    if quick:
-        cases = cases[:2] + cases[-1:]
+def _compare(old: Path, repeats: int, code: str, cases: list[tuple], keys: tuple[str, ...]) -> list[dict]:
+    """old / new of the first number ``code`` prints, per case, in alternating subprocesses; the third number is
+    a norm both trees must agree on."""
     rows = []
     for case in cases:
         t_old, t_new, agree = [], [], []
         for i in range(repeats):
-            got = {tree: _run_case(tree, *case) for tree in _in_turn((old, NEW), i)}
-            a, b = got[old], got[NEW]
-            t_old.append(a[0])
-            t_new.append(b[0])
-            agree.append(abs(a[2] - b[2]) / abs(a[2]))
-        rows.append({"case": dict(zip(("backend", "rep", "B", "n", "T", "d", "steps"), case, strict=True)),
-                     "old_over_new": _stats(t_old, t_new), "norm_W_rel_diff": max(agree)})
+            got = {tree: [float(v) for v in _py(tree, code, *map(str, case)).split()]
+                   for tree in _in_turn((old, NEW), i)}
+            t_old.append(got[old][0])
+            t_new.append(got[NEW][0])
+            agree.append(abs(got[old][2] - got[NEW][2]) / max(abs(got[old][2]), 1e-300))
+        rows.append({"case": dict(zip(keys, case, strict=True)), "old_over_new": _stats(t_old, t_new),
+                     "norm_W_rel_diff": max(agree)})
         print(f"# {case}: {rows[-1]['old_over_new']['median']:.2f}x", file=sys.stderr, flush=True)
     return rows
+
+
+def compare_runs(old: Path, repeats: int, quick: bool) -> list[dict]:
+    """float64 (and one 50-digit mpmath) NGD runs with their default log checkpoints, whole (``RUN``)."""
+    cases = [("numpy", "gram", 1, 4, 5, 40, 2000), ("numpy", "gram", 256, 4, 5, 40, 300),
+             ("numpy", "dense", 256, 4, 5, 40, 100), ("numpy", "gram", 64, 16, 16, 64, 50),
+             ("numpy", "dense", 64, 16, 16, 64, 50), ("numpy", "gram", 64, 8, 6, 256, 300),
+             ("mpmath", "gram", 1, 4, 5, 40, 20)]
+    cases = [(*c, 50) for c in (cases[:2] + cases[-1:] if quick else cases)]
+    return _compare(old, repeats, RUN, cases, ("backend", "rep", "B", "n", "T", "d", "steps", "dps"))
+
+
+def compare_jax(old: Path, repeats: int, quick: bool) -> list[dict]:
+    """Whole jax Gram NGD runs (the compiled loop), compilation excluded: one warm-up run, then the best of 3."""
+    cases = [(1, 4, 5, 40, 4000), (64, 4, 5, 40, 2000), (1024, 4, 5, 40, 300), (64, 16, 16, 64, 400),
+             (256, 16, 16, 64, 100)]
+    return _compare(old, repeats, RUN_JAX, cases[:2] if quick else cases, ("B", "n", "T", "d", "steps"))
+
+
+def compare_kernel(old: Path, repeats: int, quick: bool) -> list[dict]:
+    """The step's kernel alone (metrics=False) at n = 4, T = 5, seconds per evaluation: numpy (the float64 step
+    kernel) and jax (a compiled loop of 200 evaluations)."""
+    cases = [(bk, B) for bk in ("numpy", "jax") for B in ((1, 64) if quick else (1, 64, 1024))]
+    return _compare(old, repeats, RUN_KERNEL, cases, ("backend", "B"))
 
 
 def compare_high_precision(old: Path, repeats: int) -> dict:
@@ -178,6 +257,10 @@ def main(argv: list[str] | None = None) -> int:
     reps = max(3, args.repeats)
     if "runs" in parts:
         res["runs"] = compare_runs(old, reps, args.quick)
+    if "jax" in parts:
+        res["jax_runs"] = compare_jax(old, reps, args.quick)
+    if "kernel" in parts:
+        res["kernel"] = compare_kernel(old, reps, args.quick)
     if "hp" in parts:
         res["high_precision_50_digits"] = compare_high_precision(old, reps)
     if "check" in parts:
@@ -186,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
         res["startup"] = compare_startup(old, reps)
     if "memory" in parts:
         res["memory"] = compare_memory(old, args.quick)
-    Path(args.out).write_text(json.dumps(res, indent=1) + "\n")
+    atomic_write_text(args.out, json.dumps(res, indent=1) + "\n")
     print(json.dumps(res, indent=1))
     return 0
 
