@@ -251,7 +251,7 @@ def softmax_logistic_kernel(bk: Backend, a: Array, g: Array, opt: np.ndarray, me
     r = xp.argmax(a, axis=-1)  # (B, n)
     nonref = xp.arange(T)[None, None, :] != r[..., None]
     # a_t - a_r <= 0. Compiled, a_r is the row's maximum itself: the same number as a[r], and measured much cheaper
-    # than _take's masked sum. Balls keep a[r] (a ball maximum need not be r's ball)
+    # than _take's masked sum. The other backends read a[r]; for balls it matters (a ball maximum need not be r's)
     delta = a - (xp.max(a, axis=-1) if isinstance(xp, JaxNamespace) else _take(a, r))[..., None]
     ninf = bk.asarray(-math.inf)
     m = bk.shift_of(xp.max(xp.where(nonref, delta, ninf), axis=-1))  # (B, n), m_i <= 0 (balls: the midpoint)
