@@ -26,15 +26,22 @@ POINTS = np.array([0.0, -0.0, 1e-300, -1e-300, 1e-8, -1e-8, 0.5, -0.5, 1.0, -1.0
                    math.inf, -math.inf])
 
 
-def reference(x: float) -> mpmath.mpf:
-    with mpmath.workdps(40):
+def reference(x: float, dps: int = 40) -> mpmath.mpf:
+    with mpmath.workdps(dps):
         return 1 / (1 + mpmath.exp(-mpmath.mpf(x)))
 
 
-def assert_accurate(got: np.ndarray, xs: np.ndarray, flushes_subnormals: bool = False) -> None:
+def errors(got: np.ndarray, xs: np.ndarray) -> list[tuple[float, float, mpmath.mpf, mpmath.mpf]]:
+    """(x, value, reference, absolute error) per point."""
+    out = []
     for x, v in zip(xs, got, strict=True):
         ref = reference(float(x))
-        err = abs(mpmath.mpf(float(v)) - ref)
+        out.append((float(x), float(v), ref, abs(mpmath.mpf(float(v)) - ref)))
+    return out
+
+
+def assert_accurate(got: np.ndarray, xs: np.ndarray, flushes_subnormals: bool = False) -> None:
+    for x, v, ref, err in errors(got, xs):
         if ref >= 2.0**-1022:
             assert err <= 4 * EPS * ref, (x, v, float(err / ref) / EPS)
         else:  # XLA on CPU flushes subnormal results to zero
@@ -50,16 +57,15 @@ def test_float_sigmoid_is_within_four_units_of_roundoff_everywhere(name: str) ->
 
 
 def test_float_sigmoid_is_more_accurate_than_the_softplus_form_it_replaced() -> None:
-    """The form before, e^{-softplus(-x)}, rounds three transcendentals; its error grows with |softplus(-x)|
-    (the rounding of softplus(-x), about |x| ulp, for -37 < x < 0; below that softplus(-x) = -x exactly), so there
-    it is tens of ulp off. The check can fail: it asserts the old form is measurably worse there, then that the new
-    one is not."""
+    """The form before, e^{-softplus(-x)}, rounds three transcendentals, and the exponential turns the rounding of
+    softplus(-x), an absolute error of about |x| u for -37 < x < 0, into a relative one (below -37, softplus(-x) =
+    -x exactly), so there it is tens of u off. The check can fail: it asserts the old form is measurably worse
+    there, then that the new one is not."""
     bk = get_backend("numpy")
     xs = np.linspace(-36.0, -2.0, 341)
     old = np.exp(-bk.softplus(-xs))
     new = bk.sigmoid(xs)
-    refs = [reference(float(x)) for x in xs]
-    worst_old = max(abs(mpmath.mpf(float(v)) - r) / r for v, r in zip(old, refs, strict=True))
+    worst_old = max(err / ref for _, _, ref, err in errors(old, xs))
     assert worst_old > 20 * EPS  # measured: 31u
     assert_accurate(new, xs)
 
@@ -68,9 +74,9 @@ def test_mpmath_sigmoid_carries_the_working_precision() -> None:
     bk = get_backend("mpmath", 50)
     with bk.context():
         got = bk.sigmoid(bk.asarray(np.array([-1000.0, -3.0, 0.0, 3.0, 1000.0])))
-        with mpmath.workdps(70):
-            for v, x in zip(got, (-1000, -3, 0, 3, 1000), strict=True):
-                ref = 1 / (1 + mpmath.exp(-mpmath.mpf(x)))
+        for v, x in zip(got, (-1000, -3, 0, 3, 1000), strict=True):
+            ref = reference(x, 70)
+            with mpmath.workdps(70):
                 assert abs(v - ref) <= mpmath.mpf(10) ** -48 * ref, x
 
 
@@ -82,8 +88,8 @@ def test_arb_sigmoid_encloses_the_value_and_decides_no_sign() -> None:
     with bk.context():
         for x in (-1000.0, -30.0, -1e-8, 0.0, 2.5, 1000.0):
             ball = bk.sigmoid(bk.asarray(x))
-            with mpmath.workdps(80):  # the reference, 78 digits as a decimal (its error far below the ball's radius)
-                ref = flint.arb(mpmath.nstr(1 / (1 + mpmath.exp(-mpmath.mpf(x))), 78))
+            # the reference, 78 digits as a decimal (its error far below the ball's radius)
+            ref = flint.arb(mpmath.nstr(reference(x, 80), 78))
             assert ball.contains(ref), x
             assert float(arb.rel_width(np.array([[ball]], dtype=object))[0]) < 1e-55, x  # e^-1000 to 55 digits
         straddling = bk.sigmoid(np.array([flint.arb(0, 0.1)], dtype=object))[0]  # [-0.1, 0.1]: no sign to branch on
