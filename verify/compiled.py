@@ -70,11 +70,9 @@ class CompiledSteps:
         return out
 
     def segment(self, state: Any, mstate: Any, lo: int, hi: int, werr: Any, wok: Any) -> tuple | None:
-        import jax.numpy as jnp
-
-        nb = _batch_size(state)
-        werr = jnp.zeros(nb) if werr is None else jnp.asarray(werr, dtype=jnp.float64)
-        wok = jnp.ones(nb, dtype=bool) if wok is None else jnp.asarray(wok, dtype=bool)
+        nb = _batch_size(state)  # (numpy arguments: jit takes them as they are, without a dispatch of its own)
+        werr = np.zeros(nb) if werr is None else np.asarray(werr, dtype=np.float64)
+        wok = np.ones(nb, dtype=bool) if wok is None else np.asarray(wok, dtype=bool)
         out = self._call(self._segment, state, mstate, lo, hi, werr, wok)
         if out is None:
             return None
