@@ -1,7 +1,8 @@
 """The float64 numpy step kernel (theorems/attention/step_kernel.py) computes, bit for bit, what the generic
 kernel computes without metrics: on random logits of every scale, with ties, signed zeros, one dominant token,
 and saturated softmaxes whose weights lie far below float64's range; with few rows (one reduction per row sum or
-max) and with many (B = 40, 64: the column-wise sums and maxima)."""
+max) and with many (B = 40, 64: the column-wise sums and maxima over tokens; B = 256: also the log scale
+M = max_i m_i over the sequences' columns)."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ def _assert_same(a: np.ndarray, g: np.ndarray) -> None:
 
 
 @settings(max_examples=80, deadline=None)
-@given(B=st.sampled_from([1, 2, 5, 40, 64]), n=st.integers(1, 6), T=st.integers(2, 9),
+@given(B=st.sampled_from([1, 2, 5, 40, 64, 256]), n=st.integers(1, 6), T=st.integers(2, 9),
        scale=st.sampled_from([1e-3, 1.0, 30.0, 1e3]), seed=st.integers(0, 2**32 - 1), ties=st.booleans())
 def test_step_kernel_is_the_generic_kernel_bit_for_bit(B: int, n: int, T: int, scale: float, seed: int,
                                                         ties: bool) -> None:
@@ -52,7 +53,7 @@ def test_step_kernel_is_the_generic_kernel_bit_for_bit(B: int, n: int, T: int, s
     _assert_same(a, g)
 
 
-@pytest.mark.parametrize("B", [1, 64])
+@pytest.mark.parametrize("B", [1, 64, 256])
 def test_signed_zero_logits(B: int) -> None:
     """Step 0 from W0 = 0: every logit is +-0 (a mat-vec of zeros keeps the signs of its products)."""
     rng = np.random.default_rng(2)
@@ -86,5 +87,8 @@ def test_column_paths_are_taken_and_agree() -> None:
     x[rng.random(x.shape) < 0.2] = -0.0
     assert step_kernel._by_columns(x) and step_kernel._COLUMN_SUMS
     assert np.array_equal(step_kernel._row_sum(x).view(np.int64), np.add.reduce(x, axis=1).view(np.int64))
-    assert np.array_equal(step_kernel._row_max(x), np.maximum.reduce(x, axis=1))
+    assert np.array_equal(step_kernel.row_max(x), np.maximum.reduce(x, axis=1))
     assert not step_kernel._by_columns(x[:8])
+    one = x[:, :1]  # a single column (one sequence: M over n = 1) is read by the reduction
+    assert not step_kernel._by_columns(one) and np.array_equal(step_kernel.row_max(one), one[:, 0])
+    assert step_kernel._by_columns(x[:, :2]) and np.array_equal(step_kernel.row_max(x[:, :2]), x[:, :2].max(axis=1))

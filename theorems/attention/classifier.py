@@ -473,8 +473,8 @@ class Gram:
         a0max: Any = self._cache.get("a0max")
         if a0max is None:
             a0max = self._cache["a0max"] = xp.max(abs(self.a0), axis=(1, 2))  # a constant of the problem
-        largest = np.maximum.reduce if is_float64_array(Kc) else xp.max  # (np.max's own reduction, no wrapper)
-        return direct_bound(largest(Kc, axis=-1), a0max, n * T if self.size is None else self.size, bk.eps)
+        top = step_kernel.row_max(Kc) if is_float64_array(Kc) else xp.max(Kc, axis=-1)  # (by columns for many B)
+        return direct_bound(top, a0max, n * T if self.size is None else self.size, bk.eps)
 
     def _float_bound_data(self, bk: Backend) -> tuple[np.ndarray, np.ndarray]:
         got = self._cache.get("float_bound")
@@ -579,7 +579,7 @@ class FixedDecoderProblem:
                 rep_arrays |= dict(zip(("diag", "beta"), rep._cache["carry_data"], strict=True))
         arrays = {"rep": rep_arrays, "g": self.g, "norms": self.norms, "opt": self.opt}
         key = (type(self).__name__, rep.name, self.bk.name,
-               tuple((k, tuple(v.shape), str(v.dtype)) for k, v in sorted(rep_arrays.items())),
+               tuple((k, tuple(v.shape), v.dtype.str) for k, v in sorted(rep_arrays.items())),
                self._carries_compiled())
 
         def rebuild(arrs: dict) -> FixedDecoderProblem:

@@ -9,12 +9,13 @@ checks it), with about half the calls:
 - rows are flattened to (B n, T), and the reference token r_i = argmax_t a_{i,t} is read and written through
   flat indices (i T + r_i) instead of ``where`` over a one-hot mask;
 - with many rows and few tokens, a reduction along the T axis (numpy's is slow for a short inner axis) is T - 1
-  elementwise calls over the columns: for max, and for sums only for T < 8, where numpy adds the row left to
+  elementwise calls over the columns (and so is M = max_i m_i with many instances and few sequences, 9x faster
+  at B = 1024, n = 4): for max, and for sums only for T < 8, where numpy adds the row left to
   right from +0, which the columns repeat in the same order (checked at import, bit for bit with signed zeros,
   on wide-ranging data; where this numpy sums otherwise, the column sums are off). A column max can differ from
   numpy's only in the sign of a zero maximum m_i (a row whose top logits are zeros of both signs); e^{m},
   delta - m and sum_t w_t do not see that sign, so G_hat and r are bit for bit the same, and the log scale M
-  equals the generic one (as a number: its sign may differ where it is 0);
+  equals the generic one (as a number: its sign may differ where it is 0; e^{m - M} does not see it either);
 - delta_{i,t} = a_{i,t} - a_{i,r} gets -inf at t = r in place, so m_i = max_{t != r} delta and
   w = e^{delta - m} (0 at r) need no masks;
 - reductions call the ufunc's ``reduce`` (no ``np.sum`` wrapper), the sigmoid is inlined, and temporaries are
@@ -42,14 +43,16 @@ _add = np.add.reduce
 
 
 def _by_columns(x: np.ndarray) -> bool:
-    """Whether T - 1 column calls beat one reduction along the rows' T axis (measured: many rows, few tokens)."""
+    """Whether T - 1 column calls beat one reduction along the rows' T axis (measured: many rows, few tokens; a
+    single column is read by the reduction)."""
     R, T = x.shape
-    return R >= 48 * T
+    return T >= 2 and R >= 48 * T
 
 
-def _row_max(x: np.ndarray) -> np.ndarray:
-    """max_t x[:, t] for x (R, T). The same value as numpy's reduction; where the maximum is a zero and the row
-    holds zeros of both signs, the sign may differ (numpy's vectorized reduction takes them in another order)."""
+def row_max(x: np.ndarray) -> np.ndarray:
+    """max_t x[:, t] for x (R, T) float64. The same value as numpy's reduction; where the maximum is a zero and the
+    row holds zeros of both signs, the sign may differ (numpy's vectorized reduction takes them in another order).
+    Also the Gram bound's max over a row of |K| |c| (classifier.Gram.logit_abs_error), whose zeros are all +0."""
     return _column_max(x) if _by_columns(x) else _max(x, axis=1)
 
 
@@ -120,7 +123,7 @@ def step_coefficients(a: np.ndarray, g: np.ndarray, pad: Any = None) -> tuple[np
     at_r = np.arange(0, B * n * T, T) + r  # flat index of (i, r_i)
     delta = rows - rows.reshape(-1)[at_r][:, None]  # a_t - a_r <= 0
     delta.reshape(-1)[at_r] = -np.inf
-    m = _row_max(delta)  # max_{t != r} (a_t - a_r)
+    m = row_max(delta)  # max_{t != r} (a_t - a_r)
     w = np.exp(np.subtract(delta, m[:, None], out=delta), out=delta)  # e^{delta - m}, 0 at r
     e_m = np.exp(m)
     inv = np.multiply(e_m, _row_sum(w))
@@ -133,7 +136,7 @@ def step_coefficients(a: np.ndarray, g: np.ndarray, pad: Any = None) -> tuple[np
     eD = np.multiply(e_m, D_hat, out=e_m)
     gbar = g_r + eD
     lprime = _minus_sigmoid_of_minus(gbar)
-    M = _max(m.reshape(B, n), axis=1)
+    M = row_max(m.reshape(B, n))  # (by columns where there are many instances: m's sign of 0 does not reach G)
     shift = np.subtract(m.reshape(B, n), M[:, None]).reshape(B * n)
     coef = np.divide(np.multiply(lprime, np.exp(shift, out=shift), out=lprime), n if pad is None else pad.rows,
                      out=lprime)
