@@ -163,8 +163,9 @@ def _compare(old: Path, repeats: int, code: str, cases: list[tuple], keys: tuple
 def compare_runs(old: Path, repeats: int, quick: bool) -> list[dict]:
     """float64 (and one 50-digit mpmath) NGD runs with their default log checkpoints, whole (``RUN``)."""
     cases = [("numpy", "gram", 1, 4, 5, 40, 2000), ("numpy", "gram", 256, 4, 5, 40, 300),
-             ("numpy", "gram", 1024, 4, 5, 40, 100), ("numpy", "dense", 256, 4, 5, 40, 100), ("numpy", "gram", 64, 16, 16, 64, 50),
-             ("numpy", "dense", 64, 16, 16, 64, 50), ("numpy", "gram", 64, 8, 6, 256, 300),
+             ("numpy", "gram", 1024, 4, 5, 40, 100), ("numpy", "dense", 256, 4, 5, 40, 100),
+             ("numpy", "gram", 64, 16, 16, 64, 50), ("numpy", "dense", 64, 16, 16, 64, 50),
+             ("numpy", "gram", 64, 8, 6, 256, 300),
              ("mpmath", "gram", 1, 4, 5, 40, 20)]
     cases = [(*c, 50) for c in (cases[:2] + cases[-1:] if quick else cases)]
     return _compare(old, repeats, RUN, cases, ("backend", "rep", "B", "n", "T", "d", "steps", "dps"))
