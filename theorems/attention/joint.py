@@ -51,12 +51,14 @@ class JointKernel(NamedTuple):
     s: Array  # (B, n, T) attention
     loss: Array  # (B,)
     log_loss: Array  # (B,)
-    log_max_nonopt: Array  # (B,) log max_i (1 - s_{i,opt_i}) for the reference opt
+    log_max_nonopt: Array | None  # (B,) log max_i (1 - s_{i,opt_i}) for the reference opt (None without one)
     selected: np.ndarray  # (B, n)
 
 
-def joint_kernel(bk: Backend, a: Array, g: Array, y: Array, X: Array, opt: np.ndarray) -> JointKernel:
-    """Everything a joint step needs, from logits ``a`` and scores ``g`` (both (B, n, T))."""
+def joint_kernel(bk: Backend, a: Array, g: Array, y: Array, X: Array, opt: np.ndarray | None = None) -> JointKernel:
+    """Everything a joint step needs, from logits ``a`` and scores ``g`` (both (B, n, T)); with the reference
+    optimal tokens ``opt`` (B, n) also the attention off them (this module's problem; lp mirror descent's joint
+    problem, theorems.attention.lp, has no reference and reads the rest)."""
     B, n, T = a.shape
     r = np.argmax(a, axis=-1)
     nonref = np.arange(T)[None, None, :] != r[..., None]
@@ -87,6 +89,8 @@ def joint_kernel(bk: Backend, a: Array, g: Array, y: Array, X: Array, opt: np.nd
     gu_hat = np.matmul((cu_hat[..., None] * s).reshape(B, 1, n * T), X.reshape(B, n * T, -1))[:, 0, :]
     loss = np.mean(bk.softplus(-gbar), axis=-1)
     log_loss = bk.logsumexp(bk.log_log1p_exp(-gbar), axis=-1) - math.log(n)
+    if opt is None:
+        return JointKernel(G_hat, MW, gu_hat, Mu, cu_hat, s, loss, log_loss, None, r)
     at_opt = r == opt
     s_opt_other = bk.exp(np.where(at_opt, -1, _take(delta, opt) - log_1pS))
     log_nonopt_i = np.where(at_opt, log_S - log_1pS, bk.log1p(-s_opt_other))

@@ -7,20 +7,21 @@ from the methods table. This module supplies the attention side: the problems wh
 fixed-decoder problem on the dense representation, and the joint problem on (W, u)) and the directional Bregman
 divergence the JTA24 claims measure.
 
-The joint problem on (W, u) (``JointProblem``) uses its own stable kernel: l'(m) = -sigmoid(-m) underflows once
-the margin passes 745, which joint training reaches; here every sequence's coefficient is carried as a log
-(log|l'(gbar_i)| + m_i) and the gradient as a log scale times a direction, per block.
+The joint problem on (W, u) (``JointProblem``) uses the joint kernel (``theorems.attention.joint.joint_kernel``):
+l'(m) = -sigmoid(-m) underflows once the margin passes 745, which joint training reaches; there every sequence's
+coefficient is carried as a log (log|l'(gbar_i)| + m_i) and the gradient as a log scale times a direction, per
+block.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 
 from theorems.attention import classifier as ac
+from theorems.attention.joint import joint_kernel
 from verify.backends import Array, Backend
 from verify.errors import VerifyInputError
 from verify.methods import lp_mirror_descent, phi, phi_inv, scaled_norm, signed_power
@@ -121,31 +122,10 @@ class JointProblem:
         a = ac.dense_logits(self.X, self.Z, W)
         g = self.y[:, :, None] * np.einsum("bntd,bd->bnt", self.X, u)
         B, n, T = a.shape
-        r = np.argmax(a, axis=-1)
-        nonref = np.arange(T)[None, None, :] != r[..., None]
-        delta = a - np.take_along_axis(a, r[..., None], axis=-1)
-        m = np.max(np.where(nonref, delta, bk.asarray(-math.inf)), axis=-1)
-        w = np.where(nonref, bk.exp(np.where(nonref, delta - m[..., None], 0)), 0)
-        log_S = m + bk.log(np.sum(w, axis=-1))
-        log_1pS = bk.softplus(log_S)
-        s_hat = w * bk.exp(-log_1pS)[..., None]
-        g_r = np.take_along_axis(g, r[..., None], axis=-1)[..., 0]
-        dg = g - g_r[..., None]
-        D_hat = np.sum(s_hat * dg, axis=-1)
-        e_m = bk.exp(m)
-        gbar = g_r + e_m * D_hat
-        log_lp = -bk.softplus(gbar)  # log |l'(gbar)| = log sigmoid(-gbar), never underflows
-        # W block: coefficient of sequence i is e^{log_lp_i + m_i} (times O(1) factors), scaled by its max.
-        cW = log_lp + m
-        MW = np.max(cW, axis=-1)
-        GW_nonref = -(bk.exp(cW - MW[:, None]) / n)[..., None] * s_hat * (dg - (e_m * D_hat)[..., None])
-        GW = np.where(~nonref, -np.sum(GW_nonref, axis=-1)[..., None], GW_nonref)
+        # The joint kernel (theorems.attention.joint): both blocks with their own log scales MW and Mu.
+        k = joint_kernel(bk, a, g, self.y, self.X)
+        GW, MW, gu, Mu = k.G_hat, k.log_scale_W, k.gu_hat, k.log_scale_u
         gW = ac.rank_one_sum(GW, self.X, self.Z)
-        # u block: s_i = e^{m} s_hat off the reference token, 1/(1+S) on it.
-        s = np.where(nonref, e_m[..., None] * s_hat, bk.exp(-log_1pS)[..., None])
-        Mu = np.max(log_lp, axis=-1)
-        cu = -(bk.exp(log_lp - Mu[:, None]) / n) * self.y
-        gu = np.matmul((cu[..., None] * s).reshape(B, 1, n * T), self.X.reshape(B, n * T, -1))[:, 0, :]
         nW, nu = bk.sqrt(np.sum(gW * gW, axis=(1, 2))), bk.sqrt(np.sum(gu * gu, axis=1))
         with np.errstate(divide="ignore"):  # a zero block (grad_W at u = 0) has log norm -inf, exactly
             lW = MW + bk.log(nW)
@@ -154,7 +134,7 @@ class JointProblem:
         uu = gu / np.where(nu > 0, nu, 1)[:, None]
         both = np.maximum(lW, lu)
         ltot = both + 0.5 * bk.log(bk.exp(2 * (lW - both)) + bk.exp(2 * (lu - both)))
-        log_loss = _log_mean_softplus(bk, -gbar)
+        log_loss = k.log_loss
         # Relative error of the W direction, as in the fixed-decoder kernel (rho times per-term error).
         Wnorm = bk.sqrt(np.sum(W * W, axis=(1, 2)))
         d = self.X.shape[-1]
@@ -168,7 +148,7 @@ class JointProblem:
             cat = (uW * bk.exp(lW - ltot)[:, None, None], uu * bk.exp(lu - ltot)[:, None])
         return JointFirstOrder(unit_grad=cat, log_grad_norm=ltot, block_unit_grad=(uW, uu),
                                block_log_grad_norm=(lW, lu), log_loss_gap=log_loss, rel_error=bk.to_float(rel),
-                               loss=loss, selected=np.asarray(r))
+                               loss=loss, selected=np.asarray(k.selected))
 
     def observe(self, state: tuple[Array, Array], fo: JointFirstOrder) -> dict[str, np.ndarray]:
         bk = self.bk
@@ -176,13 +156,6 @@ class JointProblem:
         return {"W": W, "u": u, "norm": np.linalg.norm(W, axis=(1, 2)), "u_norm": np.linalg.norm(u, axis=1),
                 "loss": bk.to_float(fo.loss), "log_loss_gap": bk.to_float(fo.log_loss_gap),
                 "log_grad_norm": bk.to_float(fo.log_grad_norm), "selected": np.asarray(fo.selected)}
-
-
-def _log_mean_softplus(bk: Backend, x: Array) -> Array:
-    """log((1/n) sum_i log(1 + e^{x_i})) along the last axis, via log(log1p(e^x)) per term: no underflow when
-    every margin is large (x very negative)."""
-    n = x.shape[-1]
-    return bk.logsumexp(bk.log_log1p_exp(x), axis=-1) - math.log(n)
 
 
 __all__ = ["JointProblem", "LpMirrorDescent", "bregman_direction", "fixed_decoder_problem", "lp_normalize",
